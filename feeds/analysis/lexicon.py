@@ -1,0 +1,118 @@
+"""The lexicon analyzer: term-rule topics plus VADER sentiment toward watched actors.
+
+It implements :class:`feeds.ports.Analyzer` and is the first, transparent version of that
+seam: every verdict can be traced to a term list, an alias and a sentence. Trained models
+replace the insides later; callers only see the port.
+
+``analyze`` reads the title as its own paragraph before the text, so a headline mention
+counts (and may be evidence) like any other sentence. Actors are listed by number of
+mentions, most first, ties in order of first appearance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feeds.analysis.sentences import Span, sentence_at, split_sentences
+from feeds.analysis.sentiment import (
+    SCORE_DECIMALS,
+    ScoredPassage,
+    SentimentScorer,
+    classify,
+    clause_at,
+    verdict,
+)
+from feeds.analysis.topics import score_topics
+from feeds.analysis.watchlist import ActorMatcher, Mention
+from feeds.errors import InvalidInput
+from feeds.models import (
+    Actor,
+    ActorSentiment,
+    AnalysisResult,
+    Document,
+    TargetSentiment,
+    TargetSpan,
+    TopicRule,
+)
+
+
+class LexiconAnalyzer:
+    """Build once per process (compiles the watchlist, loads VADER), then reuse.
+
+    It keeps no per-document state, so one instance may serve every article.
+    """
+
+    def __init__(self, actors: Sequence[Actor], topic_rules: Sequence[TopicRule]) -> None:
+        self._matcher = ActorMatcher(actors)
+        self._rules = tuple(topic_rules)
+        self._scorer = SentimentScorer()
+
+    def analyze(self, doc: Document) -> AnalysisResult:
+        topics = score_topics(self._rules, doc.title, doc.text)
+        text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
+        sentences = split_sentences(text)
+        clause_scores: dict[Span, float] = {}
+        by_actor: dict[Actor, list[ScoredPassage]] = {}
+        for mention in self._matcher.find(text):
+            passage = self._passage(text, sentences, mention.start, clause_scores)
+            if passage is not None:
+                by_actor.setdefault(mention.actor, []).append(passage)
+        # dicts keep first-appearance order, so a stable sort by count breaks ties by it
+        ranked = sorted(by_actor.items(), key=lambda item: -len(item[1]))
+        return AnalysisResult(
+            topics=topics,
+            actors=tuple(_actor_sentiment(actor, passages) for actor, passages in ranked),
+        )
+
+    def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
+        """Score the clause holding each span's start; raises :class:`InvalidInput`."""
+        for target in targets:
+            if not 0 <= target.start <= target.end <= len(text):
+                raise InvalidInput(
+                    f"target span [{target.start}, {target.end}) does not fit a text of "
+                    f"{len(text)} characters"
+                )
+        sentences = split_sentences(text)
+        clause_scores: dict[Span, float] = {}
+        results: list[TargetSentiment] = []
+        for target in targets:
+            passage = self._passage(text, sentences, target.start, clause_scores)
+            score = 0.0 if passage is None else round(passage.score, SCORE_DECIMALS)
+            results.append(
+                TargetSentiment(
+                    start=target.start,
+                    end=target.end,
+                    sentiment=classify(score),
+                    score=score,
+                )
+            )
+        return results
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Actor mentions in ``text`` (for callers that want spans, e.g. highlighting)."""
+        return self._matcher.find(text)
+
+    def _passage(
+        self, text: str, sentences: list[Span], offset: int, cache: dict[Span, float]
+    ) -> ScoredPassage | None:
+        sentence = sentence_at(sentences, offset)
+        if sentence is None:
+            return None
+        clause = clause_at(text, sentence, offset)
+        if clause not in cache:
+            cache[clause] = self._scorer.score(text[clause.start : clause.end])
+        return ScoredPassage(
+            clause=clause, sentence=text[sentence.start : sentence.end], score=cache[clause]
+        )
+
+
+def _actor_sentiment(actor: Actor, passages: list[ScoredPassage]) -> ActorSentiment:
+    result = verdict(passages)
+    return ActorSentiment(
+        name=actor.name,
+        type=actor.type,
+        sentiment=result.sentiment,
+        score=result.score,
+        evidence=result.evidence,
+        mentions=len(passages),
+    )

@@ -1,0 +1,216 @@
+"""Exact identities: the first layer of "store each story once".
+
+Principles
+----------
+A monitoring service fails in two ways when it deduplicates. Keeping two copies of a
+story is a nuisance: a reader sees it twice. Merging two *different* stories is worse: one
+of them disappears, and nobody can tell that it was ever published. So every key in this
+module is conservative. Two entries share a key only when they are the same item for any
+reasonable reader; when in doubt, the keys differ and a later, smarter layer may still
+join them. Those later layers (near-duplicate detection on text shingles, then clustering
+of articles into stories) work on what this layer stores and can be undone; a wrong merge
+here cannot, because the second copy is never stored.
+
+The keys
+--------
+``entry_key`` -- identity *within one feed*: the entry's guid, else its canonical link,
+else its content hash. It tells the poller "this feed showed us this item before", so a
+re-poll does not re-insert it. It is prefixed by kind (``guid:``, ``link:``, ``hash:``) so
+that a guid which happens to look like a URL can never collide with a link key.
+
+``canonical_url`` -- identity *across feeds* by address. The same article reaches us as
+``https://News.example.com:443/a/b?utm_source=rss#top`` from one feed and
+``https://news.example.com/a/b`` from another. Only transformations that cannot change
+which document a server returns are applied: the scheme and host are lower-cased, the
+default port and the fragment are dropped, well-known tracking parameters are removed and
+the remaining parameters are sorted. The path keeps its case (servers may treat it
+case-sensitively), ``http`` and ``https`` stay distinct, ``www.`` is not stripped, trailing
+slashes are kept, and the remaining query text keeps its original encoding.
+
+``content_hash`` -- identity *across feeds* by text: the same wire story carried by two
+outlets under different URLs. The text is normalised hard (Unicode NFKC, case folding, and
+only letters, digits and combining marks kept) so that an HTML rendering and a plain-text
+rendering of the same story -- curly versus straight quotes, ``&nbsp;``, paragraph tags,
+an ellipsis character versus three dots -- give the same hash, while any difference in
+wording still gives a different one.
+
+A hash over very little text is a weak identity: daily items such as "Live: markets
+today" with a one-line boilerplate teaser would collapse into one article. When the body
+is too short to stand on its own, :func:`to_new_article` mixes the entry's own identity
+(canonical link, else guid) into the hash, so such items only merge with themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import UTC, datetime
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from feeds.models import NewArticle, ParsedEntry
+from feeds.parse import html_to_text
+
+__all__ = [
+    "MIN_HASHABLE_TEXT",
+    "TRACKING_PARAMS",
+    "TRACKING_PREFIXES",
+    "canonical_url",
+    "content_hash",
+    "entry_key",
+    "normalise_text",
+    "to_new_article",
+]
+
+# Query parameters that only say how a reader arrived, never which document to serve.
+# Matched case-insensitively on the decoded name. Each is either an analytics vendor's
+# documented campaign/click identifier or a share/referral marker that news sites append.
+TRACKING_PREFIXES: tuple[str, ...] = (
+    "utm_",  # Google Analytics campaign tags: utm_source, utm_medium, utm_campaign, ...
+)
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        # click identifiers of ad and social platforms
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+        "twclid", "ttclid", "li_fat_id", "igshid",
+        # e-mail campaign tools (Mailchimp, HubSpot, Marketo)
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok",
+        # publishers' own campaign/referral markers (MSN ocid, Guardian CMP, NYT smid, ...)
+        "ocid", "cmpid", "cmp", "icid", "smid", "smtyp", "ito",
+        "ref", "ref_src", "ref_url", "referrer",
+        # AT Internet (used by the BBC and others)
+        "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
+        "at_ptr_name", "at_link_id", "at_link_origin", "at_link_type", "at_format",
+        "at_bbc_team",
+        # comScore / legacy Nedstat tags
+        "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
+    }
+)  # fmt: skip
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+
+# Below this many normalised characters a body is not trusted as a cross-feed identity on
+# its own (about twenty words); see the module docstring.
+MIN_HASHABLE_TEXT = 120
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def _is_tracking(name: str) -> bool:
+    key = unquote_plus(name).strip().lower()
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+
+
+def _canonical_query(query: str) -> str:
+    # Split by hand rather than parse_qsl/urlencode: re-encoding would rewrite values
+    # ("a+b" vs "a%20b", bare "?123") and so change what the server receives.
+    kept = [part for part in query.split("&") if part and not _is_tracking(part.split("=")[0])]
+    kept.sort(key=lambda part: (unquote_plus(part.split("=")[0]), part))
+    return "&".join(kept)
+
+
+def _uppercase_escapes(text: str) -> str:
+    # "%2f" and "%2F" are the same octet (RFC 3986 section 6.2.2.1).
+    return _ESCAPE.sub(lambda m: m.group(0).upper(), text)
+
+
+def canonical_url(url: str) -> str | None:
+    """The cross-feed identity of an http(s) URL, or None for anything else.
+
+    Lower-cases scheme and host, drops user info, default ports and the fragment (but keeps
+    ``#!`` routes, which name content on old single-page sites), removes the tracking
+    parameters listed in :data:`TRACKING_PARAMS` / :data:`TRACKING_PREFIXES`, and sorts the
+    rest. The path keeps its case.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            return None
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:  # bad port or malformed IPv6 literal
+        return None
+    if not host:
+        return None
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = _uppercase_escapes(parts.path) or "/"
+    query = _uppercase_escapes(_canonical_query(parts.query))
+    fragment = parts.fragment if parts.fragment.startswith("!") else ""
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+# --------------------------------------------------------------------------- text
+
+
+def normalise_text(text: str) -> str:
+    """Letters, digits and marks only, NFKC-normalised and case-folded.
+
+    Markup is removed first (callers should pass plain text, but a stray HTML rendering
+    must still hash like its text), then punctuation, symbols and whitespace are dropped
+    entirely rather than replaced by spaces, so "end.</p><p>Next" and "end. Next" agree.
+    """
+    if "<" in text or "&" in text:
+        text = html_to_text(text)
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+
+
+def _digest(*parts: str) -> str:
+    # A separator that normalised text cannot contain keeps ("ab", "c") and ("a", "bc")
+    # apart.
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def content_hash(title: str, text: str) -> str:
+    """SHA-256 hex digest of the normalised title and body."""
+    return _digest(normalise_text(title), normalise_text(text))
+
+
+# --------------------------------------------------------------------------- entries
+
+
+def entry_key(entry: ParsedEntry) -> str:
+    """Per-feed identity: ``guid:<guid>``, else ``link:<canonical link>``, else ``hash:<hex>``."""
+    if entry.guid:
+        return "guid:" + entry.guid
+    if entry.link:
+        # A link that is not http(s) still identifies the entry within its feed.
+        return "link:" + (canonical_url(entry.link) or entry.link.strip())
+    return "hash:" + content_hash(entry.title, entry.content)
+
+
+def _article_hash(entry: ParsedEntry, feed_id: int, canonical: str | None) -> str:
+    body = normalise_text(entry.content)
+    if len(body) >= MIN_HASHABLE_TEXT:
+        return _digest(normalise_text(entry.title), body)  # == content_hash(title, content)
+    # Too little text to be a safe identity across feeds: tie it to the entry's address,
+    # else its guid, else (an entry with no identity at all) to its feed.
+    anchor = canonical or (entry.link or "").strip() or entry.guid or f"feed:{feed_id}"
+    return _digest(normalise_text(entry.title), body, "anchor", anchor)
+
+
+def to_new_article(entry: ParsedEntry, feed_id: int, seen_at: datetime) -> NewArticle:
+    """Everything storage needs to insert ``entry`` once; ``seen_at`` must be aware."""
+    if seen_at.tzinfo is None or seen_at.utcoffset() is None:
+        raise ValueError("seen_at must be timezone-aware")
+    url = entry.link.strip() if entry.link else None
+    canonical = canonical_url(url) if url else None
+    return NewArticle(
+        feed_id=feed_id,
+        entry_key=entry_key(entry),
+        url=url or None,
+        canonical_url=canonical,
+        content_hash=_article_hash(entry, feed_id, canonical),
+        title=entry.title,
+        published=entry.published,
+        author=entry.author,
+        summary=entry.summary,
+        content=entry.content,
+        categories=entry.categories,
+        seen_at=seen_at.astimezone(UTC),
+    )

@@ -1,0 +1,77 @@
+"""One exception tree for the whole project.
+
+::
+
+    NewsmonError                 base; ``str(err)`` is a one-line message for the user
+     ├── ConfigError             settings or input files are wrong
+     ├── FetchError              a feed or page could not be fetched
+     │    ├── FetchTimeout       connect/read timeout or the overall deadline passed
+     │    ├── HTTPStatusError    the server answered with a non-success status
+     │    ├── BodyTooLarge       the (decompressed) body passed the size cap
+     │    └── BlockedAddress     the URL resolves to a private address and that is not allowed
+     ├── ParseError              bytes that are not a feed we can read
+     ├── StorageError            the database failed or is unreachable
+     │    └── NotFound           a feed, subscription … with that id or name does not exist
+     ├── AlreadyExists           a unique name or URL is taken
+     ├── MailError               SMTP delivery failed
+     └── InvalidInput            a value from the user is malformed (address, query, time zone)
+
+Third-party exceptions (httpx, SQLAlchemy, smtplib) are wrapped at the boundary that
+raised them, so callers never need to know those libraries.
+"""
+
+from __future__ import annotations
+
+
+class NewsmonError(Exception):
+    """Base of every error newsmon raises on purpose."""
+
+
+class ConfigError(NewsmonError):
+    pass
+
+
+class FetchError(NewsmonError):
+    pass
+
+
+class FetchTimeout(FetchError):
+    pass
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BodyTooLarge(FetchError):
+    pass
+
+
+class BlockedAddress(FetchError):
+    pass
+
+
+class ParseError(NewsmonError):
+    pass
+
+
+class StorageError(NewsmonError):
+    pass
+
+
+class NotFound(StorageError):
+    pass
+
+
+class AlreadyExists(NewsmonError):
+    pass
+
+
+class MailError(NewsmonError):
+    pass
+
+
+class InvalidInput(NewsmonError):
+    pass

@@ -1,0 +1,62 @@
+"""The JSON shapes of the public contract (``newsmon export`` and ``newsmon analyze``).
+
+Scripts outside the project parse these: fields are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from feeds.models import ActorSentiment, AnalysisResult, StoredArticle, TargetSentiment, TopicScore
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def topic_json(topic: TopicScore) -> dict[str, Any]:
+    return {"code": topic.code, "label": topic.label, "score": round(topic.score, 4)}
+
+
+def actor_json(actor: ActorSentiment) -> dict[str, Any]:
+    return {
+        "name": actor.name,
+        "type": actor.type,
+        "sentiment": actor.sentiment,
+        "score": round(actor.score, 4),
+        "evidence": list(actor.evidence),
+        "mentions": actor.mentions,
+    }
+
+
+def article_json(article: StoredArticle) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "published": _iso(article.published),
+        "first_seen": _iso(article.first_seen),
+        "feeds": [{"id": f.id, "url": f.url, "title": f.title} for f in article.feeds],
+        "topics": [topic_json(t) for t in article.topics],
+        "actors": [actor_json(a) for a in article.actors],
+        "analyzed": article.analyzed,
+        "story_id": article.story_id,
+        "duplicate_of": article.duplicate_of,
+    }
+
+
+def analysis_json(
+    doc_id: Any, result: AnalysisResult, targets: list[TargetSentiment] | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": doc_id,
+        "topics": [topic_json(t) for t in result.topics],
+        "actors": [actor_json(a) for a in result.actors],
+    }
+    if targets is not None:
+        out["targets"] = [
+            {"from": t.start, "to": t.end, "sentiment": t.sentiment, "score": round(t.score, 4)}
+            for t in targets
+        ]
+    return out

@@ -1,0 +1,294 @@
+"""Frozen values that cross the core's boundaries.
+
+Names say the direction: ``FeedSource`` comes *from* storage to be polled, ``FetchOutcome``
+goes *to* storage after a poll, ``NewArticle`` is passed to storage to be inserted,
+``StoredArticle`` comes back for export and digests. ORM rows never leave ``storage``.
+All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Sentiment = Literal["negative", "neutral", "positive"]
+ActorType = Literal["person", "organisation", "country", "other"]
+Schedule = Literal["immediate", "daily", "weekly"]
+DigestStatus = Literal["pending", "sent", "failed", "skipped"]  # skipped: nothing to send
+
+# --------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """A feed as the poller needs it (from storage)."""
+
+    id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """A feed with its status, for people (from storage)."""
+
+    id: int
+    url: str
+    title: str | None
+    site_url: str | None
+    paused: bool
+    created_at: datetime
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    error_count: int
+    next_fetch_at: datetime | None
+    etag: str | None
+    last_modified: str | None
+    article_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What the fetcher got. Failures are raised as :class:`feeds.errors.FetchError`."""
+
+    status: Literal["ok", "not_modified"]
+    url: str  # final URL after redirects
+    http_status: int
+    content: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    guid: str | None
+    link: str | None
+    title: str
+    published: datetime | None
+    author: str | None
+    summary: str  # plain text
+    content: str  # plain text; the longest content block, else the summary
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    entries: tuple[ParsedEntry, ...]
+    warning: str | None = None  # feedparser's bozo message when it recovered anyway
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """The result of one poll of one feed (to storage)."""
+
+    feed_id: int
+    fetched_at: datetime
+    next_fetch_at: datetime
+    ok: bool
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    title: str | None = None
+    site_url: str | None = None
+
+
+# --------------------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An entry ready to be stored once (to storage).
+
+    ``canonical_url`` and ``content_hash`` are the cross-feed identity: storage keeps one
+    article per canonical URL and one per content hash. ``entry_key`` is the per-feed
+    identity (guid, else link, else a content hash) recorded on the sighting.
+    """
+
+    feed_id: int
+    entry_key: str
+    url: str | None
+    canonical_url: str | None
+    content_hash: str
+    title: str
+    published: datetime | None
+    author: str | None
+    summary: str
+    content: str
+    categories: tuple[str, ...]
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    id: int
+    created: bool  # False when the article was already stored (from another feed or pass)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    id: int
+    url: str
+    title: str | None
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    code: str  # e.g. "medtop:16000000"
+    label: str
+    score: float  # 0..1
+
+
+@dataclass(frozen=True, slots=True)
+class ActorSentiment:
+    name: str
+    type: ActorType
+    sentiment: Sentiment
+    score: float  # -1..1
+    evidence: tuple[str, ...] = ()
+    mentions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    topics: tuple[TopicScore, ...] = ()  # best first
+    actors: tuple[ActorSentiment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Text to analyse; ``text`` is plain text (no markup)."""
+
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpan:
+    start: int  # character offsets into Document.text, end exclusive
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSentiment:
+    start: int
+    end: int
+    sentiment: Sentiment
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A watched actor and the names that count as a mention of it."""
+
+    name: str
+    type: ActorType
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRule:
+    """A topic defined by terms: any term (case-insensitive, whole word) counts."""
+
+    code: str
+    label: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleForAnalysis:
+    id: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article with everything known about it (from storage)."""
+
+    id: int
+    url: str | None
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    summary: str
+    feeds: tuple[FeedRef, ...]
+    topics: tuple[TopicScore, ...] = ()
+    actors: tuple[ActorSentiment, ...] = ()
+    analyzed: bool = False
+    story_id: int | None = None
+    duplicate_of: int | None = None
+
+
+# --------------------------------------------------------------------------- digests
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """A subscription as the user asked for it (to storage)."""
+
+    name: str
+    emails: tuple[str, ...]
+    schedule: Schedule = "daily"
+    at: str = "08:00"  # HH:MM local time
+    tz: str = "UTC"
+    weekday: int = 0  # 0 = Monday; weekly only
+    topics: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    spec: SubscriptionSpec
+    paused: bool
+    created_at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A digest period: ``[start, end)`` in UTC, named by a stable key."""
+
+    key: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    id: int
+    subscription_id: int
+    period_key: str
+    status: DigestStatus
+    message_id: str
+    created_at: datetime
+    sent_at: datetime | None = None
+    article_count: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEmail:
+    """A rendered digest, ready for a :class:`feeds.ports.Mailer`."""
+
+    subject: str
+    sender: str
+    recipients: tuple[str, ...]
+    html: str
+    text: str
+    message_id: str
+    headers: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,311 @@
+"""Feed bytes to :class:`feeds.models.ParsedFeed`, with every text field as plain text.
+
+feedparser does the hard part (RSS 0.9x/1.0/2.0, Atom, encodings, dates, recovering from
+broken XML). This module decides what to keep and in what shape:
+
+* **Plain text only.** Everything downstream (dedup hashes, topic rules, sentiment, digest
+  emails) wants text, not markup, so HTML is turned into text here, once. Paragraph and
+  line breaks survive as blank lines and newlines because the analysers split sentences;
+  ``<p>One</p><p>Two</p>`` must not become ``OneTwo``.
+* **Bytes in, never a path or a URL.** feedparser treats a *string* argument as a URL to
+  fetch or a file name to open, and even tries bytes as a file name; the body is handed
+  over as a stream so that a response that happens to read ``/etc/passwd`` stays data.
+  The fetching itself belongs to :mod:`feeds.fetch`, which bounds time and size.
+* **Broken but useful beats strict.** Many real feeds are not well-formed XML. When
+  feedparser recovers entries anyway they are returned with ``warning`` set; only a
+  document in which no feed can be found at all raises :class:`feeds.errors.ParseError`.
+* **Entity expansion is bounded** by the XML parser itself (expat refuses
+  billion-laughs style amplification), and external entities are not fetched.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+
+from feeds.errors import ParseError
+from feeds.models import ParsedEntry, ParsedFeed
+
+__all__ = ["html_to_text", "parse_feed"]
+
+_WARNING_MAX = 300
+
+# --------------------------------------------------------------------------- HTML to text
+
+# Elements that start a new paragraph. Anything not listed is inline and adds no break.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "caption", "center", "dd", "details",
+        "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
+        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "li", "main",
+        "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot",
+        "thead", "tr", "ul",
+    }
+)  # fmt: skip
+# Elements whose content is never prose for a reader.
+_SKIP_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe",
+     "object", "select", "textarea", "button"}
+)  # fmt: skip
+# Table cells are inline in the flow but must not glue their words together.
+_CELL_TAGS = frozenset({"td", "th"})
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text as paragraphs of lines; see :func:`html_to_text`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._paragraphs: list[str] = []
+        self._lines: list[str] = []
+        self._pieces: list[str] = []
+        self._skip_depth = 0
+        self._pre_depth = 0
+
+    # -- structure
+
+    def _end_line(self) -> bool:
+        """Close the current line; True when it held any text."""
+        line = " ".join("".join(self._pieces).split())
+        self._pieces = []
+        if line:
+            self._lines.append(line)
+            return True
+        return False
+
+    def _end_paragraph(self) -> None:
+        self._end_line()
+        if self._lines:
+            self._paragraphs.append("\n".join(self._lines))
+            self._lines = []
+
+    # -- HTMLParser callbacks
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag == "br":
+            # "<br><br>" is the poor man's paragraph; a lone <br> is a line break.
+            if not self._end_line() and self._lines:
+                self._end_paragraph()
+        elif tag in _BLOCK_TAGS:
+            self._end_paragraph()
+            if tag == "pre":
+                self._pre_depth += 1
+        elif tag in _CELL_TAGS:
+            self._pieces.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # Self-closing forms (<br/>, <hr/>) open and close at once; a skipped element
+        # written as <svg/> must not leave the skip depth raised.
+        if tag in _SKIP_TAGS:
+            return
+        self.handle_starttag(tag, attrs)
+        if tag == "pre":
+            self._pre_depth = max(0, self._pre_depth - 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self._end_paragraph()
+            if tag == "pre":
+                self._pre_depth = max(0, self._pre_depth - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if self._pre_depth:
+            # Preformatted text keeps its line structure (but not its indentation).
+            first, *rest = data.split("\n")
+            self._pieces.append(first)
+            for line in rest:
+                self._end_line()
+                self._pieces.append(line)
+            return
+        self._pieces.append(data)
+
+    def text(self) -> str:
+        self._end_paragraph()
+        return "\n\n".join(self._paragraphs)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment or document.
+
+    Tags are dropped, entities unescaped, script/style content removed and whitespace
+    collapsed. Block elements (``p``, ``div``, ``li``, headings …) and double ``<br>``
+    separate paragraphs with a blank line; a single ``<br>`` becomes a newline. The result
+    has no leading or trailing whitespace and never two blank lines in a row.
+    """
+    if not html:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+def _plain_to_text(text: str) -> str:
+    """Normalise text that is already plain: same whitespace rules as :func:`html_to_text`."""
+    paragraphs: list[str] = []
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if line:
+            lines.append(line)
+        elif lines:
+            paragraphs.append("\n".join(lines))
+            lines = []
+    if lines:
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def _detail_to_text(value: object, content_type: object) -> str:
+    """Text of a feedparser text construct, honouring its declared type."""
+    if not isinstance(value, str) or not value:
+        return ""
+    kind = content_type.lower() if isinstance(content_type, str) else "text/html"
+    if kind == "text/plain":
+        return _plain_to_text(value)
+    return html_to_text(value)
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- feed mapping
+
+
+def _get(node: Mapping[str, Any], key: str) -> Any:
+    # feedparser's dict aliases some missing keys to others (``updated_parsed`` falls back
+    # to ``published_parsed`` with a DeprecationWarning); read the keys that are really
+    # there so that "no updated date" means exactly that.
+    if isinstance(node, dict):
+        return dict.get(node, key)
+    return node.get(key)
+
+
+def _field_text(node: Mapping[str, Any], name: str) -> str:
+    detail = _get(node, f"{name}_detail")
+    value = _get(node, name)
+    kind = _get(detail, "type") if isinstance(detail, Mapping) else None
+    return _detail_to_text(value, kind)
+
+
+def _optional(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    cleaned = _single_line(value)
+    return cleaned or None
+
+
+def _datetime(parsed: object) -> datetime | None:
+    # feedparser normalises dates to UTC struct_time; anything it could not read is None.
+    if not isinstance(parsed, time.struct_time):
+        return None
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _categories(tags: object) -> tuple[str, ...]:
+    if not isinstance(tags, Iterable):
+        return ()
+    seen: dict[str, None] = {}  # ordered set
+    for tag in tags:
+        term = _get(tag, "term") if isinstance(tag, Mapping) else None
+        cleaned = _optional(term)
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return tuple(seen)
+
+
+def _content(entry: Mapping[str, Any], summary: str) -> str:
+    blocks = _get(entry, "content")
+    best = ""
+    if isinstance(blocks, Iterable):
+        for block in blocks:
+            if isinstance(block, Mapping):
+                text = _detail_to_text(_get(block, "value"), _get(block, "type"))
+                if len(text) > len(best):
+                    best = text
+    return best or summary
+
+
+def _entry(entry: Mapping[str, Any]) -> ParsedEntry | None:
+    title = _single_line(_field_text(entry, "title"))
+    summary = _field_text(entry, "summary")
+    content = _content(entry, summary)
+    guid = _optional(_get(entry, "id"))
+    link = _optional(_get(entry, "link"))
+    if not (title or content or guid or link):
+        # An empty <item/> (or one feedparser salvaged from a truncated document) has
+        # neither identity nor news in it.
+        return None
+    return ParsedEntry(
+        guid=guid,
+        link=link,
+        title=title,
+        published=_datetime(_get(entry, "published_parsed"))
+        or _datetime(_get(entry, "updated_parsed")),
+        author=_optional(_get(entry, "author")),
+        summary=summary,
+        content=content,
+        categories=_categories(_get(entry, "tags")),
+    )
+
+
+def _describe(exc: object) -> str:
+    if isinstance(exc, BaseException):
+        text = f"{type(exc).__name__}: {_single_line(str(exc))}".rstrip(": ")
+    else:
+        text = _single_line(str(exc)) if exc else "unknown error"
+    return text[:_WARNING_MAX]
+
+
+def parse_feed(
+    content: bytes, *, url: str | None = None, content_type: str | None = None
+) -> ParsedFeed:
+    """Parse an RSS/Atom/RDF document; raise :class:`ParseError` when it holds no feed.
+
+    ``url`` (the final URL it was fetched from) resolves relative links; ``content_type``
+    (the HTTP header, with its charset) lets the encoding be detected as a browser would.
+    """
+    if not content.strip():
+        raise ParseError("not a feed: the document is empty")
+    headers: dict[str, str] = {}
+    if content_type:
+        headers["content-type"] = content_type
+    if url:
+        headers["content-location"] = url
+    # A stream, not bytes: see the module docstring.
+    result = feedparser.parse(io.BytesIO(content), response_headers=headers)
+
+    feed_meta: Mapping[str, Any] = result.get("feed") or {}
+    feed_title = _optional(_field_text(feed_meta, "title"))
+    entries = tuple(e for e in (_entry(raw) for raw in result.get("entries", ())) if e)
+    bozo = bool(result.get("bozo"))
+    problem = _describe(result.get("bozo_exception")) if bozo else None
+
+    if not entries:
+        if bozo and not feed_title:
+            raise ParseError(f"not a feed: {problem}")
+        if not result.get("version"):
+            raise ParseError("not a feed: no RSS, Atom or RDF document found")
+
+    return ParsedFeed(
+        title=feed_title,
+        link=_optional(_get(feed_meta, "link")),
+        entries=entries,
+        warning=problem,
+    )

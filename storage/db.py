@@ -1,0 +1,158 @@
+"""Engine construction for SQLite (embedded mode) and PostgreSQL (distributed mode).
+
+SQLite needs care to be safe with several processes (scheduler, CLI, workers) on one file:
+
+* WAL journal, so readers never block the writer and vice versa;
+* ``busy_timeout`` so a writer waits for the lock instead of failing at once;
+* foreign keys on (SQLite leaves them off per connection);
+* write transactions start with ``BEGIN IMMEDIATE``. With the driver's default deferred
+  ``BEGIN``, a transaction that reads and then writes takes the write lock only at its
+  first write; if another process wrote in between, SQLite cannot wait (the reader's
+  snapshot is stale) and fails immediately with "database is locked", ignoring
+  ``busy_timeout``. Taking the write lock up front makes such transactions queue instead.
+  The driver's own transaction handling is switched off (``isolation_level = None``) and
+  SQLAlchemy's ``begin`` event emits the ``BEGIN`` we want — the recipe from the
+  SQLAlchemy SQLite documentation. A connection may opt into a plain deferred ``BEGIN``
+  with the execution option ``newsmon_readonly=True`` (long exports should not hold the
+  write lock).
+
+PostgreSQL uses psycopg 3 and ``pool_pre_ping`` so connections dropped by a server
+restart are replaced transparently.
+
+:func:`make_engine` opens one connection before returning, so a wrong URL or a down server
+is reported at start-up as a :class:`feeds.errors.StorageError` with a readable line rather
+than later as a driver traceback.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from feeds.errors import ConfigError, StorageError
+
+BUSY_TIMEOUT_SECONDS = 30
+READONLY_OPTION = "newsmon_readonly"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///PATH`` or ``postgresql://…``, checked by one connection.
+
+    Raises :class:`ConfigError` for an unsupported or malformed URL and
+    :class:`StorageError` when the database cannot be reached.
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StorageError(connection_failure(engine, exc)) from exc
+    return engine
+
+
+def safe_url(engine_or_url: Engine | URL) -> str:
+    """The URL with the password masked, fit for messages and logs."""
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else engine_or_url
+    return url.render_as_string(hide_password=True)
+
+
+def connection_failure(engine: Engine, exc: BaseException, doing: str = "use") -> str:
+    """A one-line message for a database failure, saying what to check.
+
+    ``doing`` completes "cannot … the database", e.g. ``"migrate"``.
+    """
+    reason = _first_line(exc)
+    where = safe_url(engine)
+    if engine.dialect.name == "sqlite":
+        if "locked" in reason or "busy" in reason:
+            hint = "another process kept it locked; check for a stuck newsmon process"
+        else:
+            hint = "check that the path is right and its directory is writable"
+    elif isinstance(exc, OperationalError):
+        hint = "check that the server is running and the host, port, database, user and password"
+    else:
+        hint = "check that every newsmon process runs the same version and the schema is migrated"
+    return f"cannot {doing} the database at {where}: {reason}; {hint}"
+
+
+def _first_line(exc: BaseException) -> str:
+    # DBAPIError's str() includes the SQL and a documentation link; the driver's own
+    # message (``orig``) is the part a person can act on.
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"malformed database URL {url!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
+            raise ConfigError(
+                f"unsupported SQLite driver {parsed.drivername!r}; use sqlite:///PATH"
+            )
+        return parsed
+    if backend in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would mean psycopg2.
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ConfigError(
+        f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}; "
+        "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB"
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not in_memory:
+        path = Path(database).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the directory {path.parent} for the SQLite database: "
+                f"{exc.strerror}; check the path and its permissions"
+            ) from exc
+        url = url.set(database=str(path))
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Stop the driver from issuing its own (deferred) BEGIN; _sqlite_on_begin does it.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock another process may hold.
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # NORMAL is durable across application crashes in WAL mode and much faster.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(READONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,71 @@
+"""Bring a database's schema to the newest revision, safely from several processes.
+
+Several processes may start at once (the scheduler, workers, a CLI command) and each
+calls :func:`upgrade`. The whole upgrade runs in one transaction that first takes a lock
+shared by all of them, so exactly one process migrates and the others then find the
+schema at head and do nothing:
+
+* PostgreSQL: ``pg_advisory_xact_lock`` with a fixed key, released at commit;
+* SQLite: the engine from :func:`storage.db.make_engine` starts every write transaction
+  with ``BEGIN IMMEDIATE``, which already serialises writers across processes.
+
+No ``alembic.ini`` is needed: the config is built here and the connection is passed to the
+environment script through ``config.attributes``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from feeds.errors import StorageError
+from storage.db import READONLY_OPTION, connection_failure
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Any constant works as long as every process uses the same one; this is "newsmon" in ASCII.
+_ADVISORY_LOCK_KEY = 0x6E6577736D6F6E
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An in-memory Alembic config pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Migrate to head; a no-op when already there. Raises :class:`StorageError`."""
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
+                )
+            command.upgrade(alembic_config(conn), "head")
+    except DBAPIError as exc:
+        raise StorageError(connection_failure(engine, exc, "migrate")) from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for a database never migrated."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{READONLY_OPTION: True})
+            return MigrationContext.configure(conn).get_current_revision()
+    except DBAPIError as exc:
+        raise StorageError(connection_failure(engine, exc)) from exc
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,1 @@
+"""Alembic migrations for the project's schema (run through :mod:`storage.migrate`)."""

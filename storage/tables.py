@@ -1,0 +1,233 @@
+"""The database schema as SQLModel tables.
+
+These classes never leave ``storage``: :mod:`storage.repository` turns rows into the frozen
+dataclasses of :mod:`feeds.models`. The repository talks to the tables through SQLAlchemy
+Core (``Feed.__table__`` …) because race-free upserts (``INSERT … ON CONFLICT``) and batch
+loading are Core features; the ORM identity map would add nothing but bookkeeping.
+
+Design notes:
+
+* One ``article`` row per story. Its cross-feed identity is ``canonical_url`` (nullable,
+  unique) and ``content_hash`` (unique); both are enforced by the database so concurrent
+  writers cannot create duplicates.
+* ``sighting`` records which feed carried which article under which per-feed key. Deleting
+  a feed deletes its sightings (``ON DELETE CASCADE``, and the repository deletes them
+  explicitly too) but keeps the articles: another feed may carry them and exports stay
+  complete.
+* Lists (categories, e-mails, topic codes, evidence …) are JSON text, not native JSON, so
+  the same schema works unchanged on SQLite and PostgreSQL.
+* Constraint and index names are explicit so that the Alembic migration matches exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlmodel import Field, SQLModel
+
+from storage.coltypes import UTCDateTime
+
+
+class Feed(SQLModel, table=True):
+    __tablename__ = "feed"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    site_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    paused: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_fetch_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_success_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    error_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    next_fetch_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, sa_column=Column(Text))
+    last_http_status: int | None = Field(default=None, sa_column=Column(Integer))
+
+    __table_args__ = (
+        UniqueConstraint("url", name="uq_feed_url"),
+        Index("ix_feed_next_fetch_at", "next_fetch_at"),
+    )
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    canonical_url: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str = Field(sa_column=Column(String(128), nullable=False))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    published: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    categories: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )
+    first_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    analyzed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    story_id: int | None = Field(default=None, sa_column=Column(Integer))
+    duplicate_of: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("article.id", name="fk_article_duplicate_of", ondelete="SET NULL"),
+        ),
+    )
+
+    __table_args__ = (
+        UniqueConstraint("canonical_url", name="uq_article_canonical_url"),
+        UniqueConstraint("content_hash", name="uq_article_content_hash"),
+        Index("ix_article_first_seen", "first_seen"),
+        Index("ix_article_analyzed_at", "analyzed_at"),
+    )
+
+
+class Sighting(SQLModel, table=True):
+    __tablename__ = "sighting"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    article_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("article.id", name="fk_sighting_article", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    feed_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("feed.id", name="fk_sighting_feed", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    entry_key: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entry_key", name="uq_sighting_feed_entry"),
+        Index("ix_sighting_article_id", "article_id"),
+    )
+
+
+class ArticleTopic(SQLModel, table=True):
+    __tablename__ = "article_topic"
+
+    article_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("article.id", name="fk_article_topic_article", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    code: str = Field(sa_column=Column(String(200), primary_key=True))
+    label: str = Field(sa_column=Column(Text, nullable=False))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+
+    __table_args__ = (Index("ix_article_topic_code", "code"),)
+
+
+class ArticleActor(SQLModel, table=True):
+    __tablename__ = "article_actor"
+
+    article_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("article.id", name="fk_article_actor_article", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    name: str = Field(sa_column=Column(String(300), primary_key=True))
+    type: str = Field(sa_column=Column(String(32), nullable=False))
+    sentiment: str = Field(sa_column=Column(String(16), nullable=False))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    mentions: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    evidence: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+
+    __table_args__ = (Index("ix_article_actor_name", "name"),)
+
+
+class Subscription(SQLModel, table=True):
+    __tablename__ = "subscription"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    emails: str = Field(sa_column=Column(Text, nullable=False))
+    schedule: str = Field(sa_column=Column(String(16), nullable=False))
+    at: str = Field(sa_column=Column(String(5), nullable=False))
+    tz: str = Field(sa_column=Column(String(64), nullable=False))
+    weekday: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    topics: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    actors: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    paused: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (UniqueConstraint("name", name="uq_subscription_name"),)
+
+
+class DigestRun(SQLModel, table=True):
+    __tablename__ = "digest_run"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    subscription_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("subscription.id", name="fk_digest_run_subscription", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    period_key: str = Field(sa_column=Column(String(64), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    message_id: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    article_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period_key", name="uq_digest_run_period"),
+    )
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core ``Table`` behind a table model (typed, for the repository's queries)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
+
+
+FEED = table_of(Feed)
+ARTICLE = table_of(Article)
+SIGHTING = table_of(Sighting)
+ARTICLE_TOPIC = table_of(ArticleTopic)
+ARTICLE_ACTOR = table_of(ArticleActor)
+SUBSCRIPTION = table_of(Subscription)
+DIGEST_RUN = table_of(DigestRun)
+
+metadata = SQLModel.metadata

@@ -1,0 +1,29 @@
+"""Helpers shared by the end-to-end tests: a settable clock and settings for a test run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from worker.settings import REPO_ROOT, Settings, load_settings
+
+
+@dataclass
+class SettableClock:
+    current: datetime
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "allow_private_networks": True,  # the test servers listen on 127.0.0.1
+        "seeds_dir": Path(REPO_ROOT / "seeds"),
+        "fetch_deadline": 20.0,
+    }
+    values.update(overrides)
+    return load_settings(**values)

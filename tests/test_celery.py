@@ -1,0 +1,92 @@
+"""The distributed deployment: a real Celery worker on real Redis, storing in PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from typer.testing import CliRunner
+
+from tests.feedserver import RunningServer, pub_date, rss
+from tests.support import make_settings
+from worker import bootstrap
+from worker.celery_app import BEAT_SCHEDULE, celery_config
+from worker.celery_app import app as celery_app
+from worker.cli import app as cli
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def distributed(pg_url: str, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    redis.Redis.from_url(REDIS_URL).flushdb()  # a test database of our own, never db 0
+    settings = make_settings(pg_url, broker_url=REDIS_URL)
+    for key, value in {
+        "NEWSMON_DATABASE_URL": pg_url,
+        "NEWSMON_BROKER_URL": REDIS_URL,
+        "NEWSMON_ALLOW_PRIVATE_NETWORKS": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    bootstrap.configure(settings)
+    celery_app.conf.update(celery_config(settings))
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
+        yield
+    bootstrap.configure(None)
+
+
+@pytest.fixture
+def server() -> Iterator[RunningServer]:
+    running = RunningServer()
+    yield running
+    running.close()
+
+
+def _item(n: int, outlet: str) -> dict[str, str]:
+    return {"title": f"Kremlin remarks {n}", "link": f"https://wire.example/{n}",
+            "guid": f"{outlet}-{n}", "pubDate": pub_date(n),
+            "description": f"Russia was criticised for the attack number {n}."}
+
+
+def test_poll_enqueue_wait_stores_and_analyses_once(distributed, server) -> None:
+    urls = [server.state.put(f"/{o}.xml", rss(o, [_item(n, o) for n in range(20)]))
+            for o in ("a", "b", "c")]
+    with bootstrap.container().store.transaction() as repo:
+        for url in urls:
+            repo.add_feed(url, None, bootstrap.container().pipeline.clock.now())
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["poll", "--all", "--enqueue", "--wait", "--timeout", "120"])
+    assert result.exit_code == 0, result.output
+    assert "enqueued 3 feeds" in result.output and "20 new articles" in result.output
+
+    with bootstrap.container().store.transaction() as repo:
+        articles = list(repo.iter_articles())
+        feeds = repo.list_feeds()
+    assert len(articles) == 20  # the same 20 wire stories in three feeds, stored once
+    assert all(len(a.feeds) == 3 and a.analyzed for a in articles)
+    assert all(any(x.name == "Russia" for x in a.actors) for a in articles)
+    assert all(f.etag and f.error_count == 0 for f in feeds)
+
+    # Running the pass again (a task delivered twice) changes nothing and is conditional.
+    server.state.log.clear()
+    again = runner.invoke(cli, ["poll", "--all", "--enqueue", "--wait", "--timeout", "120"])
+    assert again.exit_code == 0, again.output
+    assert "0 new articles" in again.output
+    assert {e.status for e in server.state.log} == {304}
+    with bootstrap.container().store.transaction() as repo:
+        assert repo.count_articles() == 20
+
+
+def test_celery_settings_make_delivery_at_least_once() -> None:
+    conf = celery_config(make_settings("sqlite:///unused.db"))
+    assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
+    assert conf["worker_prefetch_multiplier"] == 1
+    assert conf["task_soft_time_limit"] < conf["task_time_limit"]
+    assert conf["broker_transport_options"]["visibility_timeout"] > conf["task_time_limit"]
+    tasks = {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    assert tasks <= set(celery_app.tasks)

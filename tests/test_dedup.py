@@ -1,0 +1,244 @@
+"""Exact identities: canonical URLs, content hashes, per-feed entry keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from feeds.dedup import (
+    MIN_HASHABLE_TEXT,
+    canonical_url,
+    content_hash,
+    entry_key,
+    normalise_text,
+    to_new_article,
+)
+from feeds.models import ParsedEntry
+from feeds.parse import html_to_text, parse_feed
+
+STORY = (
+    "The central bank raised its main interest rate by a quarter point on Thursday, "
+    "citing stubborn inflation in services. Officials said further increases were "
+    "possible if wage growth did not slow."
+)
+STORY_HTML = (
+    "<p>The central bank raised its <b>main</b> interest rate by a quarter&nbsp;point on "
+    "Thursday, citing &ldquo;stubborn&rdquo; inflation in services.</p>\n"
+    "<p>Officials said further increases were possible if wage growth did not slow.</p>"
+)
+
+
+def entry(**kw: object) -> ParsedEntry:
+    base: dict[str, object] = {
+        "guid": None,
+        "link": None,
+        "title": "Rates rise",
+        "published": None,
+        "author": None,
+        "summary": STORY,
+        "content": STORY,
+    }
+    base.update(kw)
+    return ParsedEntry(**base)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # tracking parameters, including mixed case and encoded names
+        (
+            "https://news.example.com/a?utm_source=rss&utm_medium=feed&id=7",
+            "https://news.example.com/a?id=7",
+        ),
+        (
+            "https://news.example.com/a?FBCLID=abc&gclid=1&mc_cid=2&mc_eid=3&ocid=4&cmpid=5",
+            "https://news.example.com/a",
+        ),
+        (
+            "https://news.example.com/a?at_medium=x&at_campaign=y&p=2",
+            "https://news.example.com/a?p=2",
+        ),
+        ("https://news.example.com/a?ref=tw&ref_src=twsrc&CMP=share", "https://news.example.com/a"),
+        ("https://news.example.com/a?utm%5Fsource=x&q=1", "https://news.example.com/a?q=1"),
+        # remaining parameters sorted, their encoding untouched
+        ("https://n.example/s?b=2&a=1&a=0", "https://n.example/s?a=0&a=1&b=2"),
+        ("https://n.example/s?q=a+b&x=%7e", "https://n.example/s?q=a+b&x=%7E"),
+        ("https://n.example/s?12345", "https://n.example/s?12345"),
+        # fragments, except #! routes
+        ("https://n.example/story#comments", "https://n.example/story"),
+        ("https://n.example/#!/story/9", "https://n.example/#!/story/9"),
+        # scheme and host case, trailing dot; the path keeps its case
+        ("HTTPS://News.Example.COM./World/Story-A", "https://news.example.com/World/Story-A"),
+        # default ports dropped, others kept
+        ("http://n.example:80/x", "http://n.example/x"),
+        ("https://n.example:443/x", "https://n.example/x"),
+        ("https://n.example:8443/x", "https://n.example:8443/x"),
+        ("http://n.example:443/x", "http://n.example:443/x"),
+        # empty path, user info, IPv6
+        ("https://n.example", "https://n.example/"),
+        ("https://user:pw@n.example/x", "https://n.example/x"),
+        ("http://[2001:DB8::1]:80/x", "http://[2001:db8::1]/x"),
+        # conservative: these stay distinct
+        ("http://n.example/x", "http://n.example/x"),
+        ("https://www.n.example/x/", "https://www.n.example/x/"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://n.example/x", "mailto:desk@n.example", "/relative/path", "", "http://:80/",
+            "https://n.example:99999/"]
+)  # fmt: skip
+def test_canonical_url_rejects_non_http(url: str) -> None:
+    assert canonical_url(url) is None
+
+
+def test_canonical_url_is_idempotent() -> None:
+    once = canonical_url("HTTPS://N.example:443/a?utm_source=x&b=1&a=2#frag")
+    assert once is not None
+    assert canonical_url(once) == once
+
+
+# --------------------------------------------------------------------------- content_hash
+
+
+def test_same_story_in_html_and_text_hashes_alike() -> None:
+    title_text, title_html = "Rates rise \u2013 again", "Rates rise &ndash; again"
+    from_text = content_hash(title_text, STORY.replace("stubborn", '"stubborn"'))
+    assert content_hash(html_to_text(title_html), html_to_text(STORY_HTML)) == from_text
+    # Even a raw HTML rendering that slipped through hashes like its text.
+    assert content_hash(title_html, STORY_HTML) == from_text
+
+
+def test_hash_ignores_case_width_and_spacing() -> None:
+    assert content_hash("RATES  RISE", "Ｑｕａｒｔｅｒ point\n\n") == content_hash(
+        "rates rise", "quarter point"
+    )
+
+
+def test_different_stories_hash_differently() -> None:
+    other = STORY.replace("raised", "cut")
+    assert content_hash("Rates rise", STORY) != content_hash("Rates rise", other)
+    assert content_hash("Rates rise", STORY) != content_hash("Rates fall", STORY)
+    # Title and body are kept apart: moving text between them changes the hash.
+    assert content_hash("ab", "c") != content_hash("a", "bc")
+
+
+def test_content_hash_is_sha256_hex() -> None:
+    digest = content_hash("t", "x")
+    assert len(digest) == 64
+    assert int(digest, 16) >= 0
+
+
+def test_normalise_text() -> None:
+    assert normalise_text("Don\u2019t \u2014 stop\u2026 Caf\u00e9!") == "dontstopcafé"
+
+
+# --------------------------------------------------------------------------- entry_key
+
+
+def test_entry_key_prefers_guid() -> None:
+    e = entry(guid="abc-1", link="https://n.example/a?utm_source=x")
+    assert entry_key(e) == "guid:abc-1"
+
+
+def test_entry_key_falls_back_to_canonical_link() -> None:
+    e = entry(link="HTTPS://N.example/a?utm_source=x#top")
+    assert entry_key(e) == "link:https://n.example/a"
+
+
+def test_entry_key_keeps_non_http_link() -> None:
+    assert entry_key(entry(link="urn:isbn:123")) == "link:urn:isbn:123"
+
+
+def test_entry_key_falls_back_to_hash() -> None:
+    e = entry()
+    assert entry_key(e) == "hash:" + content_hash("Rates rise", STORY)
+
+
+def test_entry_keys_from_a_parsed_feed() -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+      <item><title>A</title><guid>g-1</guid><link>https://n.example/a</link></item>
+      <item><title>B</title><link>https://n.example/b?utm_campaign=z</link></item>
+      <item><title>C</title><description>Only text.</description></item>
+    </channel></rss>"""
+    keys = [entry_key(e) for e in parse_feed(rss).entries]
+    assert keys == [
+        "guid:g-1",
+        "link:https://n.example/b",
+        "hash:" + content_hash("C", "Only text."),
+    ]
+
+
+# --------------------------------------------------------------------------- to_new_article
+
+
+def test_to_new_article() -> None:
+    seen = datetime(2025, 6, 10, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    published = datetime(2025, 6, 10, 11, 0, tzinfo=UTC)
+    e = entry(
+        guid="g-9",
+        link=" https://N.example/a?utm_source=x ",
+        published=published,
+        author="Desk",
+        summary="Short.",
+        categories=("Economy",),
+    )
+    article = to_new_article(e, feed_id=3, seen_at=seen)
+    assert article.feed_id == 3
+    assert article.entry_key == "guid:g-9"
+    assert article.url == "https://N.example/a?utm_source=x"
+    assert article.canonical_url == "https://n.example/a"
+    assert article.content_hash == content_hash("Rates rise", STORY)
+    assert (article.title, article.author, article.summary) == ("Rates rise", "Desk", "Short.")
+    assert article.content == STORY
+    assert article.published == published
+    assert article.categories == ("Economy",)
+    assert article.seen_at == datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
+    assert article.seen_at.tzinfo is UTC
+
+
+def test_same_story_from_two_outlets_shares_the_hash() -> None:
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    a = to_new_article(entry(link="https://one.example/x", content=STORY), 1, now)
+    b = to_new_article(
+        entry(link="https://two.example/y", content=html_to_text(STORY_HTML)), 2, now
+    )
+    assert a.canonical_url != b.canonical_url
+    assert a.content_hash == b.content_hash
+
+
+def test_short_text_is_not_a_cross_feed_identity() -> None:
+    # Daily items with the same title and a boilerplate teaser are different news.
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    teaser = "Follow our live coverage."
+    assert len(normalise_text(teaser)) < MIN_HASHABLE_TEXT
+    monday = to_new_article(entry(title="Live", content=teaser, link="https://n.example/1"), 1, now)
+    tuesday = to_new_article(
+        entry(title="Live", content=teaser, link="https://n.example/2"), 1, now
+    )
+    assert monday.content_hash != tuesday.content_hash
+    # ...but the same item seen again (same address) still gets the same hash.
+    again = to_new_article(
+        entry(title="Live", content=teaser, link="https://N.example/1#x"), 2, now
+    )
+    assert again.content_hash == monday.content_hash
+
+
+def test_entry_without_any_identity_is_anchored_to_its_feed() -> None:
+    now = datetime(2025, 6, 10, tzinfo=UTC)
+    one = to_new_article(entry(title="Notice", content="Closed today."), 1, now)
+    two = to_new_article(entry(title="Notice", content="Closed today."), 2, now)
+    assert one.content_hash != two.content_hash
+    assert one.canonical_url is None and one.url is None
+
+
+def test_to_new_article_rejects_naive_time() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        to_new_article(entry(), 1, datetime(2025, 6, 10))

@@ -1,0 +1,192 @@
+"""Several OS processes writing the same rows at once, on SQLite and PostgreSQL.
+
+This is what embedded mode (scheduler + CLI on one SQLite file) and distributed mode
+(several Celery workers on PostgreSQL) do when two feeds carry the same story or a task is
+delivered twice. The processes are started with ``spawn`` so each has its own engine and
+connections, as real workers would, and wait at a barrier so their writes overlap.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from multiprocessing.synchronize import Barrier
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from feeds.models import NewArticle, SubscriptionSpec
+from storage.db import make_engine
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.repository import SqlStore
+
+PROCESSES = 4
+ARTICLES = 300
+T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+T = TypeVar("T")
+
+
+def _article(feed_id: int, n: int) -> NewArticle:
+    return NewArticle(
+        feed_id=feed_id,
+        entry_key=f"guid-{n}",
+        url=f"https://news.example/{n}",
+        canonical_url=f"https://news.example/{n}",
+        content_hash=f"hash-{n:04d}",
+        title=f"Story {n}",
+        published=T0,
+        author=None,
+        summary="Summary.",
+        content="Text.",
+        categories=(),
+        seen_at=T0 + timedelta(seconds=n),
+    )
+
+
+# Set in each pool process by _init_worker: a barrier can only reach a child at start-up.
+_barrier: Barrier | None = None
+
+
+def _init_worker(barrier: Barrier) -> None:
+    global _barrier
+    _barrier = barrier
+
+
+def _wait_for_the_others() -> None:
+    if _barrier is None:
+        raise RuntimeError("worker started without a barrier")
+    _barrier.wait()
+
+
+def _insert_articles(url: str, feed_id: int, backwards: bool) -> int:
+    """Child process: add every article, one transaction each, as a poller would."""
+    engine = make_engine(url)
+    try:
+        store = SqlStore(engine)
+        order = range(ARTICLES - 1, -1, -1) if backwards else range(ARTICLES)
+        created = 0
+        _wait_for_the_others()
+        for n in order:
+            with store.transaction() as repo:
+                created += repo.add_article(_article(feed_id, n)).created
+        return created
+    finally:
+        engine.dispose()
+
+
+def _claim_run(url: str, subscription_id: int, worker: int) -> tuple[int, str] | None:
+    """Child process: claim the same digest period, as duplicate deliveries of a task would."""
+    engine = make_engine(url)
+    try:
+        store = SqlStore(engine)
+        _wait_for_the_others()
+        with store.transaction() as repo:
+            run = repo.claim_digest_run(subscription_id, "2024-05-01", f"<m{worker}@newsmon>", T0)
+        return None if run is None else (run.id, run.message_id)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """Four spawned processes shared by this module's tests (spawning is the slow part).
+
+    Each task waits at the barrier, so a worker holds exactly one task of a batch and the
+    batch's writes start together.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(PROCESSES, timeout=60)
+    with ProcessPoolExecutor(
+        PROCESSES, mp_context=ctx, initializer=_init_worker, initargs=(barrier,)
+    ) as executor:
+        yield executor
+
+
+def _run_together(
+    pool: ProcessPoolExecutor, target: Callable[..., T], calls: list[tuple[Any, ...]]
+) -> list[T]:
+    if len(calls) != PROCESSES:
+        raise ValueError(f"a batch must have exactly {PROCESSES} calls")
+    futures = [pool.submit(target, *args) for args in calls]
+    # A child's exception is re-raised here with its traceback attached.
+    return [future.result(timeout=120) for future in futures]
+
+
+def _url_of(store: SqlStore) -> str:
+    """The store's URL, password included, for the child processes to connect with."""
+    return store.engine.url.render_as_string(hide_password=False)
+
+
+def test_same_articles_from_four_processes_are_stored_once(
+    store: SqlStore, pool: ProcessPoolExecutor
+) -> None:
+    with store.transaction() as repo:
+        feeds = [repo.add_feed(f"https://outlet{i}.example/rss", None, T0).id for i in (1, 2)]
+    # Two processes per feed, one of each pair going backwards: they race on the articles
+    # and, within a feed, on the sighting keys too.
+    url = _url_of(store)
+    calls = [(url, feeds[i % 2], i >= 2) for i in range(PROCESSES)]
+    created = _run_together(pool, _insert_articles, calls)
+
+    assert sum(created) == ARTICLES
+    with store.transaction() as repo:
+        assert repo.count_articles() == ARTICLES
+        stored = list(repo.iter_articles())
+        counts = [f.article_count for f in repo.list_feeds()]
+    assert len({a.id for a in stored}) == ARTICLES
+    assert all(sorted(f.id for f in a.feeds) == feeds for a in stored)
+    assert counts == [ARTICLES, ARTICLES]
+
+
+def test_digest_period_is_claimed_once_across_processes(
+    store: SqlStore, pool: ProcessPoolExecutor
+) -> None:
+    with store.transaction() as repo:
+        sub = repo.add_subscription(SubscriptionSpec(name="daily", emails=("a@b.example",)), T0)
+    url = _url_of(store)
+    claims = _run_together(pool, _claim_run, [(url, sub.id, worker) for worker in range(PROCESSES)])
+
+    with store.transaction() as repo:
+        runs = repo.list_digest_runs(sub.id)
+    assert len(runs) == 1
+    # Every process got the one run, with the message id of whichever claimed first.
+    assert set(claims) == {(runs[0].id, runs[0].message_id)}
+
+
+def _upgrade(url: str) -> str | None:
+    """Child process: what every newsmon process does at start-up."""
+    engine = make_engine(url)
+    try:
+        _wait_for_the_others()
+        upgrade(engine)
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    """A database URL with no schema at all (not even Alembic's version table)."""
+    if request.param == "sqlite":
+        yield sqlite_url
+        return
+    server = make_url(request.getfixturevalue("pg_url"))
+    name = f"{server.database}_fresh"
+    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_concurrent_start_ups_migrate_once(empty_db_url: str, pool: ProcessPoolExecutor) -> None:
+    revisions = _run_together(pool, _upgrade, [(empty_db_url,)] * PROCESSES)
+    assert revisions == [head_revision()] * PROCESSES

@@ -1,0 +1,57 @@
+"""The Celery application for the distributed deployment.
+
+``celery -A worker.celery_app worker`` and ``newsmon worker`` both use this app. Its
+configuration comes from :class:`worker.settings.Settings` when the app is first used
+(``on_configure``), never at import time, so importing this module reads nothing.
+
+The delivery settings below are what make "at least once, idempotent tasks" true:
+acks_late + reject_on_worker_lost re-queue a task whose worker died mid-run, prefetch 1
+stops one worker hoarding work, and the visibility timeout is far longer than the hard time
+limit so Redis does not hand a running task to a second worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from worker.settings import Settings
+
+app = Celery("newsmon", include=["worker.tasks"])
+
+# The beat schedule, in one place. Each entry only *looks* for due work; the tasks decide.
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "poll-due-feeds": {"task": "newsmon.poll_due_feeds", "schedule": 60.0},
+    "send-due-digests": {"task": "newsmon.send_due_digests", "schedule": 60.0},
+    # A sweep for articles whose analysis task was lost (e.g. broker restarted meanwhile).
+    "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": 300.0},
+}
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": BEAT_SCHEDULE,
+    }
+
+
+@app.on_configure.connect
+def _configure(sender: Celery, **_: Any) -> None:
+    from worker.bootstrap import current_settings
+
+    sender.conf.update(celery_config(current_settings()))

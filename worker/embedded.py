@@ -1,0 +1,46 @@
+"""The embedded scheduler (``newsmon run``): one process, SQLite, no broker.
+
+Each tick polls the feeds that are due, analyses what is pending (articles a crash left
+unanalysed included) and sends the digests that are due. The same use cases as the Celery
+tasks, so the two deployments cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+from feeds.errors import StorageError
+from worker.bootstrap import Container
+from worker.cli_output import console, err_console, print_pass
+
+
+def run_once(c: Container) -> None:
+    pipeline = c.pipeline
+    due = pipeline.due_feeds()
+    if due:
+        print_pass(pipeline.poll_pass(due), 0.0)
+    pipeline.analyze_pending()
+    for outcome in pipeline.send_due_digests():
+        console.print(f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
+                      markup=False)
+
+
+def run_forever(c: Container, *, tick: float = 30.0) -> None:
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    console.print(f"newsmon running on {c.settings.database_url}; Ctrl-C stops", markup=False)
+    while not stop.is_set():
+        try:
+            run_once(c)
+        except StorageError as exc:
+            # The database may come back (a restart, a full disk freed): say so and retry.
+            err_console.print(f"error: {exc}; retrying in {tick:.0f}s", markup=False)
+        stop.wait(tick)
+    console.print("stopped", markup=False)

@@ -1,0 +1,125 @@
+"""Typed settings, read once per process in the composition root and passed inward.
+
+Sources, highest priority first: ``NEWSMON_*`` environment variables, then the TOML file
+named by ``NEWSMON_CONFIG`` (or ``--config``), then the defaults below. The embedded
+defaults need nothing running: SQLite in the user's data directory, no broker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from feeds.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url() -> str:
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return f"sqlite:///{data_home / 'newsmon' / 'newsmon.db'}"
+
+
+def _default_seeds_dir() -> Path:
+    # An editable install or a checkout: seeds/ sits next to the packages. Otherwise the
+    # current directory's seeds/ (for example a deployment's mounted folder).
+    here = REPO_ROOT / "seeds"
+    return here if here.is_dir() else Path.cwd() / "seeds"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="forbid")
+
+    database_url: str = Field(default_factory=_default_database_url)
+    broker_url: str = "redis://127.0.0.1:6379/0"
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 30.0
+    mail_from: str = "newsmon <newsmon@localhost>"
+
+    allow_private_networks: bool = False
+    poll_interval_minutes: float = Field(default=30.0, gt=0)
+    retry_interval_minutes: float = Field(default=30.0, gt=0)
+    fetch_concurrency: int = Field(default=8, ge=1, le=256)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=20.0, gt=0)
+    fetch_deadline: float = Field(default=60.0, gt=0)
+    max_feed_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    user_agent: str = "newsmon/0.1 (media monitoring; +https://github.com/newsmon)"
+
+    seeds_dir: Path = Field(default_factory=_default_seeds_dir)
+    actors_file: Path | None = None  # default: <seeds_dir>/actors.toml
+    topics_file: Path | None = None  # default: <seeds_dir>/topics.toml
+
+    # Celery: the visibility timeout must exceed the longest task plus any countdown, or
+    # Redis hands an unacknowledged task to a second worker while the first still runs.
+    task_soft_time_limit: int = 240
+    task_time_limit: int = 300
+    visibility_timeout: int = 3600
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+            )
+        return value
+
+    @property
+    def actors_path(self) -> Path:
+        return self.actors_file or self.seeds_dir / "actors.toml"
+
+    @property
+    def topics_path(self) -> Path:
+        return self.topics_file or self.seeds_dir / "topics.toml"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = os.environ.get("NEWSMON_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings; every problem becomes one :class:`ConfigError` line."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        os.environ["NEWSMON_CONFIG"] = str(config_file)
+    path = os.environ.get("NEWSMON_CONFIG")
+    if path and not Path(path).is_file():
+        raise ConfigError(f"NEWSMON_CONFIG names {path}, which does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"bad setting {where} (NEWSMON_{where.upper()}): {first['msg']}"
+        ) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise ConfigError(f"cannot read the config file {path}: {exc}") from None

@@ -1,0 +1,75 @@
+"""Thin Celery tasks: take ids, re-read the world, call one use case, own retries.
+
+Every task is idempotent by construction: polling twice sends a conditional GET and inserts
+nothing (unique keys), analysis replaces its rows, a digest period is claimed once. New
+articles are handed to ``analyze_articles`` only after the poll's transaction committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from celery.utils.log import get_task_logger
+
+from feeds.errors import StorageError
+from feeds.models import Period
+from feeds.pipeline import Pipeline
+from worker import bootstrap
+from worker.celery_app import app
+
+log = get_task_logger(__name__)
+
+_RETRY = {
+    "autoretry_for": (StorageError,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def _pipeline() -> Pipeline:
+    return bootstrap.container().pipeline
+
+
+@app.task(name="newsmon.poll_due_feeds", **_RETRY)
+def poll_due_feeds() -> int:
+    sources = _pipeline().due_feeds()
+    for source in sources:
+        poll_feed.delay(source.id)
+    return len(sources)
+
+
+@app.task(name="newsmon.poll_feed", **_RETRY)
+def poll_feed(feed_id: int) -> dict[str, object]:
+    report = _pipeline().poll_feed(feed_id)  # committed when it returns
+    if report.status == "failed":
+        log.warning("feed %s failed: %s", feed_id, report.error)
+    if report.new_article_ids:
+        analyze_articles.delay(list(report.new_article_ids))
+    return {"status": report.status, "new": len(report.new_article_ids)}
+@app.task(name="newsmon.analyze_articles", **_RETRY)
+def analyze_articles(article_ids: list[int]) -> int:
+    return _pipeline().analyze_pending(ids=article_ids)
+
+
+@app.task(name="newsmon.analyze_pending", **_RETRY)
+def analyze_pending() -> int:
+    return _pipeline().analyze_pending()
+
+
+@app.task(name="newsmon.send_due_digests", **_RETRY)
+def send_due_digests() -> int:
+    due = _pipeline().due_digests()
+    for name, period in due:
+        send_digest.delay(name, period.key, period.start.isoformat(), period.end.isoformat())
+    return len(due)
+
+
+@app.task(name="newsmon.send_digest", **_RETRY)
+def send_digest(name: str, period_key: str, start: str, end: str) -> str:
+    period = Period(period_key, datetime.fromisoformat(start), datetime.fromisoformat(end))
+    outcome = _pipeline().send_digest(name, period)
+    if outcome.status == "failed":
+        log.warning("digest %s for %s failed: %s", name, period_key, outcome.error)
+    return outcome.status
