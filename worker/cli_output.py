@@ -11,8 +11,8 @@ from rich.table import Table
 from feeds.models import FeedInfo
 from feeds.pipeline import PassReport
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

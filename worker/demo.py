@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,10 +60,12 @@ def run_demo(directory: Path) -> None:
             with c.store.transaction() as repo:
                 for feed in parse_opml((corpus / "feeds.opml").read_bytes()):
                     repo.add_feed(base + feed.url.lstrip("/"), feed.title, now)
-            console.print("first pass (everything is new):", markup=False)
-            print_pass(c.pipeline.poll_pass(c.pipeline.sources()), 0.0)
-            console.print("second pass (conditional requests, nothing new):", markup=False)
-            print_pass(c.pipeline.poll_pass(c.pipeline.sources()), 0.0)
+            for label in ("first pass (everything is new)",
+                          "second pass (conditional requests, nothing new)"):
+                console.print(f"{label}:", markup=False)
+                started = time.monotonic()
+                report = c.pipeline.poll_pass(c.pipeline.sources())
+                print_pass(report, time.monotonic() - started)
         add_subscription(c, "demo", ["analyst@example.com"], "daily", "08:00", "UTC",
                          "monday", [], [])
         preview = c.pipeline.preview_digest("demo")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from types import FrameType
 
 from feeds.errors import StorageError
@@ -20,7 +21,8 @@ def run_once(c: Container) -> None:
     pipeline = c.pipeline
     due = pipeline.due_feeds()
     if due:
-        print_pass(pipeline.poll_pass(due), 0.0)
+        started = time.monotonic()
+        print_pass(pipeline.poll_pass(due), time.monotonic() - started)
     pipeline.analyze_pending()
     for outcome in pipeline.send_due_digests():
         console.print(f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
