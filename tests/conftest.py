@@ -93,3 +93,10 @@ def store(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[SqlStore]
         engine = request.getfixturevalue("pg_engine")
         _empty_postgres(engine)
         yield SqlStore(engine)
+
+
+@pytest.fixture
+def empty_pg_url(pg_engine: Engine, pg_url: str) -> str:
+    """The session's PostgreSQL URL, migrated and with every table emptied (for drivers)."""
+    _empty_postgres(pg_engine)
+    return pg_url

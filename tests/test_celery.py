@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tests.feedserver import RunningServer, pub_date, rss
 from tests.support import make_settings
 from worker import bootstrap
-from worker.celery_app import BEAT_SCHEDULE, celery_config
+from worker.celery_app import beat_schedule, celery_config
 from worker.celery_app import app as celery_app
 from worker.cli import app as cli
 
@@ -23,11 +23,11 @@ REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"
 
 
 @pytest.fixture
-def distributed(pg_url: str, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def distributed(empty_pg_url: str, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
     redis.Redis.from_url(REDIS_URL).flushdb()  # a test database of our own, never db 0
-    settings = make_settings(pg_url, broker_url=REDIS_URL)
+    settings = make_settings(empty_pg_url, broker_url=REDIS_URL)
     for key, value in {
-        "NEWSMON_DATABASE_URL": pg_url,
+        "NEWSMON_DATABASE_URL": empty_pg_url,
         "NEWSMON_BROKER_URL": REDIS_URL,
         "NEWSMON_ALLOW_PRIVATE_NETWORKS": "true",
     }.items():
@@ -88,5 +88,5 @@ def test_celery_settings_make_delivery_at_least_once() -> None:
     assert conf["worker_prefetch_multiplier"] == 1
     assert conf["task_soft_time_limit"] < conf["task_time_limit"]
     assert conf["broker_transport_options"]["visibility_timeout"] > conf["task_time_limit"]
-    tasks = {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    tasks = {entry["task"] for entry in beat_schedule(60.0).values()}
     assert tasks <= set(celery_app.tasks)

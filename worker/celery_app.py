@@ -21,12 +21,13 @@ from worker.settings import Settings
 app = Celery("newsmon", include=["worker.tasks"])
 
 # The beat schedule, in one place. Each entry only *looks* for due work; the tasks decide.
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "poll-due-feeds": {"task": "newsmon.poll_due_feeds", "schedule": 60.0},
-    "send-due-digests": {"task": "newsmon.send_due_digests", "schedule": 60.0},
-    # A sweep for articles whose analysis task was lost (e.g. broker restarted meanwhile).
-    "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": 300.0},
-}
+def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
+    return {
+        "poll-due-feeds": {"task": "newsmon.poll_due_feeds", "schedule": tick},
+        "send-due-digests": {"task": "newsmon.send_due_digests", "schedule": tick},
+        # A sweep for articles whose analysis task was lost (e.g. the broker restarted).
+        "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": max(tick, 300.0)},
+    }
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
-        "beat_schedule": BEAT_SCHEDULE,
+        "beat_schedule": beat_schedule(settings.scheduler_tick_seconds),
     }
 
 

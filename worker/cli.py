@@ -222,12 +222,16 @@ def poll(
 
 @app.command("run")
 def run(
-    tick: Annotated[float, typer.Option(help="Seconds between scheduler checks.")] = 30.0,
+    tick: Annotated[
+        float | None,
+        typer.Option(help="Seconds between scheduler checks (default: the setting)."),
+    ] = None,
 ) -> None:
     """Embedded scheduler: poll due feeds and send due digests until stopped (Ctrl-C)."""
     from worker.embedded import run_forever
 
-    run_forever(bootstrap.container(), tick=tick)
+    c = bootstrap.container()
+    run_forever(c, tick=tick or c.settings.scheduler_tick_seconds)
 
 
 @app.command(

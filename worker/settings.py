@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     actors_file: Path | None = None  # default: <seeds_dir>/actors.toml
     topics_file: Path | None = None  # default: <seeds_dir>/topics.toml
 
+    # How often beat (and `newsmon run`'s default tick) looks for due feeds and digests.
+    scheduler_tick_seconds: float = Field(default=60.0, gt=0)
+
     # Celery: the visibility timeout must exceed the longest task plus any countdown, or
     # Redis hands an unacknowledged task to a second worker while the first still runs.
     task_soft_time_limit: int = 240
