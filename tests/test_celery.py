@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from tests.feedserver import RunningServer, pub_date, rss
 from tests.support import make_settings
 from worker import bootstrap
-from worker.celery_app import beat_schedule, celery_config
 from worker.celery_app import app as celery_app
+from worker.celery_app import beat_schedule, celery_config
 from worker.cli import app as cli
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
