@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
+
+import pytest
 
 
 @dataclass
@@ -112,3 +115,11 @@ def rss(title: str, items: list[dict[str, str]]) -> str:
 def pub_date(days_ago: float) -> str:
     return format_datetime(datetime(2026, 11, 26, 12, 0, tzinfo=UTC) - timedelta(days=days_ago),
                            usegmt=True)
+
+
+@pytest.fixture
+def server() -> Iterator[RunningServer]:
+    """A loopback feed server for one test."""
+    running = RunningServer()
+    yield running
+    running.close()

@@ -10,7 +10,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from typer.testing import CliRunner
 
-from tests.feedserver import RunningServer, pub_date, rss
+from tests.feedserver import pub_date, rss
 from tests.support import make_settings
 from worker import bootstrap
 from worker.celery_app import app as celery_app
@@ -37,13 +37,6 @@ def distributed(empty_pg_url: str, monkeypatch) -> Iterator[None]:  # type: igno
     with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30):
         yield
     bootstrap.configure(None)
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    running = RunningServer()
-    yield running
-    running.close()
 
 
 def _item(n: int, outlet: str) -> dict[str, str]:

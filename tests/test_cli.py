@@ -11,7 +11,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from tests.feedserver import RunningServer, pub_date, rss
+from tests.feedserver import pub_date, rss
 from worker import bootstrap
 from worker.cli import app
 from worker.settings import REPO_ROOT
@@ -28,13 +28,6 @@ def env(tmp_path, monkeypatch) -> Iterator[Path]:  # type: ignore[no-untyped-def
     bootstrap.configure(None)
     yield tmp_path
     bootstrap.configure(None)
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    running = RunningServer()
-    yield running
-    running.close()
 
 
 def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from feeds.models import SubscriptionSpec
-from tests.feedserver import RunningServer, pub_date, rss
+from tests.feedserver import pub_date, rss
 from tests.support import SettableClock, make_settings
 from worker.bootstrap import Container, build_container
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    running = RunningServer()
-    yield running
-    running.close()
 
 
 @pytest.fixture
@@ -100,7 +92,7 @@ def test_article_carried_by_two_feeds_is_stored_once(tmp_path, server, clock) ->
         articles = {a.title: a for a in repo.iter_articles()}
     both = articles[shared["title"]]
     assert sorted(f.url for f in both.feeds) == sorted([a, b])
-    assert both.url == shared["link"]
+    assert both.url in (shared["link"], tracked["link"])  # whichever feed was stored first
     assert any(actor.name == "Russia" for actor in both.actors)
     c.close()
 

@@ -7,13 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.feedserver import RunningServer, pub_date, rss
+from tests.feedserver import pub_date, rss
 from tests.support import make_settings
 from worker.bootstrap import build_container
 
@@ -21,13 +20,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 NEWSMON = str(Path(sys.executable).parent / "newsmon")
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    running = RunningServer()
-    yield running
-    running.close()
 
 
 def _env(pg_url: str) -> dict[str, str]:
