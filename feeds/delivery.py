@@ -143,20 +143,27 @@ class DigestService:
         and failed runs whose retry time has come. Paused subscriptions are left out."""
         now = self.clock.now()
         cfg = self.settings
-        horizon = now - max(cfg.immediate_catch_up, timedelta(days=8))
         with self.store.transaction() as repo:
             subs = {s.id: s for s in repo.list_subscriptions() if not s.paused}
-            runs = repo.recent_digest_runs(horizon)
+        candidates = [
+            (sub, period)
+            for sub in subs.values()
+            for period in recent_periods(sub.spec, now, catch_up=cfg.immediate_catch_up,
+                                         since=sub.created_at)
+            if period.end + cfg.settle <= now
+        ]
+        if not candidates and not subs:
+            return []
+        # A run is created after its period ended: older rows cannot belong to a candidate.
+        since = min((p.end for _, p in candidates), default=now)
+        with self.store.transaction() as repo:
+            runs = repo.recent_digest_runs(since, keys=[p.key for _, p in candidates])
         by_key = {(r.subscription_id, r.period_key): r for r in runs}
         due: dict[tuple[int, str], Period] = {}
-        for sub in subs.values():
-            for period in recent_periods(sub.spec, now, catch_up=cfg.immediate_catch_up,
-                                         since=sub.created_at):
-                if period.end + cfg.settle > now:
-                    continue
-                run = by_key.get((sub.id, period.key))
-                if run is None or self._ready(run, now):
-                    due[(sub.id, period.key)] = period
+        for sub, period in candidates:
+            run = by_key.get((sub.id, period.key))
+            if run is None or self._ready(run, now):
+                due[(sub.id, period.key)] = period
         for run in runs:  # retries of older periods (and runs a crashed sender left)
             owner = subs.get(run.subscription_id)
             if (owner is None or run.period_key.startswith("spike:") or run.period_start is None

@@ -69,7 +69,8 @@ class ActorPanel:
             (self.negative, "negative"), (self.neutral, "neutral"), (self.positive, "positive")
         ]
         best_share, best = max(shares)
-        return best if best_share >= 0.5 else None
+        unique = sum(1 for share, _ in shares if share == best_share) == 1
+        return best if unique and best_share >= 0.5 else None
 
 
 def actor_panel(name: str, mentions: Sequence[ActorMention], period: Period) -> ActorPanel:

@@ -744,13 +744,19 @@ class SqlRepository:
             lease_owner=None, lease_expires_at=None, next_attempt_at=None,
         )
 
-    def recent_digest_runs(self, since: datetime) -> list[DigestRun]:
-        """Runs created at or after ``since``, plus every run still waiting for a retry."""
+    def recent_digest_runs(
+        self, since: datetime, keys: Sequence[str] | None = None
+    ) -> list[DigestRun]:
+        """Runs created at or after ``since`` (only those with these period ``keys`` when
+        given), plus every run still open: pending, or failed with a retry planned."""
+        recent: ColumnElement[bool] = DIGEST_RUN.c.created_at >= since
+        if keys is not None:
+            recent = and_(recent, DIGEST_RUN.c.period_key.in_(list(dict.fromkeys(keys))[:900]))
         stmt = (
             select(DIGEST_RUN)
             .where(
                 or_(
-                    DIGEST_RUN.c.created_at >= since,
+                    recent,
                     DIGEST_RUN.c.status == "pending",
                     and_(
                         DIGEST_RUN.c.status == "failed",

@@ -24,6 +24,7 @@ app = Celery("newsmon", include=["worker.tasks"])
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "poll-due-feeds": {"task": "newsmon.poll_due_feeds", "schedule": 60.0},
     "send-due-digests": {"task": "newsmon.send_due_digests", "schedule": 60.0},
+    "send-spike-alerts": {"task": "newsmon.send_spike_alerts", "schedule": 300.0},
     # A sweep for articles whose analysis task was lost (e.g. broker restarted meanwhile).
     "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": 300.0},
 }

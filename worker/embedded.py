@@ -27,6 +27,9 @@ def run_once(c: Container) -> None:
     for outcome in pipeline.send_due_digests():
         console.print(f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
                       markup=False)
+    for outcome in pipeline.send_spike_alerts():
+        console.print(f"alert {outcome.subscription} {outcome.period.key}: {outcome.status}",
+                      markup=False)
 
 
 def run_forever(c: Container, *, tick: float = 30.0) -> None:

@@ -187,7 +187,9 @@ class SmtpMailer:
         if email.inline_images:
             # multipart/alternative [text/plain, multipart/related [text/html, image/png…]]:
             # the images belong to the HTML part and are shown through "cid:" links.
-            html_part = msg.get_payload()[1]
+            html_part = next(p for p in msg.iter_parts() if p.get_content_type() == "text/html")
+            if not isinstance(html_part, EmailMessage):
+                raise InvalidInput("the HTML part could not be found to attach images to")
             for image in email.inline_images:
                 if not _CONTENT_ID.fullmatch(image.cid) or not _SUBTYPE.fullmatch(image.subtype):
                     raise InvalidInput(f"not a valid inline image id: {image.cid!r}")
