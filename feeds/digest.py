@@ -303,7 +303,10 @@ def compose_digest(
     order: dict[str, list[EntryView]] = {}
     for story in _by_section(shown):
         order.setdefault(story.section, []).append(_entry(story, spec, tz))
-    sections = [SectionView(title, tuple(entries)) for title, entries in order.items()]
+    sections = [
+        SectionView(plain_text(title) or OTHER_SECTION, tuple(entries))
+        for title, entries in order.items()
+    ]
 
     if panel_actors is not None:
         names = list(panel_actors)[:MAX_PANEL_ACTORS]

@@ -4,8 +4,9 @@ Two layers, because either alone depends on every template author never slipping
 
 1. **Inputs.** Every string that came from a feed (titles, summaries, evidence, outlet
    names) goes through :func:`plain_text`: nh3 drops all markup - the *contents* of
-   ``script``/``style``/``template`` elements included - and the entities are decoded,
-   leaving text that Jinja then escapes. Links go through :func:`safe_link`: only
+   ``script``/``style``/``template`` elements included - and the entities are decoded
+   (markup revealed by decoding a twice-escaped feed is removed too), leaving text that
+   Jinja then escapes. Links go through :func:`safe_link`: only
    absolute ``http``/``https`` URLs survive (no ``javascript:``, ``data:``, ``vbscript:``,
    relative or protocol-relative links).
 2. **Output.** The rendered HTML body is cleaned once more by :func:`clean_body` with an
@@ -46,9 +47,15 @@ def plain_text(value: str | None) -> str:
     """Feed text with all markup removed, entities decoded and whitespace collapsed."""
     if not value:
         return ""
-    stripped = nh3.clean(value, tags=set(), clean_content_tags=_DROP_WITH_CONTENT,
-                         strip_comments=True)
-    return " ".join(html.unescape(stripped).split())
+    text = value
+    # Feeds often escape their HTML twice; markup that only appears after decoding the
+    # entities is removed as well (a few rounds at most, then whatever "<" is left is text).
+    for _ in range(3):
+        text = html.unescape(nh3.clean(text, tags=set(), clean_content_tags=_DROP_WITH_CONTENT,
+                                       strip_comments=True))
+        if "<" not in text:
+            break
+    return " ".join(text.split())
 
 
 def safe_link(url: str | None) -> str | None:

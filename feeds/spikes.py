@@ -11,9 +11,10 @@ Method, per actor, evaluated at every whole hour ``t`` of the last ``lookback_ho
   gives the expected count ``mu`` (floored at ``min_expected``, so an actor never seen
   before does not spike on its first article); its negative share ``p0`` is smoothed as
   ``(negatives + 1) / (articles + 2)``.
-* **volume spike** when ``k >= min_volume``, ``k >= volume_ratio * mu`` and the Poisson
-  tail ``P(X >= k | mu) <= alpha``.
-* **negative-share spike** when ``k >= min_articles``, ``m / k - p0 >= negative_points``
+* **volume spike** when ``k >= min_volume`` (5), ``k >= volume_ratio * mu`` (3x) and the Poisson
+  tail ``P(X >= k | mu) <= alpha`` (0.001).
+* **negative-share spike** when ``k >= min_articles`` (8), ``m / k - p0 >= negative_points``
+  (0.3)
   and the binomial tail ``P(X >= m | k, p0) <= alpha``.
 
 Consecutive anomalous hours form a run; runs less than W hours apart are one spike. A spike
@@ -50,8 +51,8 @@ class SpikeSettings:
     min_volume: int = 5
     volume_ratio: float = 3.0
     min_expected: float = 0.5
-    min_articles: int = 5
-    negative_points: float = 0.25
+    min_articles: int = 8
+    negative_points: float = 0.3
     alpha: float = 1e-3
 
     @property
@@ -138,7 +139,10 @@ def detect_spikes(
             run.insert(0, hit)
         if hours - run[-1][0] >= w:  # the spike ended more than w hours ago
             continue
-        strongest = max(run, key=lambda h: (h[1] / h[2], h[0]))
+        if kind == "volume":
+            strongest = max(run, key=lambda h: (h[1] / h[2], h[0]))
+        else:
+            strongest = max(run, key=lambda h: (h[3] - h[4], h[0]))
         spikes.append(Spike(
             actor=actor,
             kind=kind,

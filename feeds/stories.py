@@ -22,7 +22,7 @@ Importance, highest first (documented in docs/DIGESTS.md)::
 
     importance = 3.0 * ln(1 + outlets)          outlets: distinct outlets carrying the story
                + 2.0 * min(watched, 3)          watched: the subscription's actors it mentions
-               + 1.5 * recency                  1 for the end of the period, 0 for its start
+               + 0.75 * recency                 1 for the end of the period, 0 for its start
 
 Coverage breadth dominates (a story on eight outlets beats one on a single outlet), the
 actors the reader watches come next, and recency only breaks near-ties.
@@ -49,7 +49,7 @@ __all__ = [
 
 OTHER_SECTION = "Other"
 USER_TOPIC_PREFIX = "user:"
-W_OUTLETS, W_WATCHED, W_RECENCY = 3.0, 2.0, 1.5
+W_OUTLETS, W_WATCHED, W_RECENCY = 3.0, 2.0, 0.75
 
 
 @dataclass(frozen=True, slots=True)
