@@ -17,8 +17,8 @@ import socket
 import subprocess
 import tempfile
 import threading
-from html import escape as html_escape
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
