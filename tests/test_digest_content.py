@@ -301,7 +301,8 @@ def test_unsubscribe_headers() -> None:
     both = unsubscribe_headers(
         UnsubscribeConfig("s", "https://news.example/nm/", "unsub@news.example"), "T")
     assert both["List-Unsubscribe"] == (
-        "<https://news.example/nm/unsubscribe/T>, <mailto:unsub@news.example?subject=unsubscribe%20T>"
+        "<https://news.example/nm/unsubscribe/T>, "
+        "<mailto:unsub@news.example?subject=unsubscribe%20T>"
     )
     assert both["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     mail_only = unsubscribe_headers(UnsubscribeConfig("s", None, "unsub@news.example"), "T")
