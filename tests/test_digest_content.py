@@ -422,3 +422,19 @@ def test_preview_file_embeds_the_charts() -> None:
     preview = inline_as_data_uris(email.html, email.inline_images)
     assert "cid:" not in preview
     assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]{100,}"', preview)
+
+
+def test_recent_periods_catch_up_on_immediate_buckets_only() -> None:
+    from feeds.schedule import recent_periods
+
+    now = datetime(2026, 11, 24, 10, 17, tzinfo=UTC)
+    immediate = SubscriptionSpec("a", ("a@b.example",), "immediate")
+    keys = [p.key for p in recent_periods(immediate, now, catch_up=timedelta(minutes=20),
+                                          since=now - timedelta(minutes=13))]
+    assert keys == ["immediate:2026-11-24T10:05Z", "immediate:2026-11-24T10:10Z",
+                    "immediate:2026-11-24T10:15Z"]
+    daily = SubscriptionSpec("d", ("a@b.example",), "daily", at="08:00")
+    assert [p.key for p in recent_periods(daily, now, catch_up=timedelta(hours=1))] == [
+        "daily:2026-11-24"]
+    # A subscription created after the last boundary has nothing to send yet.
+    assert recent_periods(daily, now, catch_up=timedelta(hours=1), since=now) == []
