@@ -1,22 +1,31 @@
-"""Digest selection and rendering: pure functions from stored articles to an email.
+"""Digest composition and rendering: pure functions from stored articles to an email.
 
-The pipeline asks storage for the articles first seen in a period, then calls
-:func:`build_digest`; the result goes to a :class:`feeds.ports.Mailer`. Nothing here talks
-to a database, the network or the clock, so a digest is reproducible from its inputs.
+The flow is *compose, then render*::
+
+    compose_digest(subscription, period, articles, mentions)  -> DigestContent
+        stories (feeds.stories): filter, one entry per story, importance, sections
+        actor panel (feeds.panel) and 30-day trend charts (feeds.chart) per watched actor
+        subject
+    render_email(content, recipient, ...)                       -> DigestEmail
+        the HTML body (Jinja) cleaned by an allow-list (feeds.sanitize), the text part,
+        the unsubscribe link and headers of that one recipient, the inline charts
+
+Nothing here talks to a database, the network or the clock: a digest is reproducible from
+its inputs, which is what the golden-file tests pin down.
 
 Design decisions:
 
-* Selection (:func:`select_articles`) is idempotent, so :func:`build_digest` applies it again
-  and a caller that forgot to filter still honours the subscription.
-* Templates receive small, already-formatted view objects (:class:`DigestSection`,
-  :class:`DigestEntry` ...) rather than raw articles: the logic stays testable in Python and
+* Templates receive small, already-formatted view objects (:class:`EntryView`,
+  :class:`PanelView` ...) rather than raw articles: the logic stays testable in Python and
   the templates stay declarative.
-* Everything that came from a feed is untrusted. The HTML template autoescapes, links are
-  only emitted for ``http``/``https`` URLs (a feed could carry ``javascript:``), and the
-  HTML uses inline styles only - no scripts, no remote images or stylesheets - because mail
-  clients block or strip those anyway and they would leak that the digest was opened.
+* Everything that came from a feed is untrusted: it is reduced to plain text by nh3 before
+  it reaches a template, links must be absolute http(s), and the rendered body passes an
+  allow-list sanitiser (see :mod:`feeds.sanitize`). Styles are inline; there are no
+  scripts and no remote resources - the charts travel inside the message (``cid:``).
+* Composition is separated from rendering because each recipient gets their own message
+  (their own unsubscribe token) while the stories and charts are computed once.
 * Times are shown in the subscription's own time zone; month names are spelled out here
-  rather than through ``strftime`` so the output does not depend on the process locale.
+  so the output does not depend on the process locale.
 """
 
 from __future__ import annotations
@@ -26,45 +35,67 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from feeds.chart import CHART_HEIGHT, CHART_WIDTH, render_trend_png
 from feeds.errors import InvalidInput
 from feeds.models import (
+    ActorMention,
     DigestEmail,
+    InlineImage,
     Period,
     Sentiment,
     StoredArticle,
     Subscription,
     SubscriptionSpec,
 )
+from feeds.panel import TREND_DAYS, ActorPanel, actor_panel, daily_series
+from feeds.sanitize import clean_body, plain_text, safe_link
 from feeds.schedule import zone
+from feeds.stories import (
+    OTHER_SECTION,
+    Story,
+    article_matches,
+    build_stories,
+    outlet_name,
+    sectioned,
+)
 
 __all__ = [
+    "MAX_STORIES",
     "OTHER_SECTION",
-    "ActorChip",
     "ActorTally",
-    "DigestEntry",
-    "DigestSection",
+    "DigestContent",
+    "EntryView",
+    "PanelView",
+    "SpikeNote",
     "actor_overview",
     "build_digest",
+    "compose_digest",
     "digest_subject",
     "group_sections",
+    "mentions_from_articles",
+    "mentions_window",
     "message_id_for",
+    "recipient_message_id",
+    "render_email",
     "select_articles",
     "truncate_words",
+    "watched_actors",
 ]
 
-#: The section for articles the classifier gave no topic.
-OTHER_SECTION = "Other"
 SUMMARY_LIMIT = 300
 EVIDENCE_LIMIT = 240
+#: A digest lists at most this many stories; the rest are counted, not shown.
+MAX_STORIES = 40
+MAX_PANEL_ACTORS = 5
+MAX_ALSO_LINKS = 6
 
-_SCHEDULE_LABEL = {"daily": "Daily digest", "weekly": "Weekly digest", "immediate": "News alert"}
+_LABEL = {"daily": "Daily", "weekly": "Weekly", "immediate": "Alert"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -79,20 +110,70 @@ class ActorChip:
 
 
 @dataclass(frozen=True, slots=True)
-class DigestEntry:
+class AlsoLink:
+    outlet: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
     title: str
     url: str | None  # None when the article had no safe (http/https) link
-    outlets: tuple[str, ...]
+    outlet: str
     published: str
     summary: str
+    also: tuple[AlsoLink, ...]  # other outlets covering the story (shown: a few)
+    also_count: int  # how many other outlets in all
     topics: tuple[str, ...]
     actors: tuple[ActorChip, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class DigestSection:
+class SectionView:
     title: str
-    entries: tuple[DigestEntry, ...]
+    entries: tuple[EntryView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PanelView:
+    name: str
+    mentions: int
+    negative: int  # percent, rounded so the three add up to 100
+    neutral: int
+    positive: int
+    change: str  # e.g. "+40% vs previous period"
+    negative_change: str  # e.g. "negative share +12 pts"
+    mood: str  # "mostly negative", "mixed", "no coverage"
+    worst: str | None
+    best: str | None
+    chart_cid: str | None
+    chart_alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeNote:
+    """Why a spike alert was sent (shown above the stories)."""
+
+    actor: str
+    headline: str  # e.g. "Coverage of Russia: 14 articles in 6 h (usually about 1.2)"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContent:
+    """Everything in a digest except what depends on the recipient."""
+
+    subscription: Subscription
+    period: Period
+    subject: str
+    period_text: str
+    generated: str
+    sections: tuple[SectionView, ...]
+    story_count: int
+    shown_count: int
+    article_count: int
+    panels: tuple[PanelView, ...]
+    images: tuple[InlineImage, ...]
+    spike: SpikeNote | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,23 +205,16 @@ class ActorTally:
 def select_articles(
     articles: Iterable[StoredArticle], spec: SubscriptionSpec
 ) -> list[StoredArticle]:
-    """The articles ``spec`` asks for, in digest order (section by section).
+    """The articles ``spec`` asks for (see :mod:`feeds.stories` for the filters).
 
-    ``spec.topics`` keeps articles having any of those topics (by code, or by label ignoring
-    case); ``spec.actors`` keeps articles mentioning any of those actors (ignoring case);
-    with both, both must hold. Articles marked as duplicates of another article in the same
-    batch are dropped so a story is listed once.
+    Articles marked as duplicates of another article in the same batch are dropped; the
+    result is grouped by section as :func:`group_sections` orders them.
     """
-    wanted_topics = {t.casefold() for t in spec.topics}
-    wanted_actors = {a.casefold() for a in spec.actors}
     batch = list(articles)
     ids = {a.id for a in batch}
     kept = [
-        a
-        for a in batch
-        if (a.duplicate_of is None or a.duplicate_of not in ids)
-        and (not wanted_topics or _has_topic(a, wanted_topics))
-        and (not wanted_actors or any(x.name.casefold() in wanted_actors for x in a.actors))
+        a for a in batch
+        if (a.duplicate_of is None or a.duplicate_of not in ids) and article_matches(a, spec)
     ]
     return [article for _, group in group_sections(kept) for article in group]
 
@@ -148,7 +222,7 @@ def select_articles(
 def group_sections(
     articles: Iterable[StoredArticle],
 ) -> list[tuple[str, list[StoredArticle]]]:
-    """Group by top topic label; biggest section first, ``Other`` always last.
+    """Articles by top topic label; biggest section first, ``Other`` always last.
 
     Inside a section, articles carried by more feeds come first, then the most recent.
     """
@@ -165,10 +239,7 @@ def group_sections(
 
 
 def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
-    """Per-actor mention totals and per-article sentiment counts, most mentioned first.
-
-    Actors are merged by name ignoring case.
-    """
+    """Per-actor mention totals and per-article sentiment counts, most mentioned first."""
     spellings: dict[str, Counter[str]] = {}
     mentions: Counter[str] = Counter()
     sentiments: dict[str, Counter[str]] = {}
@@ -176,11 +247,8 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
         for actor in article.actors:
             key = actor.name.casefold()
             spellings.setdefault(key, Counter())[actor.name] += 1
-            # An analyser that does not count mentions still found the actor at least once.
             mentions[key] += max(actor.mentions, 1)
             sentiments.setdefault(key, Counter())[actor.sentiment] += 1
-    # The most common spelling wins; ties go to the code-point-smallest, which prefers
-    # capitalised forms and does not depend on the order the articles came in.
     names = {
         key: min(counts, key=lambda n: (-counts[n], n)) for key, counts in spellings.items()
     }
@@ -198,23 +266,124 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
     return tallies
 
 
-# --------------------------------------------------------------------------- rendering
+def watched_actors(spec: SubscriptionSpec, stories: Sequence[Story] = ()) -> list[str]:
+    """The actors the panel and charts are about: the subscription's own, else the three
+    actors its stories mention most."""
+    if spec.actors:
+        return list(dict.fromkeys(spec.actors))[:MAX_PANEL_ACTORS]
+    tallies = actor_overview(s.lead for s in stories)
+    return [t.name for t in tallies[:3]]
 
 
-def digest_subject(
-    subscription: Subscription, count: int, overview: Sequence[ActorTally]
-) -> str:
-    """E.g. ``Daily digest 'Ukraine desk': 14 articles — Russia mostly negative``."""
-    label = _SCHEDULE_LABEL.get(subscription.spec.schedule, "Digest")
-    head = f"{label} '{_one_line(subscription.name)}'"
-    if count == 0:
-        return f"{head}: no new articles"
-    subject = f"{head}: {count} article{'s' if count != 1 else ''}"
-    if overview:
-        top = overview[0]
-        mood = f"mostly {top.dominant}" if top.dominant else "mixed"
-        subject += f" — {_one_line(top.name)} {mood}"
-    return subject
+# --------------------------------------------------------------------------- composing
+
+
+def compose_digest(
+    *,
+    subscription: Subscription,
+    period: Period,
+    articles: Sequence[StoredArticle],
+    generated_at: datetime,
+    mentions: Sequence[ActorMention] | None = None,
+    charts: bool = True,
+    spike: SpikeNote | None = None,
+    panel_actors: Sequence[str] | None = None,
+    image_domain: str = "newsmon.localhost",
+) -> DigestContent:
+    """Select, group and summarise; draw the charts. ``mentions`` must cover the period,
+    the previous period and the 30 days before ``period.end`` for the watched actors;
+    without them, the actors found in ``articles`` are used."""
+    spec = subscription.spec
+    if mentions is None:
+        mentions = mentions_from_articles(articles)
+    tz = zone(spec.tz)
+    stories = build_stories(articles, spec, period)
+    shown = stories[:MAX_STORIES]
+    sections = []
+    order: dict[str, list[EntryView]] = {}
+    for story in _by_section(shown):
+        order.setdefault(story.section, []).append(_entry(story, spec, tz))
+    sections = [
+        SectionView(plain_text(title) or OTHER_SECTION, tuple(entries))
+        for title, entries in order.items()
+    ]
+
+    if panel_actors is not None:
+        names = list(panel_actors)[:MAX_PANEL_ACTORS]
+    else:
+        names = [spike.actor] if spike else watched_actors(spec, stories)
+    panels: list[PanelView] = []
+    images: list[InlineImage] = []
+    for index, name in enumerate(names, 1):
+        panel = actor_panel(name, mentions, period)
+        cid = None
+        if charts:
+            png = render_trend_png(daily_series(name, mentions, period.end, tz))
+            cid = _image_cid(subscription.id, period.key, index, image_domain)
+            images.append(InlineImage(cid, png, "png", f"trend-{index}.png"))
+        panels.append(_panel_view(panel, cid))
+
+    article_count = sum(len(s.members) for s in stories)
+    subject = _subject(subscription, len(stories), panels, spike)
+    return DigestContent(
+        subscription=subscription,
+        period=period,
+        subject=subject,
+        period_text=f"{_format_time(period.start, tz)} – {_format_time(period.end, tz)}",
+        generated=_format_time(generated_at, tz),
+        sections=tuple(sections),
+        story_count=len(stories),
+        shown_count=len(shown),
+        article_count=article_count,
+        panels=tuple(panels),
+        images=tuple(images),
+        spike=spike,
+    )
+
+
+def render_email(
+    content: DigestContent,
+    *,
+    sender: str,
+    recipient: str | tuple[str, ...],
+    message_id: str,
+    unsubscribe_link: str | None = None,
+    unsubscribe_command: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> DigestEmail:
+    """The message for one recipient (or, for previews, a tuple of them)."""
+    recipients = (recipient,) if isinstance(recipient, str) else recipient
+    context = {
+        "c": content,
+        "subject": content.subject,
+        "subscription_name": plain_text(content.subscription.name),
+        "unsubscribe_link": safe_link(unsubscribe_link),
+        "unsubscribe_command": unsubscribe_command,
+        "chart_width": CHART_WIDTH,
+        "chart_height": CHART_HEIGHT,
+        "trend_days": TREND_DAYS,
+    }
+    env = _environment()
+    body = clean_body(env.get_template("digest_body.html.j2").render(context))
+    html = env.get_template("digest.html.j2").render({**context, "body": body})
+    text = env.get_template("digest.txt.j2").render(context)
+    headers = {
+        # RFC 3834: tells autoresponders not to answer a machine-generated message.
+        "Auto-Submitted": "auto-generated",
+        "X-Newsmon-Subscription": str(content.subscription.id),
+        "X-Newsmon-Period": content.period.key,
+    }
+    headers.update(extra_headers or {})
+    return DigestEmail(
+        subject=content.subject,
+        sender=sender,
+        recipients=recipients,
+        html=html,
+        text=text,
+        message_id=message_id,
+        headers=headers,
+        inline_images=content.images,
+    )
 
 
 def build_digest(
@@ -225,52 +394,48 @@ def build_digest(
     sender: str,
     message_id: str,
     generated_at: datetime,
+    mentions: Sequence[ActorMention] | None = None,
+    charts: bool = False,
 ) -> DigestEmail:
-    """Render the digest of ``articles`` for ``subscription`` over ``period``."""
-    tz = zone(subscription.spec.tz)
-    selected = select_articles(articles, subscription.spec)
-    sections = [
-        DigestSection(_capitalised(title), tuple(_entry(a, tz) for a in group))
-        for title, group in group_sections(selected)
-    ]
-    overview = actor_overview(selected)
-    subject = digest_subject(subscription, len(selected), overview)
-    context = {
-        "subject": subject,
-        "subscription_name": subscription.name,
-        "count": len(selected),
-        "period": f"{_format_time(period.start, tz)} – {_format_time(period.end, tz)}",
-        "generated": _format_time(generated_at, tz),
-        "sections": sections,
-        "overview": overview,
-    }
-    env = _environment()
-    return DigestEmail(
-        subject=subject,
-        sender=sender,
-        recipients=subscription.spec.emails,
-        html=env.get_template("digest.html.j2").render(context),
-        text=env.get_template("digest.txt.j2").render(context),
-        message_id=message_id,
-        headers={
-            # RFC 3834: tells autoresponders not to answer a machine-generated message.
-            "Auto-Submitted": "auto-generated",
-            "X-Newsmon-Subscription": str(subscription.id),
-            "X-Newsmon-Period": period.key,
-        },
+    """Compose and render in one go, addressed to all recipients (previews, tests)."""
+    content = compose_digest(
+        subscription=subscription, period=period, articles=articles,
+        generated_at=generated_at, mentions=mentions, charts=charts,
+    )
+    return render_email(
+        content, sender=sender, recipient=subscription.spec.emails, message_id=message_id
     )
 
 
-def message_id_for(subscription_id: int, period_key: str, domain: str) -> str:
-    """A Message-ID that is the same for every attempt at one digest.
+def digest_subject(
+    subscription: Subscription, count: int, overview: Sequence[ActorTally]
+) -> str:
+    """E.g. ``Daily: 14 stories — Russia mostly negative · Ukraine desk``."""
+    label = _LABEL.get(subscription.spec.schedule, "Digest")
+    head = f"{label}: {_stories(count)}"
+    if count and overview:
+        top = overview[0]
+        head += f" — {_one_line(top.name)} {'mostly ' + top.dominant if top.dominant else 'mixed'}"
+    return f"{head} · {_one_line(subscription.name)}"
 
-    Deterministic so a retried send is recognisable as the same message by mail clients and
-    by the digest-run bookkeeping.
-    """
+
+def message_id_for(subscription_id: int, period_key: str, domain: str) -> str:
+    """A Message-ID that is the same for every attempt at one digest."""
     if not _DOMAIN.fullmatch(domain) or ".." in domain:
         raise InvalidInput(f"not a usable Message-ID domain: {domain!r}")
     digest = hashlib.sha1(period_key.encode("utf-8"), usedforsecurity=False).hexdigest()
     return f"<digest.{subscription_id}.{digest[:16]}@{domain.lower()}>"
+
+
+def recipient_message_id(run_message_id: str, recipient: str) -> str:
+    """The Message-ID of one recipient's copy: the run's, tagged with the recipient.
+
+    Stable per (subscription, period, recipient), so every retry of that copy carries the
+    same id and mail clients collapse duplicates.
+    """
+    local, _, domain = run_message_id.strip("<>").partition("@")
+    tag = hashlib.sha1(recipient.casefold().encode("utf-8"), usedforsecurity=False).hexdigest()
+    return f"<{local}.{tag[:10]}@{domain}>"
 
 
 def truncate_words(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -280,7 +445,6 @@ def truncate_words(text: str, limit: int = SUMMARY_LIMIT) -> str:
         return flat
     cut = flat[:limit]
     space = cut.rfind(" ")
-    # A single very long "word" (a URL, say) is cut mid-word rather than dropped entirely.
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:-–—") + "…"
@@ -289,8 +453,114 @@ def truncate_words(text: str, limit: int = SUMMARY_LIMIT) -> str:
 # --------------------------------------------------------------------------- internals
 
 
-def _has_topic(article: StoredArticle, wanted: set[str]) -> bool:
-    return any(t.code.casefold() in wanted or t.label.casefold() in wanted for t in article.topics)
+def _by_section(stories: Sequence[Story]) -> list[Story]:
+    return [story for _, group in sectioned(stories) for story in group]
+
+
+def _stories(count: int) -> str:
+    return f"{count} stor{'y' if count == 1 else 'ies'}" if count else "no new stories"
+
+
+def _subject(
+    subscription: Subscription, count: int, panels: Sequence[PanelView], spike: SpikeNote | None
+) -> str:
+    name = _one_line(subscription.name)
+    if spike is not None:
+        return f"Spike: {_one_line(spike.headline)} · {name}"
+    label = _LABEL.get(subscription.spec.schedule, "Digest")
+    head = f"{label}: {_stories(count)}"
+    covered = [p for p in panels if p.mentions]
+    if count and covered:
+        top = covered[0]
+        head += f" — {_one_line(top.name)} {top.mood}"
+    return f"{head} · {name}"
+
+
+def _entry(story: Story, spec: SubscriptionSpec, tz: ZoneInfo) -> EntryView:
+    lead = story.lead
+    lead_outlet = outlet_name(lead.feeds[0]) if lead.feeds else "unknown outlet"
+    also: dict[str, AlsoLink] = {}
+    for member in story.members:
+        for feed in member.feeds:
+            name = outlet_name(feed)
+            if name == lead_outlet or name in also:
+                continue
+            url = safe_link(member.url) if member is not lead else None
+            also[name] = AlsoLink(plain_text(name), url)
+    watched = {a.casefold() for a in spec.actors}
+    actors = sorted(lead.actors, key=lambda a: (a.name.casefold() not in watched, -a.mentions,
+                                                a.name.casefold()))
+    return EntryView(
+        title=plain_text(lead.title) or "(untitled)",
+        url=safe_link(lead.url),
+        outlet=plain_text(lead_outlet),
+        published=_format_time(_when(lead), tz),
+        summary=truncate_words(plain_text(lead.summary)),
+        also=tuple(list(also.values())[:MAX_ALSO_LINKS]),
+        also_count=len(also),
+        topics=tuple(_capitalised(plain_text(t.label)) for t in lead.topics),
+        actors=tuple(
+            ActorChip(
+                name=plain_text(a.name),
+                sentiment=a.sentiment,
+                evidence=truncate_words(plain_text(a.evidence[0]), EVIDENCE_LIMIT)
+                if a.evidence else None,
+            )
+            for a in actors[:4]
+        ),
+    )
+
+
+def _panel_view(panel: ActorPanel, cid: str | None) -> PanelView:
+    neg, neu, pos = _percentages(panel.negative, panel.neutral, panel.positive)
+    change = panel.change
+    if panel.mentions == 0 and panel.previous_mentions == 0:
+        change_text = "no coverage in either period"
+    elif change is None:
+        change_text = "new this period (none in the previous one)"
+    elif abs(change) < 0.005:
+        change_text = "same as the previous period"
+    else:
+        change_text = f"{change * 100:+.0f}% vs previous period ({panel.previous_mentions})"
+    points = panel.negative_change_points
+    neg_text = "" if points is None else f"negative share {points:+.0f} pts"
+    if panel.mentions == 0:
+        mood = "no coverage"
+    else:
+        mood = f"mostly {panel.dominant}" if panel.dominant else "mixed"
+    return PanelView(
+        name=plain_text(panel.name),
+        mentions=panel.mentions,
+        negative=neg,
+        neutral=neu,
+        positive=pos,
+        change=change_text,
+        negative_change=neg_text,
+        mood=mood,
+        worst=truncate_words(plain_text(panel.worst), EVIDENCE_LIMIT) if panel.worst else None,
+        best=truncate_words(plain_text(panel.best), EVIDENCE_LIMIT) if panel.best else None,
+        chart_cid=cid,
+        chart_alt=f"{plain_text(panel.name)}: daily articles and mean sentiment, "
+                  f"last {TREND_DAYS} days",
+    )
+
+
+def _percentages(*shares: float) -> tuple[int, int, int]:
+    """Whole percentages that add up to 100 (largest remainder), or zeros."""
+    if not any(shares):
+        return (0, 0, 0)
+    raw = [s * 100 for s in shares]
+    floors = [int(r) for r in raw]
+    missing = 100 - sum(floors)
+    by_remainder = sorted(range(3), key=lambda i: (-(raw[i] - floors[i]), i))
+    for i in by_remainder[:missing]:
+        floors[i] += 1
+    return (floors[0], floors[1], floors[2])
+
+
+def _image_cid(subscription_id: int, period_key: str, index: int, domain: str) -> str:
+    tag = hashlib.sha1(period_key.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
+    return f"trend{index}.{subscription_id}.{tag}@{domain.lower()}"
 
 
 def _when(article: StoredArticle) -> datetime:
@@ -302,45 +572,11 @@ def _one_line(text: str) -> str:
 
 
 def _capitalised(label: str) -> str:
-    # Topic vocabularies often use lower-case labels; a heading reads better capitalised.
     return label[:1].upper() + label[1:]
-
-
-def _safe_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
-
-
-def _outlet(feed_title: str | None, feed_url: str) -> str:
-    return _one_line(feed_title) if feed_title else (urlsplit(feed_url).hostname or feed_url)
-
-
-def _entry(article: StoredArticle, tz: ZoneInfo) -> DigestEntry:
-    return DigestEntry(
-        title=_one_line(article.title) or "(untitled)",
-        url=_safe_url(article.url),
-        outlets=tuple(dict.fromkeys(_outlet(f.title, f.url) for f in article.feeds)),
-        published=_format_time(_when(article), tz),
-        summary=truncate_words(article.summary),
-        topics=tuple(_capitalised(t.label) for t in article.topics),
-        actors=tuple(
-            ActorChip(
-                name=a.name,
-                sentiment=a.sentiment,
-                evidence=truncate_words(a.evidence[0], EVIDENCE_LIMIT) if a.evidence else None,
-            )
-            for a in article.actors
-        ),
-    )
 
 
 def _format_time(moment: datetime, tz: ZoneInfo) -> str:
     if moment.tzinfo is None:
-        # Storage promises aware UTC; treat a stray naive value as UTC rather than local.
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(tz)
     return (
@@ -349,9 +585,24 @@ def _format_time(moment: datetime, tz: ZoneInfo) -> str:
     )
 
 
+def mentions_from_articles(articles: Iterable[StoredArticle]) -> list[ActorMention]:
+    """Actor mentions taken from the articles themselves (when no history is at hand)."""
+    return [
+        ActorMention(a.id, a.story_id, x.name, x.sentiment, x.score, a.first_seen, x.evidence)
+        for a in articles if a.duplicate_of is None
+        for x in a.actors
+    ]
+
+
+def mentions_window(period: Period) -> tuple[datetime, datetime]:
+    """The span of mentions :func:`compose_digest` needs for ``period``."""
+    length = period.end - period.start
+    return (min(period.start - length, period.end - timedelta(days=TREND_DAYS + 1)), period.end)
+
+
 @cache
 def _environment() -> Environment:
-    env = Environment(
+    return Environment(
         loader=PackageLoader("feeds", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=StrictUndefined,
@@ -359,4 +610,4 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env
+

@@ -245,6 +245,11 @@ class SubscriptionSpec:
     weekday: int = 0  # 0 = Monday; weekly only
     topics: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
+    # Filters added with the digest rework (see docs/DIGESTS.md); empty means "any".
+    queries: tuple[str, ...] = ()  # monitoring query names (topics coded "user:NAME")
+    sentiments: tuple[Sentiment, ...] = ()  # e.g. ("negative",): only such coverage
+    outlets: tuple[str, ...] = ()  # feed title, feed host or feed id
+    spike_alerts: bool = False  # also mail spike alerts for the watched actors
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +284,35 @@ class DigestRun:
     sent_at: datetime | None = None
     article_count: int = 0
     error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None  # None after success or when given up
+    lease_expires_at: datetime | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    delivered: tuple[str, ...] = ()  # recipients this run already reached
+
+
+@dataclass(frozen=True, slots=True)
+class InlineImage:
+    """An image carried inside an email and shown by ``<img src="cid:...">``."""
+
+    cid: str  # without angle brackets, e.g. "trend-1.abc@newsmon"
+    content: bytes
+    subtype: str = "png"
+    filename: str = "image.png"
+
+
+@dataclass(frozen=True, slots=True)
+class ActorMention:
+    """One actor found in one article, for trends, panels and spikes (from storage)."""
+
+    article_id: int
+    story_id: int | None
+    name: str
+    sentiment: Sentiment
+    score: float
+    first_seen: datetime
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,3 +326,4 @@ class DigestEmail:
     text: str
     message_id: str
     headers: dict[str, str] = field(default_factory=dict)
+    inline_images: tuple[InlineImage, ...] = ()  # related to the HTML part

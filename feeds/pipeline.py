@@ -17,11 +17,11 @@ one-shot CLI (``newsmon poll``, ``newsmon digest send``) and the Celery tasks. T
         (analysis is slow and must not hold SQLite's write lock), save the results
         (second transaction; saving replaces, so a repeat changes nothing)
 
-    send_digest(name, period):
-        claim the (subscription, period) run -- None if already sent
+    send_digest(name, period):                          -- feeds.delivery (the outbox)
+        lease the (subscription, period) run -- nothing if sent or leased
         select + group + render                                          -- pure (digest)
-        send                                                             -- Mailer
-        mark sent / failed
+        send each recipient's copy, recording each                       -- Mailer
+        mark sent / skipped / failed with a retry time
 
 Fetch and parse failures are recorded on the feed and reported, never raised: one bad feed
 must not stop a pass. Storage failures propagate; the driver decides about retries.
@@ -31,13 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from feeds.dedup import to_new_article
-from feeds.digest import build_digest, message_id_for, select_articles
-from feeds.errors import FetchError, MailError, NewsmonError, ParseError
+from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, DigestService
+from feeds.errors import FetchError, ParseError
 from feeds.models import (
     Document,
     FeedSource,
@@ -45,12 +45,18 @@ from feeds.models import (
     FetchResult,
     NewArticle,
     Period,
-    StoredArticle,
-    Subscription,
 )
 from feeds.parse import parse_feed
 from feeds.ports import Analyzer, Clock, Fetcher, Mailer, Store
-from feeds.schedule import current_period
+from feeds.unsubscribe import UnsubscribeConfig
+
+__all__ = [
+    "DigestOutcome",
+    "DigestPreview",
+    "PassReport",
+    "Pipeline",
+    "PollReport",
+]
 
 PollStatus = Literal["ok", "not_modified", "failed"]
 
@@ -80,26 +86,6 @@ class PassReport:
         return sum(len(r.new_article_ids) for r in self.feeds)
 
 
-@dataclass(frozen=True, slots=True)
-class DigestOutcome:
-    subscription: str
-    period: Period
-    status: Literal["sent", "skipped", "already_sent", "failed"]
-    articles: int = 0
-    message_id: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPreview:
-    subscription: Subscription
-    period: Period
-    articles: tuple[StoredArticle, ...]
-    html: str
-    text: str
-    subject: str
-
-
 @dataclass
 class Pipeline:
     """The use cases, bound to their ports. Built once per process by ``worker.bootstrap``."""
@@ -114,6 +100,8 @@ class Pipeline:
     poll_interval: timedelta = timedelta(minutes=30)
     retry_interval: timedelta = timedelta(minutes=30)
     fetch_concurrency: int = 8
+    unsubscribe: UnsubscribeConfig | None = None
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     # ------------------------------------------------------------------ polling
 
@@ -263,89 +251,37 @@ class Pipeline:
                 return total
 
     # ------------------------------------------------------------------ digests
+    # The digest and alert use cases live in feeds.delivery; these keep the entry points
+    # every driver already calls.
+
+    def digests(self) -> DigestService:
+        return DigestService(
+            store=self.store,
+            clock=self.clock,
+            mailer=self.mailer,
+            mail_from=self.mail_from,
+            message_id_domain=self.message_id_domain,
+            unsubscribe=self.unsubscribe,
+            settings=self.delivery,
+        )
 
     def due_digests(self) -> list[tuple[str, Period]]:
-        """The (subscription, completed period) pairs not yet sent."""
-        now = self.clock.now()
-        with self.store.transaction() as repo:
-            subscriptions = [s for s in repo.list_subscriptions() if not s.paused]
-            sent = {
-                (run.subscription_id, run.period_key)
-                for run in repo.list_digest_runs()
-                if run.status in ("sent", "skipped")
-            }
-        due = []
-        for sub in subscriptions:
-            period = current_period(sub.spec, now)
-            if (sub.id, period.key) not in sent:
-                due.append((sub.name, period))
-        return due
+        """The (subscription, period) pairs to send now (see DigestService.due)."""
+        return self.digests().due()
 
     def send_digest(self, name: str, period: Period | None = None) -> DigestOutcome:
-        """Send the digest of ``period`` (default: the last completed one) at most once."""
-        now = self.clock.now()
-        with self.store.transaction() as repo:
-            sub = repo.get_subscription(name)
-            period = period or current_period(sub.spec, now)
-            message_id = message_id_for(sub.id, period.key, self.message_id_domain)
-            run = repo.claim_digest_run(sub.id, period.key, message_id, now)
-        if run is None:
-            return DigestOutcome(name, period, "already_sent")
-        articles = self._select(sub, period)
-        if not articles:
-            # An empty digest is noise; the run is closed so the period is not retried.
-            with self.store.transaction() as repo:
-                repo.mark_digest_sent(run.id, now, 0)
-            return DigestOutcome(name, period, "skipped", 0, run.message_id)
-        email = build_digest(
-            subscription=sub,
-            period=period,
-            articles=articles,
-            sender=self.mail_from,
-            message_id=run.message_id,
-            generated_at=now,
-        )
-        try:
-            self.mailer.send(email)
-        except MailError as exc:
-            with self.store.transaction() as repo:
-                repo.mark_digest_failed(run.id, str(exc))
-            return DigestOutcome(name, period, "failed", len(articles), run.message_id, str(exc))
-        with self.store.transaction() as repo:
-            repo.mark_digest_sent(run.id, self.clock.now(), len(articles))
-        return DigestOutcome(name, period, "sent", len(articles), run.message_id)
+        """Send the digest of ``period`` (default: the last completed one) via the outbox."""
+        return self.digests().send(name, period)
 
     def send_due_digests(self) -> list[DigestOutcome]:
-        outcomes = []
-        for name, period in self.due_digests():
-            try:
-                outcomes.append(self.send_digest(name, period))
-            except NewsmonError as exc:  # e.g. removed meanwhile; the others still go out
-                outcomes.append(DigestOutcome(name, period, "failed", error=str(exc)))
-        return outcomes
+        return self.digests().send_due()
 
     def preview_digest(self, name: str) -> DigestPreview:
         """What the next digest holds so far: from the end of the last period until now."""
-        now = self.clock.now()
-        with self.store.transaction() as repo:
-            sub = repo.get_subscription(name)
-        last = current_period(sub.spec, now)
-        period = Period(f"preview:{last.key}", last.end, now)
-        articles = self._select(sub, period)
-        email = build_digest(
-            subscription=sub,
-            period=period,
-            articles=articles,
-            sender=self.mail_from,
-            message_id=message_id_for(sub.id, period.key, self.message_id_domain),
-            generated_at=now,
-        )
-        return DigestPreview(sub, period, tuple(articles), email.html, email.text, email.subject)
+        return self.digests().preview(name)
 
-    def _select(self, sub: Subscription, period: Period) -> list[StoredArticle]:
-        with self.store.transaction() as repo:
-            stored = list(repo.iter_articles(since=period.start, until=period.end))
-        return select_articles(stored, sub.spec)
+    def send_spike_alerts(self) -> list[DigestOutcome]:
+        return self.digests().check_spikes()
 
 
 def _unique_by_key(articles: Iterable[NewArticle]) -> list[NewArticle]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from feeds.models import (
+    ActorMention,
     AnalysisResult,
     ArticleForAnalysis,
     ArticleRef,
@@ -125,6 +126,38 @@ class Repository(Protocol):
     def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
     def mark_digest_failed(self, run_id: int, error: str) -> None: ...
     def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
+
+    # subscriptions and digests: filters, pause, the leased outbox (docs/DIGESTS.md)
+    def get_subscription_by_id(self, subscription_id: int) -> Subscription: ...
+    def update_subscription(self, spec: SubscriptionSpec) -> Subscription: ...
+    def set_subscription_paused(self, name: str, paused: bool) -> None: ...
+    def lease_digest_run(
+        self,
+        subscription_id: int,
+        period_key: str,
+        message_id: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
+        respect_backoff: bool = True,
+    ) -> tuple[DigestRun, bool]:
+        """Create the outbox row if needed; try to lease it. Returns (row, leased)."""
+        ...
+
+    def record_delivery(self, run_id: int, recipient: str) -> None: ...
+    def mark_digest_retry(
+        self, run_id: int, owner: str, error: str, next_attempt_at: datetime | None
+    ) -> None: ...
+    def mark_digest_skipped(self, run_id: int, now: datetime) -> None: ...
+    def recent_digest_runs(
+        self, since: datetime, keys: Sequence[str] | None = None
+    ) -> list[DigestRun]: ...
+    def actor_mentions(
+        self, names: Sequence[str], since: datetime, until: datetime
+    ) -> list[ActorMention]: ...
 
 
 class Store(Protocol):

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds.errors import InvalidInput
 from feeds.models import Period, SubscriptionSpec
 
-__all__ = ["IMMEDIATE_BUCKET", "current_period", "parse_hhmm", "zone"]
+__all__ = ["IMMEDIATE_BUCKET", "current_period", "parse_hhmm", "recent_periods", "zone"]
 
 #: The width of an ``immediate`` subscription's bucket.
 IMMEDIATE_BUCKET = timedelta(minutes=5)
@@ -74,6 +74,26 @@ def current_period(spec: SubscriptionSpec, now: datetime) -> Period:
             raise InvalidInput(f"weekday must be 0 (Monday) to 6 (Sunday), not {spec.weekday}")
         return _weekly(now_utc, tz, at, spec.weekday)
     raise InvalidInput(f"unknown schedule: {spec.schedule!r} (immediate, daily or weekly)")
+
+
+def recent_periods(
+    spec: SubscriptionSpec, now: datetime, *, catch_up: timedelta, since: datetime | None = None
+) -> list[Period]:
+    """The completed periods worth sending at ``now``, oldest first.
+
+    Daily and weekly: only the latest (a digest from last week is stale). Immediate: every
+    bucket that ended within ``catch_up`` (a sender that was down for a few minutes still
+    sends each bucket), none that ended before ``since`` (the subscription's creation).
+    """
+    latest = current_period(spec, now)
+    if spec.schedule != "immediate":
+        return [latest] if since is None or latest.end > since else []
+    periods = []
+    end = latest.end
+    while now - end <= catch_up and (since is None or end > since):
+        periods.append(_immediate(end))
+        end -= IMMEDIATE_BUCKET
+    return list(reversed(periods))
 
 
 # --------------------------------------------------------------------------- internals

@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 from feeds.errors import StorageError
 from feeds.models import (
+    ActorMention,
     ActorSentiment,
     ActorType,
     DigestRun,
@@ -92,6 +93,12 @@ def subscription(row: Row) -> Subscription:
         weekday=row["weekday"],
         topics=load_strings(row["topics"]),
         actors=load_strings(row["actors"]),
+        queries=load_strings(row["queries"]),
+        sentiments=tuple(
+            _narrow(s, Sentiment, "sentiment") for s in load_strings(row["sentiments"])
+        ),
+        outlets=load_strings(row["outlets"]),
+        spike_alerts=bool(row["spike_alerts"]),
     )
     return Subscription(
         id=row["id"], spec=spec, paused=bool(row["paused"]), created_at=row["created_at"]
@@ -109,4 +116,22 @@ def digest_run(row: Row) -> DigestRun:
         sent_at=row["sent_at"],
         article_count=row["article_count"],
         error=row["error"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        lease_expires_at=row["lease_expires_at"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        delivered=load_strings(row["delivered"]),
+    )
+
+
+def actor_mention(row: Row) -> ActorMention:
+    return ActorMention(
+        article_id=row["article_id"],
+        story_id=row["story_id"],
+        name=row["name"],
+        sentiment=_narrow(row["sentiment"], Sentiment, "sentiment"),
+        score=float(row["score"]),
+        first_seen=row["first_seen"],
+        evidence=load_strings(row["evidence"]),
     )

@@ -184,6 +184,14 @@ class Subscription(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    queries: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    sentiments: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )
+    outlets: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    spike_alerts: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
     __table_args__ = (UniqueConstraint("name", name="uq_subscription_name"),)
 
@@ -208,9 +216,20 @@ class DigestRun(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # The outbox: a sender leases the row, sends, then marks it (docs/DIGESTS.md).
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(64)))
+    lease_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    period_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    period_end: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    delivered: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )
 
     __table_args__ = (
         UniqueConstraint("subscription_id", "period_key", name="uq_digest_run_period"),
+        Index("ix_digest_run_created_at", "created_at"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,3 +64,58 @@ def smtp() -> Iterator[tuple[Collector, int]]:
         controller.stop()
 
 
+
+
+@dataclass
+class FlakyCollector(Collector):
+    """A collector that fails at random, the way real mail servers do now and then.
+
+    Each transaction fails with probability ``failure_rate`` (seeded, so a test is
+    repeatable): half of the failures refuse the sender with 421, half answer the data with
+    451 - both *before* accepting the message. ``lose_replies`` = N makes the next N data
+    commands keep the message and still answer 451, as when a connection drops after the
+    server accepted it: the sender cannot tell, retries, and the message arrives twice.
+    """
+
+    failure_rate: float = 0.0
+    seed: int = 0
+    lose_replies: int = 0
+    failures: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self._rng.random() < self.failure_rate / 2:
+            self.failures += 1
+            return "421 4.3.2 too busy, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        if self.lose_replies > 0:
+            self.lose_replies -= 1
+            self.failures += 1
+            await super().handle_DATA(server, session, envelope)
+            return "451 4.3.0 temporary failure, try again"
+        if self._rng.random() < self.failure_rate / 2:
+            self.failures += 1
+            return "451 4.3.0 temporary failure, try again"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def flaky_smtp() -> Iterator[tuple[FlakyCollector, int]]:
+    """A real SMTP server on loopback that refuses about 40% of transactions (seeded)."""
+    handler = FlakyCollector(failure_rate=0.4, seed=7)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()

@@ -24,6 +24,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "allow_private_networks": True,  # the test servers listen on 127.0.0.1
         "seeds_dir": Path(REPO_ROOT / "seeds"),
         "fetch_deadline": 20.0,
+        # Digests sign unsubscribe links and refuse to send without a real secret.
+        "unsubscribe_secret": "test-secret-9f3c2a7b1e5d4c6a",
+        "public_url": "https://news.example.org/newsmon",
     }
     values.update(overrides)
     return load_settings(**values)

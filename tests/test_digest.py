@@ -151,44 +151,50 @@ def render(articles: list[StoredArticle], **sub_kw: Any) -> Any:
     )
 
 
-def test_subject_names_count_and_top_actor() -> None:
+def test_subject_summarises_stories_and_the_top_actor() -> None:
     email = render(CORPUS)
-    assert email.subject == "Daily digest 'Ukraine desk': 5 articles — Russia mostly negative"
+    assert email.subject == "Daily: 5 stories — Russia mostly negative · Ukraine desk"
     weekly = render(CORPUS[3:4], schedule="weekly")
-    assert weekly.subject == "Weekly digest 'Ukraine desk': 1 article"
+    assert weekly.subject == "Weekly: 1 story · Ukraine desk"
+    alert = render(CORPUS[:1], schedule="immediate", actors=("Ukraine",))
+    assert alert.subject == "Alert: 1 story — Ukraine mostly neutral · Ukraine desk"
 
 
 def test_empty_digest_subject_and_body() -> None:
     email = render([])
-    assert email.subject == "Daily digest 'Ukraine desk': no new articles"
-    assert "No new articles" in email.text
-    assert "No new articles" in email.html
+    assert email.subject == "Daily: no new stories · Ukraine desk"
+    assert "No new stories" in email.text
+    assert "No new stories" in email.html
 
 
 def test_mixed_sentiment_and_one_line_subject() -> None:
     tied = [article(1, actors=(actor("NATO", "positive"),)),
             article(2, actors=(actor("NATO", "negative"),))]
     email = render(tied, name="Desk\r\nBcc: x@y.z")
-    assert email.subject == "Daily digest 'Desk Bcc: x@y.z': 2 articles — NATO mixed"
+    assert email.subject == "Daily: 2 stories — NATO mixed · Desk Bcc: x@y.z"
     assert "\n" not in email.subject and "\r" not in email.subject
 
 
 class Tags(HTMLParser):
-    """Collects element names and resource-loading attribute values."""
+    """Collects element names, attribute names and resource-loading attribute values."""
 
     def __init__(self) -> None:
         super().__init__()
         self.names: set[str] = set()
+        self.attributes: set[str] = set()
         self.resources: list[str] = []
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.names.add(tag)
+        self.attributes.update(k for k, _ in attrs)
         self.resources += [v or "" for k, v in attrs if k in ("src", "background", "srcset")]
+        self.links += [v or "" for k, v in attrs if k in ("href", "action", "formaction")]
         if tag == "link":
             self.resources += [v or "" for k, v in attrs if k == "href"]
 
 
-def test_html_is_self_contained_and_escaped() -> None:
+def test_html_is_self_contained_and_feed_markup_is_removed() -> None:
     hostile = article(
         30,
         title="<script>alert(1)</script> headline",
@@ -198,44 +204,46 @@ def test_html_is_self_contained_and_escaped() -> None:
     )
     email = render([*CORPUS, hostile])
     html = email.html
-    assert "<script" not in html.lower()
+    assert "<script" not in html.lower() and "alert(1)" not in html
     tags = Tags()
     tags.feed(html)
     assert "script" not in tags.names and "link" not in tags.names and "img" not in tags.names
     assert not [v for v in tags.resources if re.match(r"\s*(https?:)?//", v, re.IGNORECASE)]
-    assert not re.search(r"<link\b", html, re.IGNORECASE)
-    assert "<b>confirmed</b>" not in html
-    assert "&lt;b&gt;confirmed&lt;/b&gt;" in html
-    assert "&lt;i&gt;no&lt;/i&gt;" in html
+    assert "Officials confirmed the report." in html  # markup gone, words kept
+    assert "tracker.example" not in html
+    assert 'He said "no" twice.' in html  # text between elements needs no quote escaping
     assert "javascript:" not in html
     # The other articles keep their links.
     assert 'href="https://northern-courier.example/news/2"' in html
 
 
-def test_html_lists_entries_with_outlets_topics_chips_and_overview() -> None:
-    html = render(CORPUS).html
-    for a in CORPUS:
+def test_html_lists_entries_with_outlets_topics_chips_and_panel() -> None:
+    html = render(CORPUS, actors=("Russia",)).html
+    for a in CORPUS[:3]:
         assert a.title in html
-    assert "Northern Courier, Harbour Wire, meridian-post.example" in html  # None title -> host
+    # One entry per story: the lead outlet, then the others covering it.
+    assert "Also covered by 2 outlets: Harbour Wire, meridian-post.example" in html
     assert "Conflict, war and peace" in html
-    assert "Disaster and accident" in html  # lower-case labels are shown capitalised
     assert "Russia: negative" in html
     assert "Russia lost ground near the river." in html
-    assert "Actors in this digest" in html
+    assert "3 articles · mostly negative" in html  # the actor panel
+    assert "67% negative" in html and "33% neutral" in html
     # Times are shown in the subscription's zone.
     assert "23 Nov 2026 07:00 UTC" in html
     kyiv = render(CORPUS, tz="Europe/Kyiv").html
     assert "23 Nov 2026 09:00 EET" in kyiv
 
 
-def test_text_part_has_titles_urls_and_overview() -> None:
-    text = render(CORPUS).text
-    for a in CORPUS:
+def test_text_part_has_titles_urls_and_panel() -> None:
+    text = render(CORPUS, actors=("Russia",)).text
+    for a in CORPUS[:3]:
         assert a.title in text
         assert a.url is not None and a.url in text
     assert "Harbour Wire" in text
-    assert re.search(r"^Russia\s+6\s+2\s+1\s+0$", text, re.MULTILINE)
+    assert "RUSSIA: 3 articles, mostly negative" in text
+    assert "67% negative, 33% neutral, 0% positive" in text
     assert '[Russia: negative] "Russia lost ground near the river."' in text
+    assert '(-) "Russia lost ground near the river."' in text
 
 
 def test_long_summaries_are_truncated_at_a_word_boundary() -> None:

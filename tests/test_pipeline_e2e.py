@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from feeds.digest import recipient_message_id
 from feeds.models import SubscriptionSpec
 from tests.feedserver import pub_date, rss
 from tests.support import SettableClock, make_settings
@@ -139,7 +140,9 @@ def test_digest_reaches_smtp_once_per_period(tmp_path, server, clock, smtp) -> N
     received = inbox.received[0]
     message = received.message
     assert received.rcpt_tos == ["analyst@example.org"]
-    assert message["Message-ID"] == first.message_id
+    # Each recipient's copy has its own Message-ID, fixed by (subscription, period, address).
+    assert message["Message-ID"] == recipient_message_id(first.message_id, "analyst@example.org")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     types = [part.get_content_type() for part in message.walk()]
     assert "text/plain" in types and "text/html" in types
     html = next(p for p in message.walk() if p.get_content_type() == "text/html")

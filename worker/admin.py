@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.errors import AlreadyExists, InvalidInput
 from feeds.export import analysis_json, article_json
-from feeds.models import Document, Subscription, SubscriptionSpec, TargetSpan
+from feeds.models import Document, Sentiment, Subscription, SubscriptionSpec, TargetSpan
 from feeds.opml import OpmlFeed, parse_opml, render_opml
 from feeds.ports import Analyzer
 from feeds.schedule import parse_hhmm
@@ -134,6 +134,11 @@ def add_subscription(
     day: str,
     topics: Sequence[str],
     actors: Sequence[str],
+    *,
+    queries: Sequence[str] = (),
+    sentiments: Sequence[str] = (),
+    outlets: Sequence[str] = (),
+    spike_alerts: bool = False,
 ) -> Subscription:
     if not name.strip():
         raise InvalidInput("a subscription needs a name")
@@ -156,6 +161,21 @@ def add_subscription(
         weekday=WEEKDAYS.index(day.lower()),
         topics=tuple(topics),
         actors=tuple(actors),
+        queries=tuple(queries),
+        sentiments=check_sentiments(sentiments),
+        outlets=tuple(outlets),
+        spike_alerts=spike_alerts,
     )
     with c.store.transaction() as repo:
         return repo.add_subscription(spec, c.pipeline.clock.now())
+
+
+def check_sentiments(values: Sequence[str]) -> tuple[Sentiment, ...]:
+    allowed: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
+    out: list[Sentiment] = []
+    for value in values:
+        match = [s for s in allowed if s == value.strip().lower()]
+        if not match:
+            raise InvalidInput(f"--sentiment {value!r}: use negative, neutral or positive")
+        out.append(match[0])
+    return tuple(dict.fromkeys(out))

@@ -16,13 +16,15 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
+from feeds.delivery import DeliverySettings
 from feeds.errors import ConfigError
 from feeds.fetch import HttpFetcher
 from feeds.pipeline import Pipeline
+from feeds.unsubscribe import UnsubscribeConfig
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
-from worker.mailer import SmtpMailer
+from worker.mailer import SmtpMailer, validate_address
 from worker.settings import Settings, load_settings
 
 
@@ -94,8 +96,24 @@ def build_container(
         poll_interval=timedelta(minutes=settings.poll_interval_minutes),
         retry_interval=timedelta(minutes=settings.retry_interval_minutes),
         fetch_concurrency=settings.fetch_concurrency,
+        unsubscribe=unsubscribe_config(settings),
+        delivery=DeliverySettings(
+            lease=timedelta(seconds=settings.digest_lease_seconds),
+            max_attempts=settings.digest_max_attempts,
+            backoff_base=timedelta(seconds=settings.digest_retry_seconds),
+        ),
     )
     return Container(settings, store, fetcher, pipeline)
+
+
+def unsubscribe_config(settings: Settings) -> UnsubscribeConfig:
+    secret = settings.unsubscribe_secret
+    mailto = validate_address(settings.unsubscribe_mailto) if settings.unsubscribe_mailto else None
+    return UnsubscribeConfig(
+        secret=secret.get_secret_value() if secret else "",
+        public_url=settings.public_url,
+        mailto=parseaddr(mailto)[1] if mailto else None,
+    )
 
 
 _lock = threading.Lock()

@@ -21,6 +21,7 @@ from feeds.errors import InvalidInput, NewsmonError
 from feeds.pipeline import Pipeline
 from storage.repository import SqlStore
 from worker import bootstrap
+from worker.cli_digest import digest_app, subs_app
 from worker.cli_output import console, err_console, feed_table, print_pass
 from worker.settings import load_settings
 
@@ -52,8 +53,6 @@ def _typer(help_text: str) -> typer.Typer:
 
 app = _typer("newsmon: monitor news feeds, classify stories, send digests.")
 feeds_app = _typer("Manage the feeds newsmon polls.")
-subs_app = _typer("Manage digest subscriptions.")
-digest_app = _typer("Preview and send digests.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(subs_app, name="subscriptions")
 app.add_typer(digest_app, name="digest")
@@ -290,92 +289,6 @@ def analyze(
 
     analyzer = bootstrap.load_analyzer(bootstrap.current_settings())
     analyze_stream(analyzer, input_, output)
-
-
-# --------------------------------------------------------------------------- subscriptions
-
-
-@subs_app.command("add")
-def subscriptions_add(
-    name: str,
-    email: Annotated[list[str], typer.Option(help="Recipient; repeat for several.")],
-    schedule: Annotated[str, typer.Option(help="daily | weekly | immediate")] = "daily",
-    at: Annotated[str, typer.Option(help="Local time HH:MM.")] = "08:00",
-    tz: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
-    day: Annotated[str, typer.Option(help="Weekly: day of the week.")] = "monday",
-    topic: Annotated[list[str] | None, typer.Option(help="Topic code or label.")] = None,
-    actor: Annotated[list[str] | None, typer.Option(help="Actor name.")] = None,
-) -> None:
-    """Add a digest subscription."""
-    from worker.admin import add_subscription
-
-    sub = add_subscription(
-        bootstrap.container(), name, email, schedule, at, tz, day, topic or [], actor or []
-    )
-    console.print(f"added subscription {sub.name} ({sub.spec.schedule})", markup=False)
-
-
-@subs_app.command("list")
-def subscriptions_list() -> None:
-    """List subscriptions."""
-    with _store().transaction() as repo:
-        subs = repo.list_subscriptions()
-    if not subs:
-        console.print("no subscriptions yet", markup=False)
-    for s in subs:
-        spec = s.spec
-        filters = ", ".join(
-            [*(f"topic={t}" for t in spec.topics), *(f"actor={a}" for a in spec.actors)]
-        )
-        console.print(
-            f"{s.name}: {spec.schedule} at {spec.at} {spec.tz} -> {', '.join(spec.emails)}"
-            f"{' [' + filters + ']' if filters else ''}{' (paused)' if s.paused else ''}",
-            markup=False,
-            highlight=False,
-        )
-
-
-@subs_app.command("remove")
-def subscriptions_remove(name: str) -> None:
-    """Remove a subscription."""
-    with _store().transaction() as repo:
-        repo.remove_subscription(name)
-    console.print(f"removed subscription {name}", markup=False)
-
-
-# --------------------------------------------------------------------------- digests
-
-
-@digest_app.command("preview")
-def digest_preview(
-    name: str,
-    output: Annotated[Path | None, typer.Option(help="Write the HTML here.")] = None,
-) -> None:
-    """Render what the next digest holds so far (HTML to a file, text to stdout)."""
-    preview = _pipeline().preview_digest(name)
-    if output is not None:
-        output.write_text(preview.html, encoding="utf-8")
-        console.print(
-            f"{preview.subject}\nwrote {len(preview.articles)} articles to {output}",
-            markup=False,
-        )
-    else:
-        sys.stdout.write(preview.text)
-
-
-@digest_app.command("send")
-def digest_send(name: str) -> None:
-    """Send the digest of the last completed period (at most once per period)."""
-    outcome = _pipeline().send_digest(name)
-    messages = {
-        "sent": f"sent {outcome.articles} articles for {outcome.period.key}",
-        "skipped": f"nothing new for {outcome.period.key}; no email sent",
-        "already_sent": f"the digest for {outcome.period.key} was already sent",
-        "failed": f"sending failed: {outcome.error}",
-    }
-    console.print(messages[outcome.status], markup=False)
-    if outcome.status == "failed":
-        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- demo

@@ -12,7 +12,7 @@ import threading
 import time
 from types import FrameType
 
-from feeds.errors import StorageError
+from feeds.errors import ConfigError, StorageError
 from worker.bootstrap import Container
 from worker.cli_output import console, err_console, print_pass
 
@@ -24,9 +24,16 @@ def run_once(c: Container) -> None:
         started = time.monotonic()
         print_pass(pipeline.poll_pass(due), time.monotonic() - started)
     pipeline.analyze_pending()
-    for outcome in pipeline.send_due_digests():
-        console.print(f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
-                      markup=False)
+    try:
+        for outcome in pipeline.send_due_digests():
+            console.print(f"digest {outcome.subscription} {outcome.period.key}: "
+                          f"{outcome.status}", markup=False)
+        for outcome in pipeline.send_spike_alerts():
+            console.print(f"alert {outcome.subscription} {outcome.period.key}: "
+                          f"{outcome.status}", markup=False)
+    except ConfigError as exc:
+        # E.g. no unsubscribe secret: polling goes on; the digests wait for the fix.
+        err_console.print(f"error: digests not sent: {exc}", markup=False)
 
 
 def run_forever(c: Container, *, tick: float = 30.0) -> None:

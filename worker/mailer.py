@@ -12,6 +12,8 @@ Design decisions:
   order in which clients prefer the last part they can show.
 * smtplib and socket failures become :class:`MailError` with a one-line message. The
   password is never part of a message: only the server's reply and the host are reported.
+* Inline images (the digest's trend charts) travel in a ``multipart/related`` part next to
+  the HTML, referenced by Content-ID, so no client has to fetch anything.
 * If the server accepts some recipients and refuses others, the message *was* delivered;
   raising would make the caller retry and send duplicates to the accepted ones, so the
   refusals are logged instead.
@@ -40,6 +42,8 @@ _FORBIDDEN = ("\r", "\n", "\0")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+_CONTENT_ID = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+")
+_SUBTYPE = re.compile(r"[a-z0-9.+-]+")
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _CORE_HEADERS = frozenset({"from", "to", "cc", "bcc", "subject", "date", "message-id",
@@ -180,6 +184,19 @@ class SmtpMailer:
             msg[name] = value
         msg.set_content(email.text)
         msg.add_alternative(email.html, subtype="html")
+        if email.inline_images:
+            # multipart/alternative [text/plain, multipart/related [text/html, image/png…]]:
+            # the images belong to the HTML part and are shown through "cid:" links.
+            html_part = next(p for p in msg.iter_parts() if p.get_content_type() == "text/html")
+            if not isinstance(html_part, EmailMessage):
+                raise InvalidInput("the HTML part could not be found to attach images to")
+            for image in email.inline_images:
+                if not _CONTENT_ID.fullmatch(image.cid) or not _SUBTYPE.fullmatch(image.subtype):
+                    raise InvalidInput(f"not a valid inline image id: {image.cid!r}")
+                html_part.add_related(
+                    image.content, maintype="image", subtype=image.subtype,
+                    cid=f"<{image.cid}>", filename=image.filename, disposition="inline",
+                )
         return msg, sender.addr_spec, [r.addr_spec for r in recipients]
 
     def send(self, email: DigestEmail) -> None:

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
 
     # Celery: the visibility timeout must exceed the longest task plus any countdown, or
     # Redis hands an unacknowledged task to a second worker while the first still runs.
+    # Digests and alerts (docs/DIGESTS.md). The secret signs unsubscribe links: sending
+    # refuses an empty or placeholder one. PUBLIC_URL is the https base of the one-click
+    # endpoint; UNSUBSCRIBE_MAILTO an address whose mail the admin turns into
+    # `newsmon subscriptions unsubscribe TOKEN`.
+    unsubscribe_secret: SecretStr | None = None
+    public_url: str | None = None
+    unsubscribe_mailto: str | None = None
+    digest_lease_seconds: int = Field(default=600, ge=30)
+    digest_max_attempts: int = Field(default=8, ge=1, le=50)
+    digest_retry_seconds: int = Field(default=60, ge=1)
+
     task_soft_time_limit: int = 240
     task_time_limit: int = 300
     visibility_timeout: int = 3600
@@ -82,6 +93,13 @@ class Settings(BaseSettings):
                 "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
             )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_public_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (RFC 8058 one-click unsubscribe)")
+        return value or None
 
     @property
     def actors_path(self) -> Path:

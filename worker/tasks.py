@@ -73,3 +73,13 @@ def send_digest(name: str, period_key: str, start: str, end: str) -> str:
     if outcome.status == "failed":
         log.warning("digest %s for %s failed: %s", name, period_key, outcome.error)
     return outcome.status
+
+
+@app.task(name="newsmon.send_spike_alerts", **_RETRY)
+def send_spike_alerts() -> int:
+    outcomes = _pipeline().send_spike_alerts()
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            log.warning("alert %s for %s failed: %s", outcome.subscription,
+                        outcome.period.key, outcome.error)
+    return len(outcomes)
