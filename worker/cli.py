@@ -22,6 +22,7 @@ from feeds.pipeline import Pipeline
 from storage.repository import SqlStore
 from worker import bootstrap
 from worker.cli_output import console, err_console, feed_table, print_pass
+from worker.cli_topics import topics_app
 from worker.settings import load_settings
 
 
@@ -57,6 +58,7 @@ digest_app = _typer("Preview and send digests.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(subs_app, name="subscriptions")
 app.add_typer(digest_app, name="digest")
+app.add_typer(topics_app, name="topics")
 
 
 @app.callback()
@@ -284,7 +286,9 @@ def analyze(
     """Analyse JSON Lines documents without storing anything."""
     from worker.admin import analyze_stream
 
-    analyzer = bootstrap.load_analyzer(bootstrap.current_settings())
+    from worker.topics import with_topics
+
+    analyzer = with_topics(bootstrap.load_analyzer(bootstrap.current_settings()))
     analyze_stream(analyzer, input_, output)
 
 

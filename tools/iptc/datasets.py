@@ -146,7 +146,7 @@ def keyword_examples() -> list[Example]:
 
 def taxonomy_examples() -> list[Example]:
     examples = []
-    for code, row in iptc_taxonomy().items():
+    for row in iptc_taxonomy().values():
         if row["level2"] is None:
             continue  # the top-level names themselves are too broad to teach anything
         examples.append(
