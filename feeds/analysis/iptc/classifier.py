@@ -157,6 +157,8 @@ class IptcClassifier:
 
     def classify(self, title: str, text: str) -> tuple[TopicScore, ...]:
         """Top-level topics (and strong second-level ones), best first."""
+        if not any(ch.isalnum() for ch in title) and not any(ch.isalnum() for ch in text):
+            return ()  # nothing to read: no words, no topics
         vector = self.embed(title, text)
         if not vector.any():
             return ()
