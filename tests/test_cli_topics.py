@@ -8,8 +8,8 @@ from tests.feedserver import pub_date, rss
 from tests.test_cli import env, invoke, server  # noqa: F401  (fixtures)
 
 
-def _feed(server) -> str:  # type: ignore[no-untyped-def]
-    return server.state.put(
+def _feed(feeds) -> str:  # type: ignore[no-untyped-def]
+    return feeds.state.put(
         "/news.xml",
         rss("Outlet", [
             {"title": "EU widens sanctions against Russia", "link": "https://o.example/1",

@@ -78,7 +78,9 @@ articles = st.lists(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(docs=articles, node=queries)
 def test_index_search_agrees_with_the_pipeline_matcher(
     store: SqlStore, docs: list[tuple[str, str, str | None, str]], node: Node

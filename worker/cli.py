@@ -285,7 +285,6 @@ def analyze(
 ) -> None:
     """Analyse JSON Lines documents without storing anything."""
     from worker.admin import analyze_stream
-
     from worker.topics import with_topics
 
     analyzer = with_topics(bootstrap.load_analyzer(bootstrap.current_settings()))
