@@ -171,6 +171,8 @@ class Document:
     id: str
     title: str
     text: str
+    author: str | None = None  # for user topics' author: and site: scopes
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,8 @@ class ArticleForAnalysis:
     id: int
     title: str
     text: str
+    author: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -234,7 +234,12 @@ class Pipeline:
             with self.store.transaction() as repo:
                 items = repo.pending_analysis(ids=batch_ids, limit=limit)
             results = [
-                (item.id, self.analyzer.analyze(Document(str(item.id), item.title, item.text)))
+                (
+                    item.id,
+                    self.analyzer.analyze(
+                        Document(str(item.id), item.title, item.text, item.author, item.url)
+                    ),
+                )
                 for item in items
             ]
             if results:

@@ -31,6 +31,8 @@ from feeds.models import (
     TargetSentiment,
     TargetSpan,
 )
+from feeds.query import Need
+from feeds.user_topics import SearchDoc, UserTopic
 
 
 class Clock(Protocol):
@@ -158,6 +160,27 @@ class Repository(Protocol):
     def actor_mentions(
         self, names: Sequence[str], since: datetime, until: datetime
     ) -> list[ActorMention]: ...
+    # user topics (named monitoring queries) and the text index they search
+    def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic: ...
+    def get_user_topic(self, name: str) -> UserTopic: ...
+    def list_user_topics(self) -> list[UserTopic]: ...
+    def remove_user_topic(self, name: str) -> None:
+        """Delete the topic and its matches."""
+        ...
+
+    def refresh_search_index(self) -> int:
+        """Index the articles not indexed yet; returns how many."""
+        ...
+
+    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
+        """Articles first seen since ``since`` holding the needed words, oldest first."""
+        ...
+
+    def replace_topic_matches(
+        self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None
+    ) -> None:
+        """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
+        ...
 
 
 class Store(Protocol):

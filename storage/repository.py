@@ -66,7 +66,9 @@ from feeds.models import (
     SubscriptionSpec,
     TopicScore,
 )
-from storage import convert
+from feeds.query import Need
+from feeds.user_topics import SearchDoc, UserTopic
+from storage import convert, search
 from storage.coltypes import dump_strings, load_strings
 from storage.db import READONLY_OPTION, connection_failure
 from storage.tables import (
@@ -77,6 +79,7 @@ from storage.tables import (
     FEED,
     SIGHTING,
     SUBSCRIPTION,
+    USER_TOPIC,
 )
 
 if TYPE_CHECKING:
@@ -328,9 +331,14 @@ class SqlRepository:
         self, *, ids: Sequence[int] | None = None, limit: int = 100
     ) -> list[ArticleForAnalysis]:
         """Articles never analysed, oldest id first; ``ids`` narrows the candidates."""
-        base = select(ARTICLE.c.id, ARTICLE.c.title, ARTICLE.c.content, ARTICLE.c.summary).where(
-            ARTICLE.c.analyzed_at.is_(None)
-        )
+        base = select(
+            ARTICLE.c.id,
+            ARTICLE.c.title,
+            ARTICLE.c.content,
+            ARTICLE.c.summary,
+            ARTICLE.c.author,
+            ARTICLE.c.url,
+        ).where(ARTICLE.c.analyzed_at.is_(None))
         rows: list[Any] = []
         if ids is None:
             rows = self._rows(base.order_by(ARTICLE.c.id).limit(limit))
@@ -339,7 +347,13 @@ class SqlRepository:
                 rows.extend(self._rows(base.where(ARTICLE.c.id.in_(chunk))))
             rows = sorted(rows, key=lambda r: r["id"])[:limit]
         return [
-            ArticleForAnalysis(id=r["id"], title=r["title"], text=r["content"] or r["summary"])
+            ArticleForAnalysis(
+                id=r["id"],
+                title=r["title"],
+                text=r["content"] or r["summary"],
+                author=r["author"],
+                url=r["url"],
+            )
             for r in rows
         ]
 
@@ -799,6 +813,63 @@ class SqlRepository:
             found.extend(convert.actor_mention(r) for r in rows)
         found.sort(key=lambda m: (m.first_seen, m.article_id, m.name))
         return found
+
+
+    # ------------------------------------------------------------------ user topics
+
+    def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic:
+        inserted = self._session.execute(
+            self._insert(USER_TOPIC)
+            .values(name=name, query=query, created_at=now)
+            .on_conflict_do_nothing(index_elements=[USER_TOPIC.c.name])
+            .returning(USER_TOPIC.c.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            raise AlreadyExists(f"a topic named {name!r} already exists")
+        return self.get_user_topic(name)
+
+    def get_user_topic(self, name: str) -> UserTopic:
+        row = self._one_or_none(select(USER_TOPIC).where(USER_TOPIC.c.name == name))
+        if row is None:
+            raise NotFound(f"no topic named {name!r} (see `newsmon topics list`)")
+        return UserTopic(row["name"], row["query"], row["created_at"])
+
+    def list_user_topics(self) -> list[UserTopic]:
+        rows = self._rows(select(USER_TOPIC).order_by(USER_TOPIC.c.created_at, USER_TOPIC.c.id))
+        return [UserTopic(r["name"], r["query"], r["created_at"]) for r in rows]
+
+    def remove_user_topic(self, name: str) -> None:
+        """Delete the topic and its matches."""
+        topic = self.get_user_topic(name)
+        self._session.execute(delete(USER_TOPIC).where(USER_TOPIC.c.name == name))
+        self._session.execute(delete(ARTICLE_TOPIC).where(ARTICLE_TOPIC.c.code == topic.code))
+
+    def refresh_search_index(self) -> int:
+        return search.refresh(self._session)
+
+    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
+        return search.candidates(self._session, need, since)
+
+    def replace_topic_matches(
+        self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None
+    ) -> None:
+        """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
+        scope = select(ARTICLE.c.id)
+        if since is not None:
+            scope = scope.where(ARTICLE.c.first_seen >= since)
+        self._session.execute(
+            delete(ARTICLE_TOPIC).where(
+                ARTICLE_TOPIC.c.code == topic.code, ARTICLE_TOPIC.c.article_id.in_(scope)
+            )
+        )
+        for chunk in _chunks(list(dict.fromkeys(article_ids))):
+            self._session.execute(
+                ARTICLE_TOPIC.insert(),
+                [
+                    {"article_id": i, "code": topic.code, "label": topic.name, "score": 1.0}
+                    for i in chunk
+                ],
+            )
 
 
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:

@@ -233,6 +233,24 @@ class DigestRun(SQLModel, table=True):
     )
 
 
+class UserTopic(SQLModel, table=True):
+    """A named monitoring query. Its matches are ``article_topic`` rows coded ``user:NAME``.
+
+    The text index the queries use (``article_search``) differs by database — an FTS5
+    virtual table on SQLite, a ``tsvector`` table on PostgreSQL — so it is created by the
+    migration and :mod:`storage.search`, not declared here.
+    """
+
+    __tablename__ = "user_topic"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    name: str = Field(sa_column=Column(String(64), nullable=False))
+    query: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (UniqueConstraint("name", name="uq_user_topic_name"),)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core ``Table`` behind a table model (typed, for the repository's queries)."""
     table = model.__table__  # type: ignore[attr-defined]
@@ -248,5 +266,6 @@ ARTICLE_TOPIC = table_of(ArticleTopic)
 ARTICLE_ACTOR = table_of(ArticleActor)
 SUBSCRIPTION = table_of(Subscription)
 DIGEST_RUN = table_of(DigestRun)
+USER_TOPIC = table_of(UserTopic)
 
 metadata = SQLModel.metadata

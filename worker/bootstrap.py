@@ -26,6 +26,7 @@ from storage.migrate import upgrade
 from storage.repository import SqlStore
 from worker.mailer import SmtpMailer, validate_address
 from worker.settings import Settings, load_settings
+from worker.topics import with_topics
 
 
 class SystemClock:
@@ -88,7 +89,7 @@ def build_container(
     pipeline = Pipeline(
         store=store,
         fetcher=fetcher,
-        analyzer=load_analyzer(settings),
+        analyzer=with_topics(load_analyzer(settings), store),
         clock=clock or SystemClock(),
         mailer=mailer,
         mail_from=settings.mail_from,

@@ -23,6 +23,7 @@ from storage.repository import SqlStore
 from worker import bootstrap
 from worker.cli_digest import digest_app, subs_app
 from worker.cli_output import console, err_console, feed_table, print_pass
+from worker.cli_topics import topics_app
 from worker.settings import load_settings
 
 
@@ -56,6 +57,7 @@ feeds_app = _typer("Manage the feeds newsmon polls.")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(subs_app, name="subscriptions")
 app.add_typer(digest_app, name="digest")
+app.add_typer(topics_app, name="topics")
 
 
 @app.callback()
@@ -286,8 +288,9 @@ def analyze(
 ) -> None:
     """Analyse JSON Lines documents without storing anything."""
     from worker.admin import analyze_stream
+    from worker.topics import with_topics
 
-    analyzer = bootstrap.load_analyzer(bootstrap.current_settings())
+    analyzer = with_topics(bootstrap.load_analyzer(bootstrap.current_settings()))
     analyze_stream(analyzer, input_, output)
 
 
