@@ -30,8 +30,8 @@ from storage.migrate import upgrade
 from storage.repository import SqlStore
 from storage.tables import metadata
 
-# Shared fixtures that live in their own modules: loopback SMTP and feed servers.
-pytest_plugins = ["tests.smtpserver", "tests.feedserver"]
+# Fixtures that live in their own modules: loopback SMTP and feed servers, the CLI env.
+pytest_plugins = ["tests.smtpserver", "tests.feedserver", "tests.cli_support"]
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("NEWSMON_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)

@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.main import get_command
-from typer.testing import CliRunner
 
+from tests.cli_support import invoke
 from tests.feedserver import pub_date, rss
 from worker import bootstrap
 from worker.cli import app
-from worker.settings import REPO_ROOT
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("NEWSMON_ALLOW_PRIVATE_NETWORKS", "true")
-    monkeypatch.setenv("NEWSMON_SEEDS_DIR", str(REPO_ROOT / "seeds"))
-    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
-    bootstrap.configure(None)
-    yield tmp_path
-    bootstrap.configure(None)
-
-
-def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), input=input)
 
 
 def _all_commands(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -10,7 +10,7 @@ import pytest
 
 from feeds.models import ActorSentiment, AnalysisResult, NewArticle
 from feeds.unsubscribe import make_token
-from tests.test_cli import invoke
+from tests.cli_support import invoke
 from worker import bootstrap
 from worker.settings import REPO_ROOT
 

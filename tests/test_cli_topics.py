@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.cli_support import invoke
 from tests.feedserver import pub_date, rss
-from tests.test_cli import env, invoke, server  # noqa: F401  (fixtures)
 
 
 def _feed(feeds) -> str:  # type: ignore[no-untyped-def]
@@ -21,7 +21,7 @@ def _feed(feeds) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def test_topics_commands_and_pipeline_tagging(env, server) -> None:  # noqa: F811
+def test_topics_commands_and_pipeline_tagging(env, server) -> None:
     assert invoke("feeds", "add", _feed(server)).exit_code == 0
     assert "2 new" in invoke("poll", "--all").output
     # added after the first poll: stored articles are tagged by `apply`, new ones on arrival
@@ -48,7 +48,7 @@ def test_topics_commands_and_pipeline_tagging(env, server) -> None:  # noqa: F81
     assert not any(t["code"].startswith("user:") for a in exported for t in a["topics"])
 
 
-def test_new_articles_get_user_topics_in_the_pipeline(env, server) -> None:  # noqa: F811
+def test_new_articles_get_user_topics_in_the_pipeline(env, server) -> None:
     assert invoke("topics", "add", "cup", 'title:"cup final"').exit_code == 0
     invoke("feeds", "add", _feed(server))
     assert invoke("poll", "--all").exit_code == 0
