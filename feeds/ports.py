@@ -23,6 +23,7 @@ from feeds.models import (
     FeedSource,
     FetchOutcome,
     FetchResult,
+    HostGrant,
     NewArticle,
     StoredArticle,
     Subscription,
@@ -44,6 +45,18 @@ class Fetcher(Protocol):
     ) -> FetchResult:
         """GET ``url`` conditionally. Raises :class:`feeds.errors.FetchError`."""
         ...
+
+
+class HostLimiter(Protocol):
+    """Per-host politeness: at most N requests in flight per host, a minimum spacing.
+
+    Never blocks: a refused caller gets the time to wait and does other work meanwhile.
+    Every granted token must be released; distributed implementations also let leases
+    expire, so a killed worker cannot hold a slot forever.
+    """
+
+    def try_acquire(self, host: str) -> HostGrant: ...
+    def release(self, host: str, token: str) -> None: ...
 
 
 class Analyzer(Protocol):
@@ -125,6 +138,19 @@ class Repository(Protocol):
     def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
     def mark_digest_failed(self, run_id: int, error: str) -> None: ...
     def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
+
+    # fetching: full text, claims, tombstones (see feeds.fetch_policy, docs/FETCHING.md)
+    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
+    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
+    def tombstoned(self, articles: Sequence[NewArticle]) -> set[str]:
+        """Entry keys of ``articles`` whose identity was removed by retention."""
+        ...
+
+    def prune_articles(self, first_seen_before: datetime, now: datetime) -> int:
+        """Delete articles first seen before the cutoff, leaving tombstones."""
+        ...
+
+    def count_tombstones(self) -> int: ...
 
 
 class Store(Protocol):

@@ -18,7 +18,10 @@ from email.utils import parseaddr
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.errors import ConfigError
 from feeds.fetch import HttpFetcher
+from feeds.fetch_policy import PollPolicy
 from feeds.pipeline import Pipeline
+from feeds.politeness import LocalHostLimiter
+from feeds.ports import HostLimiter
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
@@ -37,10 +40,59 @@ class Container:
     store: SqlStore
     fetcher: HttpFetcher
     pipeline: Pipeline
+    host_limiter: HostLimiter | None = None
 
     def close(self) -> None:
         self.fetcher.close()
         self.store.engine.dispose()
+        close = getattr(self.host_limiter, "close", None)
+        if close is not None:
+            close()
+
+
+# Set by the Celery app while this process runs a worker (see worker.celery_app): with
+# NEWSMON_HOST_LIMITER=auto, workers share host limits through Redis.
+_in_celery_worker = False
+
+
+def mark_celery_worker(running: bool) -> None:
+    global _in_celery_worker
+    _in_celery_worker = running
+
+
+def build_host_limiter(settings: Settings) -> HostLimiter:
+    """In-process limits (embedded) or Redis-shared ones (distributed); see docs/FETCHING.md."""
+    kind = settings.host_limiter
+    if kind == "redis" or (kind == "auto" and _in_celery_worker):
+        from worker.host_limiter import RedisHostLimiter
+
+        return RedisHostLimiter(
+            settings.host_limiter_url or settings.broker_url,
+            max_concurrent=settings.host_max_concurrency,
+            min_spacing=settings.host_min_spacing,
+            lease_seconds=settings.fetch_deadline + 30,
+        )
+    return LocalHostLimiter(settings.host_max_concurrency, settings.host_min_spacing)
+
+
+def build_policy(settings: Settings) -> PollPolicy:
+    poll = timedelta(minutes=settings.poll_interval_minutes)
+    low = timedelta(minutes=settings.min_poll_interval_minutes)
+    high = timedelta(minutes=settings.max_poll_interval_minutes)
+    if low > high:
+        raise ConfigError(
+            "NEWSMON_MIN_POLL_INTERVAL_MINUTES must not exceed NEWSMON_MAX_POLL_INTERVAL_MINUTES"
+        )
+    return PollPolicy(
+        default_interval=min(max(poll, low), high),
+        min_interval=low,
+        max_interval=high,
+        retry_interval=timedelta(minutes=settings.retry_interval_minutes),
+        failure_cap=timedelta(minutes=settings.max_retry_minutes),
+        retry_after_cap=timedelta(minutes=settings.retry_after_cap_minutes),
+        hint_cap=high,
+        adopt_redirect_after=settings.adopt_redirect_after,
+    )
 
 
 def load_analyzer(settings: Settings) -> LexiconAnalyzer:
@@ -72,7 +124,9 @@ def build_container(
         max_bytes=settings.max_feed_bytes,
         user_agent=settings.user_agent,
         allow_private_networks=settings.allow_private_networks,
+        allowed_networks=settings.allowed_networks,
     )
+    host_limiter = build_host_limiter(settings)
     mailer = SmtpMailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -94,8 +148,11 @@ def build_container(
         poll_interval=timedelta(minutes=settings.poll_interval_minutes),
         retry_interval=timedelta(minutes=settings.retry_interval_minutes),
         fetch_concurrency=settings.fetch_concurrency,
+        policy=build_policy(settings),
+        host_limiter=host_limiter,
+        full_text_per_poll=settings.full_text_per_poll,
     )
-    return Container(settings, store, fetcher, pipeline)
+    return Container(settings, store, fetcher, pipeline, host_limiter)
 
 
 _lock = threading.Lock()
