@@ -18,8 +18,8 @@ here so that it can be read, and tested, in one place. The rules, in the order a
    before"; each is capped at ``hint_cap`` so a feed asking for a year is still polled daily.
 3. *RSS skipHours* (UTC hours): a next fetch falling in a skipped hour moves to the start of
    the next hour that is not skipped (ignored when all 24 are listed).
-4. *Failure score* halves (below 0.5 it is 0); health is ``flaky`` while it is 1 or more,
-   else ``ok``.
+4. *Failure score* halves (below 0.25 it is 0); health is ``flaky`` while it is 0.5 or
+   more — a feed that failed recently, or keeps alternating — else ``ok``.
 
 **Failure.**
 
@@ -198,13 +198,13 @@ def decide(
         reason += "; skipHours"
 
     score = source.failure_score / 2
-    score = 0.0 if score < 0.5 else round(score, 3)
+    score = 0.0 if score < 0.25 else round(score, 3)
     redirect_url, count, new_url = _redirect(source, seen, policy)
     return PollDecision(
         next_fetch_at=next_at,
         interval_seconds=int(round(interval)),
         failure_score=score,
-        health="flaky" if score >= 1 else "ok",
+        health="flaky" if score >= 0.5 else "ok",
         redirect_url=redirect_url,
         redirect_count=count,
         new_url=new_url,

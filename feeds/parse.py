@@ -465,6 +465,31 @@ def parse_json_feed(content: bytes, *, url: str | None = None) -> ParsedFeed:
     )
 
 
+# --------------------------------------------------------------------------- encodings
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^;\"'\s]+)", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
+
+
+def _trust_utf8(content: bytes, content_type: str) -> str:
+    """The content type to parse with: a header charset that contradicts a body which is
+    valid UTF-8 (with non-ASCII text, and no encoding in its XML declaration) is wrong.
+
+    Servers often label UTF-8 feeds as ISO-8859-1 or windows-1252; text in those encodings
+    is almost never valid UTF-8 by accident, so the bytes are the better witness.
+    """
+    match = _CHARSET.search(content_type)
+    if not match or match.group(1).lower().replace("_", "-") in ("utf-8", "utf8"):
+        return content_type
+    if content.isascii() or _XML_ENCODING.match(content.lstrip(_BOM)):
+        return content_type
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content_type
+    return _CHARSET.sub("; charset=utf-8", content_type)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -484,7 +509,7 @@ def parse_feed(
     check_entities(content)
     headers: dict[str, str] = {}
     if content_type:
-        headers["content-type"] = content_type
+        headers["content-type"] = _trust_utf8(content, content_type)
     if url:
         headers["content-location"] = url
     # A stream, not bytes: see the module docstring.

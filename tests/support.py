@@ -24,6 +24,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "allow_private_networks": True,  # the test servers listen on 127.0.0.1
         "seeds_dir": Path(REPO_ROOT / "seeds"),
         "fetch_deadline": 20.0,
+        # Every test server is one host (127.0.0.1): politeness tests set their own limits.
+        "host_min_spacing": 0.0,
+        "host_max_concurrency": 16,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -23,6 +23,7 @@ runner = CliRunner()
 def env(tmp_path, monkeypatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("NEWSMON_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.setenv("NEWSMON_HOST_MIN_SPACING", "0")
     monkeypatch.setenv("NEWSMON_SEEDS_DIR", str(REPO_ROOT / "seeds"))
     monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
     bootstrap.configure(None)
