@@ -226,7 +226,13 @@ def _cached(h: Handler, s: State) -> None:
     send(h, 200, rss_items("cached", 2), {**RSS, "Cache-Control": "public, max-age=7200"})
 
 
+def _redirect_to(h: Handler, s: State) -> None:
+    target = h.path.split("?to=", 1)[1] if "?to=" in h.path else "/ok"
+    send(h, 302, headers={"Location": target})
+
+
 ROUTES: dict[str, Callable[[Handler, State], None]] = {
+    "/redirect": _redirect_to,
     "/ok": _ok,
     "/drip": _drip,
     "/endless": _endless,
