@@ -104,6 +104,7 @@ class State:
     starts: dict[str, list[float]] = field(default_factory=dict)
     counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     documents: dict[str, bytes] = field(default_factory=dict)  # extra paths: served as RSS
+    pages: dict[str, bytes] = field(default_factory=dict)  # extra paths: served as HTML
     delay: float = 0.0  # seconds every response waits (benchmarks)
 
     def requests_to(self, path: str) -> list[Logged]:
@@ -287,6 +288,8 @@ class HostileServer:
                         route(self, st)
                     elif path in st.documents:
                         send(self, 200, st.documents[path], RSS)
+                    elif path in st.pages:
+                        send(self, 200, st.pages[path], {"Content-Type": "text/html"})
                     else:
                         send(self, 404, b"not found")
                 except (BrokenPipeError, ConnectionResetError):
