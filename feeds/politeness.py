@@ -24,6 +24,7 @@ deadline).
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import uuid
@@ -107,6 +108,10 @@ class LocalHostLimiter:
             return len(state.active) if state else 0
 
 
+# What the dispatcher hands the consumer: a finished item, its own failure, or the end.
+_Entry = tuple[T, Future[R]] | BaseException | None
+
+
 def _leased(work: Callable[[T], R], item: T, limiter: HostLimiter, host: str, token: str) -> R:
     try:
         return work(item)
@@ -125,36 +130,73 @@ def run_politely(
 ) -> Iterator[tuple[T, R]]:
     """Run ``work`` on every item, at most ``workers`` at once, within the host limits.
 
-    Yields ``(item, result)`` on the calling thread as each completes (any order). Hosts
-    are served round-robin, so one host with many items does not starve the others. An
-    exception raised by ``work`` propagates; the lease is released either way.
+    Yields ``(item, result)`` on the calling thread as each completes (any order). The
+    dispatching runs on a thread of its own, so a slow consumer (ingest writing to the
+    database) does not hold back new requests. Hosts are served round-robin, so one host
+    with many items does not starve the others. An exception raised by ``work``
+    propagates to the caller; the lease is released either way.
     """
+    results: queue.SimpleQueue[_Entry[T, R]] = queue.SimpleQueue()
+    stop = threading.Event()
+    dispatcher = threading.Thread(
+        target=_dispatch,
+        args=(list(items), host_of, limiter, work, max(1, workers), sleep, results, stop),
+        name="fetch-dispatch",
+        daemon=True,
+    )
+    dispatcher.start()
+    try:
+        while (entry := results.get()) is not None:
+            if isinstance(entry, BaseException):
+                raise entry  # the dispatcher failed (e.g. the limiter's store is down)
+            item, future = entry
+            yield item, future.result()
+    finally:
+        stop.set()  # the consumer stopped early or failed: submit nothing more
+        dispatcher.join()
+
+
+def _dispatch(
+    items: list[T],
+    host_of: Callable[[T], str],
+    limiter: HostLimiter,
+    work: Callable[[T], R],
+    workers: int,
+    sleep: Callable[[float], None],
+    results: queue.SimpleQueue[_Entry[T, R]],
+    stop: threading.Event,
+) -> None:
     queues: dict[str, deque[T]] = {}
     for item in items:
         queues.setdefault(host_of(item), deque()).append(item)
     in_flight: dict[Future[R], T] = {}
-    workers = max(1, workers)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-        while queues or in_flight:
-            soonest: float | None = None
-            for host in list(queues):
-                if len(in_flight) >= workers:
-                    break
-                grant = limiter.try_acquire(host)
-                if grant.token is None:
-                    soonest = grant.wait if soonest is None else min(soonest, grant.wait)
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+            while (queues and not stop.is_set()) or in_flight:
+                soonest: float | None = None
+                for host in list(queues):
+                    if len(in_flight) >= workers or stop.is_set():
+                        break
+                    grant = limiter.try_acquire(host)
+                    if grant.token is None:
+                        soonest = grant.wait if soonest is None else min(soonest, grant.wait)
+                        continue
+                    pending = queues[host]
+                    item = pending.popleft()
+                    if not pending:
+                        del queues[host]
+                    future = pool.submit(_leased, work, item, limiter, host, grant.token)
+                    in_flight[future] = item
+                pause = max(soonest if soonest is not None else BUSY_RETRY, 0.005)
+                if not in_flight:
+                    sleep(pause)
                     continue
-                queue = queues[host]
-                item = queue.popleft()
-                if not queue:
-                    del queues[host]
-                in_flight[pool.submit(_leased, work, item, limiter, host, grant.token)] = item
-            pause = max(soonest if soonest is not None else BUSY_RETRY, 0.005)
-            if not in_flight:
-                sleep(pause)
-                continue
-            # Wake when something finishes, or when a waiting host may be ready again.
-            timeout = None if not queues or len(in_flight) >= workers else pause
-            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield in_flight.pop(future), future.result()
+                # Wake when something finishes, or when a waiting host may be ready again.
+                timeout = None if not queues or len(in_flight) >= workers else pause
+                done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    results.put((in_flight.pop(future), future))
+    except Exception as exc:  # handed to the consuming thread, which raises it
+        results.put(exc)
+    finally:
+        results.put(None)

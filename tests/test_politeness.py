@@ -193,3 +193,18 @@ def test_redis_unreachable_is_one_line_storage_error() -> None:
     limiter = RedisHostLimiter("redis://127.0.0.1:1/0")
     with pytest.raises(StorageError, match="cannot reach Redis for host limits"):
         limiter.try_acquire("x.example")
+
+
+def test_a_failing_limiter_surfaces_in_the_caller() -> None:
+    from feeds.errors import StorageError
+    from feeds.models import HostGrant
+
+    class Broken:
+        def try_acquire(self, host: str) -> HostGrant:
+            raise StorageError("limiter store down")
+
+        def release(self, host: str, token: str) -> None:
+            pass
+
+    with pytest.raises(StorageError, match="limiter store down"):
+        list(run_politely(["a"], host_of=str, limiter=Broken(), work=str, workers=2))
