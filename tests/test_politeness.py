@@ -208,3 +208,15 @@ def test_a_failing_limiter_surfaces_in_the_caller() -> None:
 
     with pytest.raises(StorageError, match="limiter store down"):
         list(run_politely(["a"], host_of=str, limiter=Broken(), work=str, workers=2))
+
+
+def test_celery_tasks_share_limits_through_redis() -> None:
+    from worker.bootstrap import build_host_limiter
+
+    settings = make_settings("sqlite:///unused.db", broker_url=REDIS_URL)
+    assert isinstance(build_host_limiter(settings), LocalHostLimiter)
+    shared = build_host_limiter(settings, celery_worker=True)
+    assert isinstance(shared, RedisHostLimiter) and shared.url == REDIS_URL
+    shared.close()
+    forced = make_settings("sqlite:///unused.db", broker_url=REDIS_URL, host_limiter="local")
+    assert isinstance(build_host_limiter(forced, celery_worker=True), LocalHostLimiter)

@@ -50,20 +50,14 @@ class Container:
             close()
 
 
-# Set by the Celery app while this process runs a worker (see worker.celery_app): with
-# NEWSMON_HOST_LIMITER=auto, workers share host limits through Redis.
-_in_celery_worker = False
+def build_host_limiter(settings: Settings, *, celery_worker: bool = False) -> HostLimiter:
+    """In-process limits (embedded) or Redis-shared ones (distributed); see docs/FETCHING.md.
 
-
-def mark_celery_worker(running: bool) -> None:
-    global _in_celery_worker
-    _in_celery_worker = running
-
-
-def build_host_limiter(settings: Settings) -> HostLimiter:
-    """In-process limits (embedded) or Redis-shared ones (distributed); see docs/FETCHING.md."""
+    With ``NEWSMON_HOST_LIMITER=auto`` the Celery tasks' container (``celery_worker``)
+    shares host limits through Redis and every other process keeps them in-process.
+    """
     kind = settings.host_limiter
-    if kind == "redis" or (kind == "auto" and _in_celery_worker):
+    if kind == "redis" or (kind == "auto" and celery_worker):
         from worker.host_limiter import RedisHostLimiter
 
         return RedisHostLimiter(
@@ -112,6 +106,7 @@ def build_container(
     *,
     clock: SystemClock | None = None,
     migrate: bool = True,
+    celery_worker: bool = False,
 ) -> Container:
     engine = make_engine(settings.database_url)
     if migrate:
@@ -126,7 +121,7 @@ def build_container(
         allow_private_networks=settings.allow_private_networks,
         allowed_networks=settings.allowed_networks,
     )
-    host_limiter = build_host_limiter(settings)
+    host_limiter = build_host_limiter(settings, celery_worker=celery_worker)
     mailer = SmtpMailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -174,9 +169,11 @@ def current_settings() -> Settings:
     return _settings_override or load_settings()
 
 
-def container() -> Container:
+def container(*, celery_worker: bool = False) -> Container:
+    """This process's container, built on first use (``celery_worker``: by a Celery task)."""
     global _current
     with _lock:
         if _current is None or _current[0] != os.getpid():
-            _current = (os.getpid(), build_container(current_settings()))
+            built = build_container(current_settings(), celery_worker=celery_worker)
+            _current = (os.getpid(), built)
         return _current[1]

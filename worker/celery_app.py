@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery
 
 from worker.settings import Settings
 
@@ -56,17 +56,3 @@ def _configure(sender: Celery, **_: Any) -> None:
 
     sender.conf.update(celery_config(current_settings()))
 
-
-@signals.worker_init.connect
-def _worker_started(**_: Any) -> None:
-    # Host limits are shared through Redis by every worker (NEWSMON_HOST_LIMITER=auto).
-    from worker import bootstrap
-
-    bootstrap.mark_celery_worker(True)
-
-
-@signals.worker_shutdown.connect
-def _worker_stopped(**_: Any) -> None:
-    from worker import bootstrap
-
-    bootstrap.mark_celery_worker(False)

@@ -32,9 +32,7 @@ def discover_for_add(c: Container, url: str) -> str:
     except FetchError as exc:
         console.print(f"could not check {url} now ({exc}); adding it as given", markup=False)
         return url
-    if found.url == url:
-        console.print(f"{url} is a feed", markup=False, highlight=False)
-    else:
+    if found.url != url:
         console.print(f"found feed {found.url} via {found.how}", markup=False, highlight=False)
     return found.url
 

@@ -30,7 +30,8 @@ _RETRY = {
 
 
 def _pipeline() -> Pipeline:
-    return bootstrap.container().pipeline
+    # The tasks' container shares per-host limits through Redis (NEWSMON_HOST_LIMITER=auto).
+    return bootstrap.container(celery_worker=True).pipeline
 
 
 @app.task(name="newsmon.poll_due_feeds", **_RETRY)
