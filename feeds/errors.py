@@ -8,8 +8,10 @@
      │    ├── FetchTimeout       connect/read timeout or the overall deadline passed
      │    ├── HTTPStatusError    the server answered with a non-success status
      │    ├── BodyTooLarge       the (decompressed) body passed the size cap
-     │    └── BlockedAddress     the URL resolves to a private address and that is not allowed
+     │    ├── BlockedAddress     the URL resolves to a private address and that is not allowed
+     │    └── RedirectLoop       redirects came back to a URL already visited
      ├── ParseError              bytes that are not a feed we can read
+     │    └── UnsafeDocument     the document declares entities that would expand unboundedly
      ├── StorageError            the database failed or is unreachable
      │    └── NotFound           a feed, subscription … with that id or name does not exist
      ├── AlreadyExists           a unique name or URL is taken
@@ -40,9 +42,11 @@ class FetchTimeout(FetchError):
 
 
 class HTTPStatusError(FetchError):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # Seconds the server asked us to wait (Retry-After), when it said so.
+        self.retry_after = retry_after
 
 
 class BodyTooLarge(FetchError):
@@ -53,7 +57,15 @@ class BlockedAddress(FetchError):
     pass
 
 
+class RedirectLoop(FetchError):
+    pass
+
+
 class ParseError(NewsmonError):
+    pass
+
+
+class UnsafeDocument(ParseError):
     pass
 
 

@@ -15,12 +15,18 @@ to bound every resource a hostile or broken server could make us spend:
   cap fails before any body is read.
 * **Reach.** Feed URLs come from users and from OPML files, and redirects come from the
   servers themselves; either could point the poller at a metadata service or an admin page
-  inside the network. Unless ``allow_private_networks`` is set, every address the host
-  resolves to is checked before each hop (the first request and every redirect), and a
-  single non-public address blocks the fetch. Redirects are followed by hand for exactly
-  this reason. The check resolves the name itself, so a resolver that answers differently a
-  moment later (DNS rebinding) is not covered; the pre-check stops the common mistakes and
-  the obvious abuse, not a determined attacker who controls a DNS zone.
+  inside the network. Unless ``allow_private_networks`` is set, the check happens *at
+  connect time*, inside the connection pool's network backend: the host is resolved once,
+  every address it resolves to is checked (a single non-public address blocks the fetch),
+  and the socket is then opened to one of those checked addresses, never to the name. So
+  the first request, every redirect hop and a resolver that answers differently a moment
+  later (DNS rebinding) are all covered, and a refused connection never sends a byte.
+  ``allowed_networks`` lists exceptions (for example an intranet feed server). A
+  ``transport`` injected for tests bypasses the backend and therefore the check.
+* **Loops.** Redirects are followed by hand, up to ``max_redirects``; a redirect back to a
+  URL already visited ends the fetch at once with :class:`RedirectLoop`. A chain made only
+  of permanent redirects (301/308) is reported as such (``FetchResult.permanent_redirect``)
+  so the scheduler can adopt the new address once it has been seen consistently.
 * **State.** One ``httpx.Client`` per fetcher is shared by the poller's threads (httpx
   clients are thread-safe); cookies are refused so that one feed's responses cannot change
   how another is fetched, and the environment (proxy variables, netrc) is ignored because
@@ -35,25 +41,47 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Self
 
+import httpcore
 import httpx
 
-from feeds.errors import BlockedAddress, BodyTooLarge, FetchError, FetchTimeout, HTTPStatusError
+from feeds.errors import (
+    BlockedAddress,
+    BodyTooLarge,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    RedirectLoop,
+)
 from feeds.models import FetchResult
 
-__all__ = ["DEFAULT_USER_AGENT", "HttpFetcher", "check_public_host"]
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "HttpFetcher",
+    "Resolver",
+    "check_public_host",
+    "parse_max_age",
+    "parse_retry_after",
+]
+
+# host, port -> the IP address literals to try, in order.
+Resolver = Callable[[str, int], Sequence[str]]
 
 DEFAULT_USER_AGENT = "newsmon/0.1 (+https://example.invalid/newsmon)"
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_REDIRECTS = frozenset({301, 308})
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
 _ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml, "
-    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"
 )
 # How the C library words a failed lookup, as wrapped by httpx's ConnectError.
 _DNS_HINTS = ("name or service not known", "nodename nor servname", "name resolution")
@@ -61,6 +89,7 @@ _DNS_HINTS = ("name or service not known", "nodename nor servname", "name resolu
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _one_line(text: object) -> str:
@@ -91,30 +120,165 @@ def _is_public(addr: _IPAddress) -> bool:
     return addr.is_global and not addr.is_multicast
 
 
+def system_resolver(host: str, port: int) -> list[str]:
+    """The C library's answer for ``host``: address literals, IPv6 zones stripped."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise FetchError(f"cannot resolve host {host}: {_one_line(exc)}") from exc
+    # IPv6 link-local answers may carry a zone ("fe80::1%eth0"); the zone is not part of
+    # the address for classification.
+    found = [str(sockaddr[0]).split("%", 1)[0] for *_rest, sockaddr in infos]
+    if not found:
+        raise FetchError(f"cannot resolve host {host}: no addresses")
+    return list(dict.fromkeys(found))
+
+
+def _parse_networks(networks: Iterable[str]) -> tuple[_Network, ...]:
+    parsed: list[_Network] = []
+    for net in networks:
+        try:
+            parsed.append(ipaddress.ip_network(net.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"not a network: {net!r}") from exc
+    return tuple(parsed)
+
+
+def _check_addresses(
+    host: str,
+    literals: Sequence[str],
+    allowed: Sequence[_Network] = (),
+) -> None:
+    for literal in literals:
+        try:
+            addr = ipaddress.ip_address(literal)
+        except ValueError as exc:
+            raise BlockedAddress(f"{host} resolves to an unrecognised address {literal}") from exc
+        if _is_public(addr) or any(addr in net for net in allowed):
+            continue
+        raise BlockedAddress(
+            f"{host} resolves to non-public address {addr}; refusing to fetch "
+            "(private networks are not allowed)"
+        )
+
+
 def check_public_host(host: str, port: int) -> None:
     """Raise :class:`BlockedAddress` unless every address ``host`` resolves to is public.
 
     Raises :class:`FetchError` when the name does not resolve.
     """
+    _check_addresses(host, system_resolver(host, port))
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's synchronous backend with the address check at connect time.
+
+    The name is resolved here, once; the addresses are checked; the socket is opened to an
+    address literal, so nothing resolves the name a second time between check and connect.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private_networks: bool,
+        allowed_networks: Sequence[_Network],
+        resolver: Resolver,
+    ) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._allow_all = allow_private_networks
+        self._allowed = tuple(allowed_networks)
+        self._resolve = resolver
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = list(self._resolve(host, port))
+        if not addresses:
+            raise FetchError(f"cannot resolve host {host}: no addresses")
+        if not self._allow_all:
+            _check_addresses(host, addresses, self._allowed)
+        *others, last = addresses
+        for address in others:
+            try:
+                return self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue  # try the next address, like socket.create_connection
+        return self._inner.connect_tcp(last, port, timeout, local_address, socket_options)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise BlockedAddress("unix sockets are never fetched")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's default transport, its connection pool built on :class:`_GuardedBackend`."""
+
+    def __init__(self, backend: _GuardedBackend) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=backend,
+        )
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise FetchError(f"cannot resolve host {host}: {_one_line(exc)}") from exc
-    if not infos:
-        raise FetchError(f"cannot resolve host {host}: no addresses")
-    for _family, _type, _proto, _canon, sockaddr in infos:
-        # IPv6 link-local answers may carry a zone ("fe80::1%eth0"); the zone is not part of
-        # the address for classification.
-        literal = str(sockaddr[0]).split("%", 1)[0]
-        try:
-            addr = ipaddress.ip_address(literal)
-        except ValueError as exc:
-            raise BlockedAddress(f"{host} resolves to an unrecognised address {literal}") from exc
-        if not _is_public(addr):
-            raise BlockedAddress(
-                f"{host} resolves to non-public address {addr}; refusing to fetch "
-                "(private networks are not allowed)"
-            )
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from ``now`` that a ``Retry-After`` header asks for (delta or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    when = _http_date(text)
+    if when is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def parse_max_age(
+    cache_control: str | None, expires: str | None, date: str | None, now: datetime
+) -> float | None:
+    """Freshness lifetime in seconds: ``max-age`` (``no-cache``/``no-store`` give 0), else
+    ``Expires`` minus ``Date`` (or now); None when the response says nothing."""
+    if cache_control:
+        directives = [d.strip().lower() for d in cache_control.split(",")]
+        if "no-cache" in directives or "no-store" in directives:
+            return 0.0
+        for directive in directives:
+            name, _, arg = directive.partition("=")
+            if name.strip() == "max-age" and arg.strip().strip('"').isdigit():
+                return float(int(arg.strip().strip('"')))
+    expires_at = _http_date(expires)
+    if expires_at is None:
+        return None
+    base = _http_date(date) or now
+    return max(0.0, (expires_at - base).total_seconds())
 
 
 def _close_quietly(response: httpx.Response) -> None:
@@ -124,6 +288,16 @@ def _close_quietly(response: httpx.Response) -> None:
         response.close()
     except httpx.TransportError:
         pass
+
+
+def _max_age(response: httpx.Response) -> float | None:
+    headers = response.headers
+    return parse_max_age(
+        headers.get("cache-control"),
+        headers.get("expires"),
+        headers.get("date"),
+        datetime.now(UTC),
+    )
 
 
 def _reason(response: httpx.Response) -> str:
@@ -149,6 +323,8 @@ class HttpFetcher:
         allow_private_networks: bool = False,
         max_redirects: int = 5,
         transport: httpx.BaseTransport | None = None,
+        allowed_networks: Iterable[str] = (),
+        resolver: Resolver | None = None,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0 or deadline <= 0:
             raise ValueError("timeouts and deadline must be positive")
@@ -163,6 +339,14 @@ class HttpFetcher:
         self.user_agent = user_agent
         self.allow_private_networks = allow_private_networks
         self.max_redirects = max_redirects
+        if transport is None:
+            transport = _GuardedTransport(
+                _GuardedBackend(
+                    allow_private_networks=allow_private_networks,
+                    allowed_networks=_parse_networks(allowed_networks),
+                    resolver=resolver or system_resolver,
+                )
+            )
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,  # followed by hand so each hop is checked
@@ -205,7 +389,8 @@ class HttpFetcher:
             headers["If-Modified-Since"] = last_modified
 
         current = self._parse_url(url)
-        hops = 0
+        visited = [str(current)]
+        permanent = True
         while True:
             response = self._send(current, headers, started)
             try:
@@ -216,12 +401,17 @@ class HttpFetcher:
                         raise FetchError(
                             f"HTTP {status} redirect without a Location from {current}"
                         )
-                    hops += 1
-                    if hops > self.max_redirects:
+                    permanent = permanent and status in _PERMANENT_REDIRECTS
+                    current = self._parse_url(self._join(current, location))
+                    if str(current) in visited:
+                        raise RedirectLoop(
+                            f"redirect loop fetching {url}: {' -> '.join(visited)} -> {current}"
+                        )
+                    visited.append(str(current))
+                    if len(visited) - 1 > self.max_redirects:
                         raise FetchError(
                             f"too many redirects (more than {self.max_redirects}) fetching {url}"
                         )
-                    current = self._parse_url(self._join(current, location))
                     continue
                 if status == 304:
                     return FetchResult(
@@ -231,10 +421,16 @@ class HttpFetcher:
                         # A 304 may omit the validators; the ones we sent still hold.
                         etag=response.headers.get("etag") or etag,
                         last_modified=response.headers.get("last-modified") or last_modified,
+                        permanent_redirect=permanent and len(visited) > 1,
+                        max_age=_max_age(response),
                     )
                 if status >= 300 or status < 200:
                     raise HTTPStatusError(
-                        status, f"HTTP {status} {_reason(response)} from {current}"
+                        status,
+                        f"HTTP {status} {_reason(response)} from {current}",
+                        retry_after=parse_retry_after(
+                            response.headers.get("retry-after"), datetime.now(UTC)
+                        ),
                     )
                 body = self._read_body(response, current, started)
                 return FetchResult(
@@ -245,6 +441,8 @@ class HttpFetcher:
                     content_type=response.headers.get("content-type"),
                     etag=response.headers.get("etag"),
                     last_modified=response.headers.get("last-modified"),
+                    permanent_redirect=permanent and len(visited) > 1,
+                    max_age=_max_age(response),
                 )
             finally:
                 _close_quietly(response)
@@ -279,11 +477,8 @@ class HttpFetcher:
         return remaining
 
     def _send(self, url: httpx.URL, headers: dict[str, str], started: float) -> httpx.Response:
-        if not self.allow_private_networks:
-            port = url.port or (443 if url.scheme == "https" else 80)
-            # The ASCII (punycode) form: the resolver's own IDNA codec is older than the
-            # one httpx uses and would refuse some valid names.
-            check_public_host(url.raw_host.decode("ascii"), port)
+        # The address check happens when the pool opens a connection (_GuardedBackend),
+        # which sees the ASCII (punycode) host name httpx puts on the wire.
         remaining = self._remaining(started, url)
         timeout = httpx.Timeout(
             connect=min(self.connect_timeout, remaining),

@@ -16,6 +16,8 @@ Sentiment = Literal["negative", "neutral", "positive"]
 ActorType = Literal["person", "organisation", "country", "other"]
 Schedule = Literal["immediate", "daily", "weekly"]
 DigestStatus = Literal["pending", "sent", "failed", "skipped"]  # skipped: nothing to send
+# Stored health of a feed (see feeds.fetch_policy); "new" and "paused" are shown, not stored.
+FeedHealth = Literal["ok", "flaky", "failing", "gone"]
 
 # --------------------------------------------------------------------------- feeds
 
@@ -28,6 +30,14 @@ class FeedSource:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    # Scheduling state (feeds.fetch_policy); defaults describe a feed never polled.
+    interval_seconds: int | None = None
+    failure_score: float = 0.0
+    error_count: int = 0
+    body_hash: str | None = None
+    redirect_url: str | None = None  # a permanent redirect target seen redirect_count times
+    redirect_count: int = 0
+    full_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,11 @@ class FeedInfo:
     etag: str | None
     last_modified: str | None
     article_count: int = 0
+    health: FeedHealth = "ok"
+    interval_seconds: int | None = None
+    failure_score: float = 0.0
+    last_http_status: int | None = None
+    full_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,11 @@ class FetchResult:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # True when every redirect hop on the way was permanent (301/308); ``url`` is then the
+    # candidate new address of the feed.
+    permanent_redirect: bool = False
+    # Seconds the response may be cached (Cache-Control max-age, else Expires - Date).
+    max_age: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +101,8 @@ class ParsedFeed:
     link: str | None
     entries: tuple[ParsedEntry, ...]
     warning: str | None = None  # feedparser's bozo message when it recovered anyway
+    ttl_minutes: int | None = None  # RSS <ttl>
+    skip_hours: tuple[int, ...] = ()  # RSS <skipHours>, UTC hours 0..23
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +119,26 @@ class FetchOutcome:
     error: str | None = None
     title: str | None = None
     site_url: str | None = None
+    # Scheduling state decided by feeds.fetch_policy; None leaves the stored value alone.
+    interval_seconds: int | None = None
+    failure_score: float | None = None
+    health: FeedHealth | None = None
+    body_hash: str | None = None
+    redirect_url: str | None = None
+    redirect_count: int | None = None
+    new_url: str | None = None  # adopt this URL (a permanent redirect seen consistently)
+
+
+@dataclass(frozen=True, slots=True)
+class HostGrant:
+    """A :class:`feeds.ports.HostLimiter`'s answer: a lease ``token``, or how long to wait."""
+
+    token: str | None
+    wait: float = 0.0  # seconds until asking again makes sense (when token is None)
+
+    @property
+    def granted(self) -> bool:
+        return self.token is not None
 
 
 # --------------------------------------------------------------------------- articles

@@ -14,27 +14,41 @@ broken XML). This module decides what to keep and in what shape:
 * **Broken but useful beats strict.** Many real feeds are not well-formed XML. When
   feedparser recovers entries anyway they are returned with ``warning`` set; only a
   document in which no feed can be found at all raises :class:`feeds.errors.ParseError`.
-* **Entity expansion is bounded** by the XML parser itself (expat refuses
-  billion-laughs style amplification), and external entities are not fetched.
+* **Entity expansion is bounded before feedparser sees the document.** expat refuses
+  billion-laughs amplification, but when the strict parse fails feedparser falls back to a
+  lenient parser that substitutes declared entities without any limit (a 78 KiB feed can
+  grow past a gigabyte). So every ``<!ENTITY`` declaration is read first and the size the
+  document would have with all of its references expanded is computed without expanding
+  anything; past :data:`MAX_ENTITY_EXPANSION` characters, or with recursive entities, the
+  document is refused with :class:`feeds.errors.UnsafeDocument`. Harmless declarations
+  (an ``&nbsp;`` or two) pass. External entities are never fetched.
+* **JSON Feed** (1.0 and 1.1) is recognised by its content type or a leading ``{`` and
+  read with the standard library's ``json``; the size cap of the fetcher bounds it.
+* **Scheduling hints** travel with the result: RSS ``<ttl>`` and ``<skipHours>``.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
-from feeds.errors import ParseError
+from feeds.errors import ParseError, UnsafeDocument
 from feeds.models import ParsedEntry, ParsedFeed
 
-__all__ = ["html_to_text", "parse_feed"]
+__all__ = ["MAX_ENTITY_EXPANSION", "check_entities", "html_to_text", "parse_feed"]
 
 _WARNING_MAX = 300
+# Characters that all entity references of one document may expand to, together.
+MAX_ENTITY_EXPANSION = 1_000_000
 
 # --------------------------------------------------------------------------- HTML to text
 
@@ -273,19 +287,229 @@ def _describe(exc: object) -> str:
     return text[:_WARNING_MAX]
 
 
+# --------------------------------------------------------------------------- entity guard
+
+_ENTITY_DECL = re.compile(
+    rb"""<!ENTITY\s+(%\s+)?([^\s"'%&;<>]+)\s+(?:"([^"]*)"|'([^']*)'|(SYSTEM|PUBLIC)\b)""",
+    re.IGNORECASE,
+)
+_REFERENCE = re.compile(rb"([&%])([^\s&%;<>\"']+);")
+
+
+def check_entities(content: bytes, limit: int = MAX_ENTITY_EXPANSION) -> None:
+    """Raise :class:`UnsafeDocument` when declared entities would expand past ``limit``.
+
+    Sizes are computed, never built: each entity's expanded length is its literal length
+    plus the expanded lengths of the entities it references (memoised), and the document's
+    total is the sum over every reference outside the declarations.
+    """
+    if not re.search(rb"<!ENTITY", content, re.IGNORECASE):
+        return
+    values: dict[bytes, bytes] = {}
+    for match in _ENTITY_DECL.finditer(content):
+        prefix = b"%" if match.group(1) else b"&"
+        value = match.group(3) if match.group(3) is not None else match.group(4)
+        # External entities (SYSTEM/PUBLIC) are never fetched: they expand to nothing.
+        values.setdefault(prefix + match.group(2), value if value is not None else b"")
+
+    sizes: dict[bytes, int] = {}
+    visiting: set[bytes] = set()
+
+    def size(name: bytes) -> int:
+        if name in sizes:
+            return sizes[name]
+        if name in visiting:
+            raise UnsafeDocument("unsafe document: an entity refers to itself; refusing to parse")
+        visiting.add(name)
+        value = values[name]
+        total = len(value)
+        for ref in _REFERENCE.finditer(value):
+            key = ref.group(1) + ref.group(2)
+            if key in values:
+                total += size(key) - len(ref.group(0))
+            if total > limit:
+                break
+        visiting.discard(name)
+        sizes[name] = min(total, limit + 1)
+        return sizes[name]
+
+    body = _ENTITY_DECL.sub(b"", content)
+    total = len(body)
+    for ref in _REFERENCE.finditer(body):
+        key = ref.group(1) + ref.group(2)
+        if key in values:
+            total += size(key)
+        if total > limit + len(content):
+            raise UnsafeDocument(
+                f"unsafe document: its entities expand to more than {limit} characters "
+                "(an entity-expansion bomb); refusing to parse"
+            )
+    for key in values:  # a bomb declared but never referenced is still a bomb
+        if size(key) > limit:
+            raise UnsafeDocument(
+                f"unsafe document: entity {key.decode('latin-1')!r} expands to more than "
+                f"{limit} characters (an entity-expansion bomb); refusing to parse"
+            )
+
+
+# --------------------------------------------------------------------------- RSS hints
+
+_TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>", re.IGNORECASE)
+_SKIP_HOURS = re.compile(rb"<skipHours>(.{0,2000}?)</skipHours>", re.IGNORECASE | re.DOTALL)
+_HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>", re.IGNORECASE)
+
+
+def _ttl_minutes(content: bytes) -> int | None:
+    match = _TTL.search(content)
+    return int(match.group(1)) if match else None
+
+
+def _skip_hours(content: bytes) -> tuple[int, ...]:
+    match = _SKIP_HOURS.search(content)
+    if not match:
+        return ()
+    hours = {int(h) % 24 for h in _HOUR.findall(match.group(1)) if int(h) <= 24}
+    return tuple(sorted(hours))
+
+
+# --------------------------------------------------------------------------- JSON Feed
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _is_json(content: bytes, content_type: str | None) -> bool:
+    if content_type and "json" in content_type.lower():
+        return True
+    return content.lstrip(_BOM + b" \t\r\n")[:1] == b"{"
+
+
+def _json_date(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _json_text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _json_author(item: Mapping[str, Any]) -> str | None:
+    authors = item.get("authors")  # 1.1
+    if isinstance(authors, list):
+        names = [a.get("name") for a in authors if isinstance(a, dict)]
+        joined = ", ".join(n.strip() for n in names if isinstance(n, str) and n.strip())
+        if joined:
+            return joined
+    author = item.get("author")  # 1.0
+    if isinstance(author, dict):
+        return _optional(author.get("name"))
+    return None
+
+
+def _json_item(item: object, base: str | None) -> ParsedEntry | None:
+    if not isinstance(item, dict):
+        return None
+    raw_id = item.get("id")
+    guid = str(raw_id).strip() or None if isinstance(raw_id, str | int) else None
+    link = _optional(item.get("url")) or _optional(item.get("external_url"))
+    if link and base:
+        link = urljoin(base, link)
+    title = _single_line(_json_text(item.get("title")))
+    summary = _plain_to_text(_json_text(item.get("summary")))
+    if item.get("content_html"):
+        content = html_to_text(_json_text(item.get("content_html")))
+    else:
+        content = _plain_to_text(_json_text(item.get("content_text")))
+    content = content or summary
+    summary = summary or content
+    if not (title or content or guid or link):
+        return None
+    tags = item.get("tags")
+    categories = tuple(
+        dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and t.strip())
+    ) if isinstance(tags, list) else ()
+    return ParsedEntry(
+        guid=guid,
+        link=link,
+        title=title,
+        published=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
+        author=_json_author(item),
+        summary=summary,
+        content=content,
+        categories=categories,
+    )
+
+
+def parse_json_feed(content: bytes, *, url: str | None = None) -> ParsedFeed:
+    """Parse a JSON Feed 1.0/1.1 document; :class:`ParseError` when it is not one."""
+    try:
+        doc = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ParseError(f"not a feed: invalid JSON ({_describe(exc)})") from None
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/"):
+        raise ParseError("not a feed: JSON without a JSON Feed version")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise ParseError("not a feed: JSON Feed without an items list")
+    base = _optional(doc.get("feed_url")) or url
+    entries = tuple(e for e in (_json_item(i, base) for i in items) if e)
+    return ParsedFeed(
+        title=_optional(doc.get("title")),
+        link=_optional(doc.get("home_page_url")),
+        entries=entries,
+    )
+
+
+# --------------------------------------------------------------------------- encodings
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^;\"'\s]+)", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
+
+
+def _trust_utf8(content: bytes, content_type: str) -> str:
+    """The content type to parse with: a header charset that contradicts a body which is
+    valid UTF-8 (with non-ASCII text, and no encoding in its XML declaration) is wrong.
+
+    Servers often label UTF-8 feeds as ISO-8859-1 or windows-1252; text in those encodings
+    is almost never valid UTF-8 by accident, so the bytes are the better witness.
+    """
+    match = _CHARSET.search(content_type)
+    if not match or match.group(1).lower().replace("_", "-") in ("utf-8", "utf8"):
+        return content_type
+    if content.isascii() or _XML_ENCODING.match(content.lstrip(_BOM)):
+        return content_type
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content_type
+    return _CHARSET.sub("; charset=utf-8", content_type)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
 def parse_feed(
     content: bytes, *, url: str | None = None, content_type: str | None = None
 ) -> ParsedFeed:
-    """Parse an RSS/Atom/RDF document; raise :class:`ParseError` when it holds no feed.
+    """Parse an RSS/Atom/RDF or JSON Feed document; :class:`ParseError` when it holds none.
 
     ``url`` (the final URL it was fetched from) resolves relative links; ``content_type``
     (the HTTP header, with its charset) lets the encoding be detected as a browser would.
+    A document whose entities would expand without bound raises :class:`UnsafeDocument`.
     """
     if not content.strip():
         raise ParseError("not a feed: the document is empty")
+    if _is_json(content, content_type):
+        return parse_json_feed(content, url=url)
+    check_entities(content)
     headers: dict[str, str] = {}
     if content_type:
-        headers["content-type"] = content_type
+        headers["content-type"] = _trust_utf8(content, content_type)
     if url:
         headers["content-location"] = url
     # A stream, not bytes: see the module docstring.
@@ -308,4 +532,6 @@ def parse_feed(
         link=_optional(_get(feed_meta, "link")),
         entries=entries,
         warning=problem,
+        ttl_minutes=_ttl_minutes(content),
+        skip_hours=_skip_hours(content),
     )

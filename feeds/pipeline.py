@@ -4,10 +4,15 @@ Every driver calls these and nothing else: the embedded scheduler (``newsmon run
 one-shot CLI (``newsmon poll``, ``newsmon digest send``) and the Celery tasks. The flow::
 
     poll_pass(sources):
-        for each source, concurrently:   fetch (conditional GET)        -- Fetcher
+        for each source, concurrently,
+        within each host's limits:       fetch (conditional GET)        -- HostLimiter, Fetcher
         as each fetch completes:         ingest(source, fetched)
+            same body as last time? -> not modified                      -- pure
             parse -> typed entries                                       -- pure
             identity keys, canonical URL, content hash                   -- pure (dedup)
+            skip entries already sighted or tombstoned                   -- Repository
+            full text of new entries (feeds with the switch on)          -- Fetcher, pure
+            next fetch, interval, failure score, health, redirect        -- pure (fetch_policy)
             in one transaction: insert new articles once, record
             sightings and the feed's status                              -- Repository
         analyse the pass's new articles                                  -- Analyzer
@@ -29,15 +34,19 @@ must not stop a pass. Storage failures propagate; the driver decides about retri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from feeds.dedup import to_new_article
 from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, DigestService
 from feeds.errors import FetchError, ParseError
+from feeds.fetch_policy import PollObservation, PollPolicy, classify_failure, decide
+from feeds.fulltext import needs_full_text, page_text
 from feeds.models import (
     Document,
     FeedSource,
@@ -47,7 +56,8 @@ from feeds.models import (
     Period,
 )
 from feeds.parse import parse_feed
-from feeds.ports import Analyzer, Clock, Fetcher, Mailer, Store
+from feeds.politeness import LocalHostLimiter, host_key, run_politely
+from feeds.ports import Analyzer, Clock, Fetcher, HostLimiter, Mailer, Store
 from feeds.unsubscribe import UnsubscribeConfig
 
 __all__ = [
@@ -58,7 +68,8 @@ __all__ = [
     "PollReport",
 ]
 
-PollStatus = Literal["ok", "not_modified", "failed"]
+# "deferred": the feed's host had no free slot; poll again after ``PollReport.retry_in``.
+PollStatus = Literal["ok", "not_modified", "failed", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ class PollReport:
     new_article_ids: tuple[int, ...] = ()
     entries: int = 0
     error: str | None = None
+    retry_in: float | None = None  # seconds, when deferred
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +114,34 @@ class Pipeline:
     fetch_concurrency: int = 8
     unsubscribe: UnsubscribeConfig | None = None
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    # Fetch scheduling and politeness (see feeds.fetch_policy, feeds.politeness).
+    policy: PollPolicy | None = None  # None: defaults around poll_interval/retry_interval
+    host_limiter: HostLimiter | None = None  # None: in-process, 2 per host, 1 s apart
+    jitter: Callable[[], float] = random.random
+    claim_window: timedelta = timedelta(minutes=10)  # a queued poll holds its feed this long
+    full_text_per_poll: int = 10  # article pages fetched per poll at most
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = PollPolicy(
+                default_interval=self.poll_interval,
+                min_interval=min(timedelta(minutes=10), self.poll_interval),
+                retry_interval=self.retry_interval,
+            )
+        if self.host_limiter is None:
+            self.host_limiter = LocalHostLimiter()
+
+    @property
+    def _limiter(self) -> HostLimiter:
+        if self.host_limiter is None:  # set in __post_init__
+            raise RuntimeError("Pipeline.host_limiter is not set")
+        return self.host_limiter
+
+    @property
+    def _policy(self) -> PollPolicy:
+        if self.policy is None:  # set in __post_init__
+            raise RuntimeError("Pipeline.policy is not set")
+        return self.policy
 
     # ------------------------------------------------------------------ polling
 
@@ -117,27 +157,52 @@ class Pipeline:
                     repo.get_feed(feed_id)  # raises NotFound with a helpful message
             return repo.feed_sources(ids=ids)
 
+    def claim_due_feeds(self) -> list[FeedSource]:
+        """The due feeds, each postponed by ``claim_window`` so that the next scheduler
+        tick does not queue them again while their polls wait in the queue; the poll sets
+        the real next fetch. A poll lost with its worker is retried after the window."""
+        now = self.clock.now()
+        with self.store.transaction() as repo:
+            due = repo.feed_sources(due_before=now)
+            repo.postpone_feeds([s.id for s in due], now + self.claim_window)
+        return due
+
     def poll_feed(self, feed_id: int) -> PollReport:
-        """Poll one feed now (it must exist and not be paused) without analysing."""
+        """Poll one feed now (it must exist and not be paused) without analysing.
+
+        Takes a lease on the feed's host first; when the host is busy nothing is fetched
+        and the report says ``deferred`` with the seconds to wait (``retry_in``).
+        """
         sources = self.sources([feed_id])
         if not sources:
             return PollReport(feed_id, "", "failed", error="feed is paused")
-        return self.ingest(sources[0], self._fetch(sources[0]))
+        source = sources[0]
+        host = host_key(source.url)
+        grant = self._limiter.try_acquire(host)
+        if grant.token is None:
+            return PollReport(feed_id, source.url, "deferred", retry_in=grant.wait)
+        try:
+            fetched = self._fetch(source)
+        finally:
+            self._limiter.release(host, grant.token)
+        return self.ingest(source, fetched)
 
     def poll_pass(self, sources: Sequence[FeedSource], *, analyze: bool = True) -> PassReport:
-        """Fetch concurrently, ingest each as it arrives, then analyse the new articles.
+        """Fetch concurrently within the host limits, ingest each as it arrives, then
+        analyse the new articles.
 
         Ingest runs on the calling thread only, so the database sees one writer per
         process however many fetches are in flight.
         """
         reports: list[PollReport] = []
-        workers = max(1, min(self.fetch_concurrency, len(sources)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            futures: dict[Future[FetchResult | FetchError], FeedSource] = {
-                pool.submit(self._fetch, source): source for source in sources
-            }
-            for future in as_completed(futures):
-                reports.append(self.ingest(futures[future], future.result()))
+        for source, fetched in run_politely(
+            sources,
+            host_of=lambda s: host_key(s.url),
+            limiter=self._limiter,
+            work=self._fetch,
+            workers=min(self.fetch_concurrency, max(1, len(sources))),
+        ):
+            reports.append(self.ingest(source, fetched))
         reports.sort(key=lambda r: r.feed_id)
         analyzed = 0
         if analyze:
@@ -155,73 +220,143 @@ class Pipeline:
             return exc
 
     def ingest(self, source: FeedSource, fetched: FetchResult | FetchError) -> PollReport:
-        """Record one fetch: parse, deduplicate and store; one transaction."""
+        """Record one fetch: parse, deduplicate, store and schedule the next; one transaction
+        for the writes."""
         now = self.clock.now()
         if isinstance(fetched, FetchError):
-            return self._record_failure(source, now, str(fetched), getattr(fetched, "status", None))
-        if fetched.status == "not_modified":
+            return self._record_failure(source, now, fetched, getattr(fetched, "status", None))
+        body_hash = hashlib.sha256(fetched.content).hexdigest() if fetched.content else None
+        if fetched.status == "not_modified" or (body_hash and body_hash == source.body_hash):
+            # An unchanged body is as good as a 304: nothing to parse.
+            seen = self._observation("not_modified", fetched)
             with self.store.transaction() as repo:
-                repo.record_fetch(self._success(source, now, fetched))
+                repo.record_fetch(self._outcome(source, now, seen, fetched))
             return PollReport(source.id, source.url, "not_modified")
         try:
             parsed = parse_feed(fetched.content, url=fetched.url, content_type=fetched.content_type)
         except ParseError as exc:
-            return self._record_failure(source, now, str(exc), fetched.http_status)
+            return self._record_failure(source, now, exc, fetched.http_status)
 
         candidates = _unique_by_key(to_new_article(e, source.id, now) for e in parsed.entries)
         # A fixed insert order: two workers storing overlapping feeds in different orders
         # would otherwise deadlock on PostgreSQL's unique-index locks.
         candidates.sort(key=lambda c: c.content_hash)
-        new_ids: list[int] = []
         with self.store.transaction() as repo:
             known = repo.known_entry_keys(source.id, [c.entry_key for c in candidates])
-            for candidate in candidates:
-                if candidate.entry_key in known:
-                    continue
+            fresh = [c for c in candidates if c.entry_key not in known]
+            removed = repo.tombstoned(fresh) if fresh else set()
+        fresh = [c for c in fresh if c.entry_key not in removed]
+        if source.full_text:
+            fresh = self._with_full_text(fresh)
+        seen = replace(
+            self._observation("ok", fetched),
+            entries=len(candidates),
+            new_entries=len(fresh),
+            ttl_minutes=parsed.ttl_minutes,
+            skip_hours=parsed.skip_hours,
+        )
+        outcome = self._outcome(
+            source, now, seen, fetched, title=parsed.title, site_url=parsed.link
+        )
+        new_ids: list[int] = []
+        with self.store.transaction() as repo:
+            for candidate in fresh:
                 ref = repo.add_article(candidate)
                 if ref.created:
                     new_ids.append(ref.id)
-            repo.record_fetch(
-                self._success(source, now, fetched, title=parsed.title, site_url=parsed.link)
-            )
+            repo.record_fetch(replace(outcome, body_hash=body_hash))
         return PollReport(source.id, source.url, "ok", tuple(new_ids), len(parsed.entries))
 
-    def _success(
+    @staticmethod
+    def _observation(kind: Literal["ok", "not_modified"], fetched: FetchResult) -> PollObservation:
+        return PollObservation(
+            kind=kind,
+            http_status=fetched.http_status,
+            max_age=fetched.max_age,
+            final_url=fetched.url,
+            permanent_redirect=fetched.permanent_redirect,
+        )
+
+    def _outcome(
         self,
         source: FeedSource,
         now: datetime,
-        fetched: FetchResult,
+        seen: PollObservation,
+        fetched: FetchResult | None = None,
         *,
+        error: str | None = None,
         title: str | None = None,
         site_url: str | None = None,
     ) -> FetchOutcome:
+        decision = decide(source, seen, now, self._policy, jitter_sample=self.jitter())
         return FetchOutcome(
             feed_id=source.id,
             fetched_at=now,
-            next_fetch_at=now + self.poll_interval,
-            ok=True,
-            http_status=fetched.http_status,
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
+            next_fetch_at=decision.next_fetch_at,
+            ok=seen.kind != "failed",
+            http_status=seen.http_status,
+            etag=fetched.etag if fetched else None,
+            last_modified=fetched.last_modified if fetched else None,
+            error=error,
             title=title,
             site_url=site_url,
+            interval_seconds=decision.interval_seconds,
+            failure_score=decision.failure_score,
+            health=decision.health,
+            redirect_url=decision.redirect_url,
+            redirect_count=decision.redirect_count,
+            new_url=decision.new_url,
         )
 
     def _record_failure(
-        self, source: FeedSource, now: datetime, error: str, http_status: int | None
+        self,
+        source: FeedSource,
+        now: datetime,
+        error: FetchError | ParseError,
+        http_status: int | None,
     ) -> PollReport:
+        seen = PollObservation(
+            kind="failed",
+            http_status=http_status,
+            failure=classify_failure(error),
+            retry_after=getattr(error, "retry_after", None),
+        )
         with self.store.transaction() as repo:
-            repo.record_fetch(
-                FetchOutcome(
-                    feed_id=source.id,
-                    fetched_at=now,
-                    next_fetch_at=now + self.retry_interval,
-                    ok=False,
-                    http_status=http_status,
-                    error=error,
-                )
-            )
-        return PollReport(source.id, source.url, "failed", error=error)
+            repo.record_fetch(self._outcome(source, now, seen, error=str(error)))
+        return PollReport(source.id, source.url, "failed", error=str(error))
+
+    def _with_full_text(self, articles: list[NewArticle]) -> list[NewArticle]:
+        """Replace summary-only content by the article page's text (best effort).
+
+        Pages go through the same fetcher (limits, address checks) and the same host
+        limiter as feeds; this thread waits for a lease, but no pool worker does. A page
+        that fails or yields nothing leaves the entry as the feed gave it.
+        """
+        out: list[NewArticle] = []
+        budget = self.full_text_per_poll
+        for article in articles:
+            if budget > 0 and article.url and needs_full_text(article.content):
+                budget -= 1
+                text = self._page_text(article.url)
+                if text and len(text) > len(article.content):
+                    article = replace(article, content=text)
+            out.append(article)
+        return out
+
+    def _page_text(self, url: str) -> str | None:
+        host = host_key(url)
+        while True:
+            grant = self._limiter.try_acquire(host)
+            if grant.token is not None:
+                break
+            _pause(grant.wait)
+        try:
+            page = self.fetcher.fetch(url)
+        except FetchError:
+            return None
+        finally:
+            self._limiter.release(host, grant.token)
+        return page_text(page.content, url=page.url) if page.status == "ok" else None
 
     # ------------------------------------------------------------------ analysis
 
@@ -287,6 +422,10 @@ class Pipeline:
 
     def send_spike_alerts(self) -> list[DigestOutcome]:
         return self.digests().check_spikes()
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(min(max(seconds, 0.005), 5.0))
 
 
 def _unique_by_key(articles: Iterable[NewArticle]) -> list[NewArticle]:

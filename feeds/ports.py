@@ -24,6 +24,7 @@ from feeds.models import (
     FeedSource,
     FetchOutcome,
     FetchResult,
+    HostGrant,
     NewArticle,
     StoredArticle,
     Subscription,
@@ -47,6 +48,18 @@ class Fetcher(Protocol):
     ) -> FetchResult:
         """GET ``url`` conditionally. Raises :class:`feeds.errors.FetchError`."""
         ...
+
+
+class HostLimiter(Protocol):
+    """Per-host politeness: at most N requests in flight per host, a minimum spacing.
+
+    Never blocks: a refused caller gets the time to wait and does other work meanwhile.
+    Every granted token must be released; distributed implementations also let leases
+    expire, so a killed worker cannot hold a slot forever.
+    """
+
+    def try_acquire(self, host: str) -> HostGrant: ...
+    def release(self, host: str, token: str) -> None: ...
 
 
 class Analyzer(Protocol):
@@ -181,6 +194,18 @@ class Repository(Protocol):
     ) -> None:
         """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
         ...
+    # fetching: full text, claims, tombstones (see feeds.fetch_policy, docs/FETCHING.md)
+    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
+    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
+    def tombstoned(self, articles: Sequence[NewArticle]) -> set[str]:
+        """Entry keys of ``articles`` whose identity was removed by retention."""
+        ...
+
+    def prune_articles(self, first_seen_before: datetime, now: datetime) -> int:
+        """Delete articles first seen before the cutoff, leaving tombstones."""
+        ...
+
+    def count_tombstones(self) -> int: ...
 
 
 class Store(Protocol):

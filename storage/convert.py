@@ -18,6 +18,7 @@ from feeds.models import (
     ActorType,
     DigestRun,
     DigestStatus,
+    FeedHealth,
     FeedInfo,
     FeedRef,
     FeedSource,
@@ -55,12 +56,27 @@ def feed_info(row: Row, article_count: int = 0) -> FeedInfo:
         etag=row["etag"],
         last_modified=row["last_modified"],
         article_count=article_count,
+        health=_narrow(row["health"], FeedHealth, "feed health"),
+        interval_seconds=row["interval_seconds"],
+        failure_score=float(row["failure_score"]),
+        last_http_status=row["last_http_status"],
+        full_text=bool(row["full_text"]),
     )
 
 
 def feed_source(row: Row) -> FeedSource:
     return FeedSource(
-        id=row["id"], url=row["url"], etag=row["etag"], last_modified=row["last_modified"]
+        id=row["id"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        interval_seconds=row["interval_seconds"],
+        failure_score=float(row["failure_score"]),
+        error_count=row["error_count"],
+        body_hash=row["body_hash"],
+        redirect_url=row["redirect_url"],
+        redirect_count=row["redirect_count"],
+        full_text=bool(row["full_text"]),
     )
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    case,
     delete,
     distinct,
     func,
@@ -79,6 +80,7 @@ from storage.tables import (
     FEED,
     SIGHTING,
     SUBSCRIPTION,
+    TOMBSTONE,
     USER_TOPIC,
 )
 
@@ -202,8 +204,14 @@ class SqlRepository:
             raise _no_feed(feed_id)
 
     def set_feed_paused(self, feed_id: int, paused: bool) -> None:
+        values: dict[str, Any] = {"paused": paused}
+        if not paused:
+            # Resuming is also how a feed marked gone (410) is given another chance.
+            gone = FEED.c.health == "gone"
+            values["next_fetch_at"] = case((gone, None), else_=FEED.c.next_fetch_at)
+            values["health"] = case((gone, "failing"), else_=FEED.c.health)
         updated = self._session.execute(
-            update(FEED).where(FEED.c.id == feed_id).values(paused=paused).returning(FEED.c.id)
+            update(FEED).where(FEED.c.id == feed_id).values(**values).returning(FEED.c.id)
         ).scalar_one_or_none()
         if updated is None:
             raise _no_feed(feed_id)
@@ -217,7 +225,22 @@ class SqlRepository:
             conditions.append(
                 or_(FEED.c.next_fetch_at.is_(None), FEED.c.next_fetch_at <= due_before)
             )
-        base = select(FEED.c.id, FEED.c.url, FEED.c.etag, FEED.c.last_modified).where(*conditions)
+        if ids is None:
+            # A gone feed (410) is polled only when asked for by id, or once resumed.
+            conditions.append(FEED.c.health != "gone")
+        base = select(
+            FEED.c.id,
+            FEED.c.url,
+            FEED.c.etag,
+            FEED.c.last_modified,
+            FEED.c.interval_seconds,
+            FEED.c.failure_score,
+            FEED.c.error_count,
+            FEED.c.body_hash,
+            FEED.c.redirect_url,
+            FEED.c.redirect_count,
+            FEED.c.full_text,
+        ).where(*conditions)
         if ids is None:
             return [convert.feed_source(r) for r in self._rows(base.order_by(FEED.c.id))]
         found: list[FeedSource] = []
@@ -250,6 +273,13 @@ class SqlRepository:
                 error_count=FEED.c.error_count + 1,
                 last_error=outcome.error or "unknown error",
             )
+        values.update(_schedule_values(outcome))
+        if outcome.new_url is not None:
+            taken = self._session.execute(
+                select(FEED.c.id).where(FEED.c.url == outcome.new_url)
+            ).scalar_one_or_none()
+            if taken is None:  # another feed already has that URL: keep ours
+                values["url"] = outcome.new_url
         updated = self._session.execute(
             update(FEED).where(FEED.c.id == outcome.feed_id).values(**values).returning(FEED.c.id)
         ).scalar_one_or_none()
@@ -872,6 +902,91 @@ class SqlRepository:
             )
 
 
+    # ------------------------------------------------------------------ fetching
+
+    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None:
+        updated = self._session.execute(
+            update(FEED)
+            .where(FEED.c.id == feed_id)
+            .values(full_text=enabled)
+            .returning(FEED.c.id)
+        ).scalar_one_or_none()
+        if updated is None:
+            raise _no_feed(feed_id)
+
+    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None:
+        """Set the next fetch of these feeds to ``until`` (a claim while a poll is queued)."""
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            self._session.execute(
+                update(FEED).where(FEED.c.id.in_(chunk)).values(next_fetch_at=until)
+            )
+
+    def tombstoned(self, articles: Sequence[NewArticle]) -> set[str]:
+        """Entry keys of ``articles`` whose identity was removed by retention."""
+        wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for a in articles:
+            wanted[("hash", a.content_hash)].add(a.entry_key)
+            wanted[("entry", f"{a.feed_id} {a.entry_key}")].add(a.entry_key)
+            if a.canonical_url:
+                wanted[("url", a.canonical_url)].add(a.entry_key)
+        found: set[str] = set()
+        for kind in ("hash", "entry", "url"):
+            keys = [k for (k_kind, k) in wanted if k_kind == kind]
+            for chunk in _chunks(keys):
+                for key in self._session.execute(
+                    select(TOMBSTONE.c.key).where(
+                        TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(chunk)
+                    )
+                ).scalars():
+                    found.update(wanted[(kind, key)])
+        return found
+
+    def prune_articles(self, first_seen_before: datetime, now: datetime) -> int:
+        """Delete articles first seen before the cutoff, leaving tombstones; returns how many."""
+        removed = 0
+        while True:
+            rows = self._rows(
+                select(ARTICLE.c.id, ARTICLE.c.canonical_url, ARTICLE.c.content_hash)
+                .where(ARTICLE.c.first_seen < first_seen_before)
+                .order_by(ARTICLE.c.id)
+                .limit(PAGE_SIZE)
+            )
+            if not rows:
+                return removed
+            ids = [r["id"] for r in rows]
+            stones: set[tuple[str, str]] = set()
+            for r in rows:
+                stones.add(("hash", r["content_hash"]))
+                if r["canonical_url"]:
+                    stones.add(("url", r["canonical_url"]))
+            for s in self._rows(
+                select(SIGHTING.c.feed_id, SIGHTING.c.entry_key).where(
+                    SIGHTING.c.article_id.in_(ids)
+                )
+            ):
+                stones.add(("entry", f"{s['feed_id']} {s['entry_key']}"))
+            ordered = sorted(stones)
+            for chunk in _chunks(ordered):
+                self._session.execute(
+                    self._insert(TOMBSTONE)
+                    .values([{"kind": k, "key": v, "removed_at": now} for k, v in chunk])
+                    .on_conflict_do_nothing(index_elements=[TOMBSTONE.c.kind, TOMBSTONE.c.key])
+                )
+            # Explicit deletes of the dependants: correct even where foreign keys are off.
+            for table in (ARTICLE_TOPIC, ARTICLE_ACTOR, SIGHTING):
+                self._session.execute(delete(table).where(table.c.article_id.in_(ids)))
+            self._session.execute(
+                update(ARTICLE).where(ARTICLE.c.duplicate_of.in_(ids)).values(duplicate_of=None)
+            )
+            self._session.execute(delete(ARTICLE).where(ARTICLE.c.id.in_(ids)))
+            removed += len(ids)
+
+    def count_tombstones(self) -> int:
+        return int(
+            self._session.execute(select(func.count()).select_from(TOMBSTONE)).scalar_one()
+        )
+
+
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
     """The subscription columns added after the first schema."""
     return {
@@ -880,6 +995,19 @@ def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
         "outlets": dump_strings(spec.outlets),
         "spike_alerts": spec.spike_alerts,
     }
+
+
+def _schedule_values(outcome: FetchOutcome) -> dict[str, Any]:
+    """The scheduling columns a FetchOutcome sets; None leaves a column alone."""
+    values: dict[str, Any] = {}
+    for name in ("interval_seconds", "failure_score", "health", "body_hash"):
+        value = getattr(outcome, name)
+        if value is not None:
+            values[name] = value
+    if outcome.redirect_count is not None:
+        values["redirect_url"] = outcome.redirect_url
+        values["redirect_count"] = outcome.redirect_count
+    return values
 
 
 def _no_feed(feed_id: int) -> NotFound:

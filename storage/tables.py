@@ -62,6 +62,22 @@ class Feed(SQLModel, table=True):
     etag: str | None = Field(default=None, sa_column=Column(Text))
     last_modified: str | None = Field(default=None, sa_column=Column(Text))
     last_http_status: int | None = Field(default=None, sa_column=Column(Integer))
+    # Scheduling state (feeds.fetch_policy), added by revision 3_fetch_scheduling.
+    interval_seconds: int | None = Field(default=None, sa_column=Column(Integer))
+    failure_score: float = Field(
+        default=0.0, sa_column=Column(Float, nullable=False, server_default="0")
+    )
+    health: str = Field(
+        default="ok", sa_column=Column(String(16), nullable=False, server_default="ok")
+    )
+    body_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    redirect_url: str | None = Field(default=None, sa_column=Column(Text))
+    redirect_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    full_text: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
     __table_args__ = (
         UniqueConstraint("url", name="uq_feed_url"),
@@ -249,6 +265,21 @@ class UserTopic(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
     __table_args__ = (UniqueConstraint("name", name="uq_user_topic_name"),)
+class Tombstone(SQLModel, table=True):
+    """The identity of an article removed by retention, so it is not stored again.
+
+    ``kind`` is ``url`` (canonical URL), ``hash`` (content hash) or ``entry`` (``feed id``
+    and entry key joined by a space); ``key`` is the value.
+    """
+
+    __tablename__ = "tombstone"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    kind: str = Field(sa_column=Column(String(8), nullable=False))
+    key: str = Field(sa_column=Column(Text, nullable=False))
+    removed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_tombstone_kind_key"),)
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -267,5 +298,6 @@ ARTICLE_ACTOR = table_of(ArticleActor)
 SUBSCRIPTION = table_of(Subscription)
 DIGEST_RUN = table_of(DigestRun)
 USER_TOPIC = table_of(UserTopic)
+TOMBSTONE = table_of(Tombstone)
 
 metadata = SQLModel.metadata

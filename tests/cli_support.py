@@ -21,6 +21,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings for the CLI from the environment only: a private SQLite file, loopback allowed."""
     monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("NEWSMON_ALLOW_PRIVATE_NETWORKS", "true")
+    # Every test server is one host (127.0.0.1): politeness tests set their own limits.
+    monkeypatch.setenv("NEWSMON_HOST_MIN_SPACING", "0")
     monkeypatch.setenv("NEWSMON_SEEDS_DIR", str(REPO_ROOT / "seeds"))
     monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
     bootstrap.configure(None)

@@ -27,6 +27,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Digests sign unsubscribe links and refuse to send without a real secret.
         "unsubscribe_secret": "test-secret-9f3c2a7b1e5d4c6a",
         "public_url": "https://news.example.org/newsmon",
+        # Every test server is one host (127.0.0.1): politeness tests set their own limits.
+        "host_min_spacing": 0.0,
+        "host_max_concurrency": 16,
     }
     values.update(overrides)
     return load_settings(**values)

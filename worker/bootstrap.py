@@ -19,7 +19,10 @@ from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.delivery import DeliverySettings
 from feeds.errors import ConfigError
 from feeds.fetch import HttpFetcher
+from feeds.fetch_policy import PollPolicy
 from feeds.pipeline import Pipeline
+from feeds.politeness import LocalHostLimiter
+from feeds.ports import HostLimiter
 from feeds.unsubscribe import UnsubscribeConfig
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -40,10 +43,53 @@ class Container:
     store: SqlStore
     fetcher: HttpFetcher
     pipeline: Pipeline
+    host_limiter: HostLimiter | None = None
 
     def close(self) -> None:
         self.fetcher.close()
         self.store.engine.dispose()
+        close = getattr(self.host_limiter, "close", None)
+        if close is not None:
+            close()
+
+
+def build_host_limiter(settings: Settings, *, celery_worker: bool = False) -> HostLimiter:
+    """In-process limits (embedded) or Redis-shared ones (distributed); see docs/FETCHING.md.
+
+    With ``NEWSMON_HOST_LIMITER=auto`` the Celery tasks' container (``celery_worker``)
+    shares host limits through Redis and every other process keeps them in-process.
+    """
+    kind = settings.host_limiter
+    if kind == "redis" or (kind == "auto" and celery_worker):
+        from worker.host_limiter import RedisHostLimiter
+
+        return RedisHostLimiter(
+            settings.host_limiter_url or settings.broker_url,
+            max_concurrent=settings.host_max_concurrency,
+            min_spacing=settings.host_min_spacing,
+            lease_seconds=settings.fetch_deadline + 30,
+        )
+    return LocalHostLimiter(settings.host_max_concurrency, settings.host_min_spacing)
+
+
+def build_policy(settings: Settings) -> PollPolicy:
+    poll = timedelta(minutes=settings.poll_interval_minutes)
+    low = timedelta(minutes=settings.min_poll_interval_minutes)
+    high = timedelta(minutes=settings.max_poll_interval_minutes)
+    if low > high:
+        raise ConfigError(
+            "NEWSMON_MIN_POLL_INTERVAL_MINUTES must not exceed NEWSMON_MAX_POLL_INTERVAL_MINUTES"
+        )
+    return PollPolicy(
+        default_interval=min(max(poll, low), high),
+        min_interval=low,
+        max_interval=high,
+        retry_interval=timedelta(minutes=settings.retry_interval_minutes),
+        failure_cap=timedelta(minutes=settings.max_retry_minutes),
+        retry_after_cap=timedelta(minutes=settings.retry_after_cap_minutes),
+        hint_cap=high,
+        adopt_redirect_after=settings.adopt_redirect_after,
+    )
 
 
 def load_analyzer(settings: Settings) -> LexiconAnalyzer:
@@ -63,6 +109,7 @@ def build_container(
     *,
     clock: SystemClock | None = None,
     migrate: bool = True,
+    celery_worker: bool = False,
 ) -> Container:
     engine = make_engine(settings.database_url)
     if migrate:
@@ -75,7 +122,9 @@ def build_container(
         max_bytes=settings.max_feed_bytes,
         user_agent=settings.user_agent,
         allow_private_networks=settings.allow_private_networks,
+        allowed_networks=settings.allowed_networks,
     )
+    host_limiter = build_host_limiter(settings, celery_worker=celery_worker)
     mailer = SmtpMailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -103,8 +152,11 @@ def build_container(
             max_attempts=settings.digest_max_attempts,
             backoff_base=timedelta(seconds=settings.digest_retry_seconds),
         ),
+        policy=build_policy(settings),
+        host_limiter=host_limiter,
+        full_text_per_poll=settings.full_text_per_poll,
     )
-    return Container(settings, store, fetcher, pipeline)
+    return Container(settings, store, fetcher, pipeline, host_limiter)
 
 
 def unsubscribe_config(settings: Settings) -> UnsubscribeConfig:
@@ -136,9 +188,11 @@ def current_settings() -> Settings:
     return _settings_override or load_settings()
 
 
-def container() -> Container:
+def container(*, celery_worker: bool = False) -> Container:
+    """This process's container, built on first use (``celery_worker``: by a Celery task)."""
     global _current
     with _lock:
         if _current is None or _current[0] != os.getpid():
-            _current = (os.getpid(), build_container(current_settings()))
+            built = build_container(current_settings(), celery_worker=celery_worker)
+            _current = (os.getpid(), built)
         return _current[1]

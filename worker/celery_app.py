@@ -57,3 +57,4 @@ def _configure(sender: Celery, **_: Any) -> None:
     from worker.bootstrap import current_settings
 
     sender.conf.update(celery_config(current_settings()))
+

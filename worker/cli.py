@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 from feeds.errors import InvalidInput, NewsmonError
 from feeds.pipeline import Pipeline
 from storage.repository import SqlStore
-from worker import bootstrap
+from worker import bootstrap, cli_fetching
 from worker.cli_digest import digest_app, subs_app
 from worker.cli_output import console, err_console, feed_table, print_pass
 from worker.cli_topics import topics_app
@@ -58,6 +58,7 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(subs_app, name="subscriptions")
 app.add_typer(digest_app, name="digest")
 app.add_typer(topics_app, name="topics")
+cli_fetching.register(app, feeds_app)
 
 
 @app.callback()
@@ -102,11 +103,28 @@ def _check_url(url: str) -> str:
 def feeds_add(
     url: str,
     title: Annotated[str | None, typer.Option("--title", help="Display title.")] = None,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover/--no-discover",
+            help="Given a web page, find its feed (link rel=alternate, then common paths).",
+        ),
+    ] = True,
+    full_text: Annotated[
+        bool, typer.Option("--full-text", help="Fetch article pages for their full text.")
+    ] = False,
 ) -> None:
-    """Add a feed by its URL."""
+    """Add a feed by its URL, or by the URL of a page that links to it."""
     c = bootstrap.container()
+    target = _check_url(url)
+    if discover:
+        from worker.cli_fetching import discover_for_add
+
+        target = discover_for_add(c, target)
     with c.store.transaction() as repo:
-        feed = repo.add_feed(_check_url(url), title, c.pipeline.clock.now())
+        feed = repo.add_feed(target, title, c.pipeline.clock.now())
+        if full_text:
+            repo.set_feed_full_text(feed.id, True)
     console.print(f"added feed {feed.id}: {feed.url}", markup=False, highlight=False)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
+from feeds.health import display_health
 from feeds.models import FeedInfo
 from feeds.pipeline import PassReport
 
@@ -33,13 +34,12 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 
 def feed_health(feed: FeedInfo) -> str:
-    if feed.paused:
-        return "paused"
-    if feed.last_fetch_at is None:
-        return "new"
-    if feed.error_count:
+    word = display_health(feed)
+    if word == "failing":
         return f"failing ({feed.error_count}x)"
-    return "ok"
+    if word == "gone":
+        return "gone (410)"
+    return word
 
 
 def feed_table(feeds: Sequence[FeedInfo]) -> Table:
@@ -55,7 +55,9 @@ def feed_table(feeds: Sequence[FeedInfo]) -> Table:
             f.url,
             feed_health(f),
             _ago(f.last_fetch_at, now),
-            "paused" if f.paused else _ago(f.next_fetch_at, now) if f.next_fetch_at else "now",
+            "paused" if f.paused
+            else "not polled (gone)" if f.health == "gone"
+            else _ago(f.next_fetch_at, now) if f.next_fetch_at else "now",
             str(f.article_count),
             f.last_error or "",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -60,6 +60,19 @@ class Settings(BaseSettings):
     fetch_deadline: float = Field(default=60.0, gt=0)
     max_feed_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     user_agent: str = "newsmon/0.1 (media monitoring; +https://github.com/newsmon)"
+
+    # Fetch scheduling and politeness (docs/FETCHING.md).
+    min_poll_interval_minutes: float = Field(default=10.0, gt=0)
+    max_poll_interval_minutes: float = Field(default=1440.0, gt=0)
+    max_retry_minutes: float = Field(default=1440.0, gt=0)  # cap of failure backoff
+    retry_after_cap_minutes: float = Field(default=1440.0, gt=0)
+    adopt_redirect_after: int = Field(default=3, ge=1)
+    host_limiter: Literal["auto", "local", "redis"] = "auto"  # auto: redis in Celery workers
+    host_limiter_url: str | None = None  # default: broker_url
+    host_max_concurrency: int = Field(default=2, ge=1, le=64)
+    host_min_spacing: float = Field(default=1.0, ge=0)  # seconds between request starts
+    allowed_networks: list[str] = Field(default_factory=list)  # CIDRs exempt from the SSRF check
+    full_text_per_poll: int = Field(default=10, ge=0)
 
     seeds_dir: Path = Field(default_factory=_default_seeds_dir)
     actors_file: Path | None = None  # default: <seeds_dir>/actors.toml

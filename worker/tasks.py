@@ -7,6 +7,7 @@ articles are handed to ``analyze_articles`` only after the poll's transaction co
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 from celery.utils.log import get_task_logger
@@ -29,12 +30,14 @@ _RETRY = {
 
 
 def _pipeline() -> Pipeline:
-    return bootstrap.container().pipeline
+    # The tasks' container shares per-host limits through Redis (NEWSMON_HOST_LIMITER=auto).
+    return bootstrap.container(celery_worker=True).pipeline
 
 
 @app.task(name="newsmon.poll_due_feeds", **_RETRY)
 def poll_due_feeds() -> int:
-    sources = _pipeline().due_feeds()
+    # Claimed: postponed while queued, so the next beat tick does not queue them again.
+    sources = _pipeline().claim_due_feeds()
     for source in sources:
         poll_feed.delay(source.id)
     return len(sources)
@@ -43,6 +46,11 @@ def poll_due_feeds() -> int:
 @app.task(name="newsmon.poll_feed", **_RETRY)
 def poll_feed(feed_id: int) -> dict[str, object]:
     report = _pipeline().poll_feed(feed_id)  # committed when it returns
+    if report.status == "deferred":
+        # The host is at its limit: come back later instead of holding this worker.
+        countdown = max(report.retry_in or 0.0, 1.0) + random.random()
+        poll_feed.apply_async((feed_id,), countdown=countdown)
+        return {"status": "deferred", "new": 0}
     if report.status == "failed":
         log.warning("feed %s failed: %s", feed_id, report.error)
     if report.new_article_ids:
