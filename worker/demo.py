@@ -49,7 +49,10 @@ def run_demo(directory: Path) -> None:
     db = directory / "newsmon.db"
     for stale in (db, db.with_name("newsmon.db-wal"), db.with_name("newsmon.db-shm")):
         stale.unlink(missing_ok=True)  # the demo starts from nothing every time
-    settings = load_settings(database_url=f"sqlite:///{db}", allow_private_networks=True)
+    # Every demo outlet is served from one loopback host: no politeness spacing needed.
+    settings = load_settings(
+        database_url=f"sqlite:///{db}", allow_private_networks=True, host_min_spacing=0.0
+    )
     corpus = settings.seeds_dir / "demo"
     if not (corpus / "feeds.opml").is_file():
         raise ConfigError(f"the demo corpus is missing: {corpus / 'feeds.opml'} not found")
