@@ -38,6 +38,8 @@ from typing import Literal
 from feeds.dedup import to_new_article
 from feeds.digest import build_digest, message_id_for, select_articles
 from feeds.errors import FetchError, MailError, NewsmonError, ParseError
+from feeds.grouping import group_pending
+from feeds.identity import guids_usable
 from feeds.models import (
     Document,
     FeedSource,
@@ -180,12 +182,15 @@ class Pipeline:
         except ParseError as exc:
             return self._record_failure(source, now, str(exc), fetched.http_status)
 
-        candidates = _unique_by_key(to_new_article(e, source.id, now) for e in parsed.entries)
-        # A fixed insert order: two workers storing overlapping feeds in different orders
-        # would otherwise deadlock on PostgreSQL's unique-index locks.
-        candidates.sort(key=lambda c: c.content_hash)
         new_ids: list[int] = []
         with self.store.transaction() as repo:
+            use_guid = guids_usable(repo, source.id, parsed.entries, now)
+            candidates = _unique_by_key(
+                to_new_article(e, source.id, now, use_guid=use_guid) for e in parsed.entries
+            )
+            # A fixed insert order: two workers storing overlapping feeds in different orders
+            # would otherwise deadlock on PostgreSQL's unique-index locks.
+            candidates.sort(key=lambda c: c.content_hash)
             known = repo.known_entry_keys(source.id, [c.entry_key for c in candidates])
             for candidate in candidates:
                 if candidate.entry_key in known:
@@ -254,12 +259,15 @@ class Pipeline:
                 with self.store.transaction() as repo:
                     for article_id, result in results:
                         repo.save_analysis(article_id, result, now)
+                # Near-duplicates and stories, once per article (feeds.grouping).
+                group_pending(self.store, ids=[article_id for article_id, _ in results])
             total += len(results)
             if remaining is not None:
                 remaining = remaining[limit:]
                 if not remaining:
                     return total
             elif len(items) < limit:
+                group_pending(self.store)  # stragglers, e.g. a crash between the two steps
                 return total
 
     # ------------------------------------------------------------------ digests

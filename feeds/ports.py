@@ -15,21 +15,25 @@ from typing import Protocol
 from feeds.models import (
     AnalysisResult,
     ArticleForAnalysis,
+    ArticleForGrouping,
     ArticleRef,
     DigestEmail,
     DigestRun,
     Document,
+    DuplicateCandidate,
     FeedInfo,
     FeedSource,
     FetchOutcome,
     FetchResult,
     NewArticle,
     StoredArticle,
+    StorySummary,
     Subscription,
     SubscriptionSpec,
     TargetSentiment,
     TargetSpan,
 )
+from feeds.stories import StoryCandidate
 
 
 class Clock(Protocol):
@@ -125,6 +129,66 @@ class Repository(Protocol):
     def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
     def mark_digest_failed(self, run_id: int, error: str) -> None: ...
     def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
+
+    # feed identity (broken GUIDs; see feeds.identity)
+    def guids_broken(self, feed_id: int) -> bool:
+        """Whether this feed's GUIDs were found unusable (a sticky per-feed flag)."""
+        ...
+
+    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None: ...
+    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
+        """Entry keys under which this feed already carried each canonical link."""
+        ...
+
+    # near-duplicates and stories (see feeds.grouping)
+    def ungrouped_articles(
+        self, *, ids: Sequence[int] | None = None, limit: int = 500
+    ) -> list[ArticleForGrouping]:
+        """Articles without a story yet, oldest id first; ``ids`` narrows the candidates."""
+        ...
+
+    def lock_story_index(self) -> None:
+        """Serialise story assignment with other writers until the transaction ends."""
+        ...
+
+    def story_of(self, article_id: int) -> int | None: ...
+    def duplicate_candidates(
+        self,
+        band_keys: Sequence[int],
+        *,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        exclude: int,
+    ) -> list[DuplicateCandidate]:
+        """Articles in ``[start, end]`` sharing a band, those sharing most bands first."""
+        ...
+
+    def index_bands(self, article_id: int, band_keys: Sequence[int], when: datetime) -> None: ...
+    def story_candidates(
+        self, terms: Sequence[str], *, start: datetime, end: datetime, limit: int
+    ) -> list[StoryCandidate]:
+        """Stories active in ``[start, end]`` indexed under any term, most shared first."""
+        ...
+
+    def create_story(
+        self, when: datetime, signature: dict[str, float], index_terms: Sequence[str]
+    ) -> int: ...
+    def extend_story(
+        self,
+        story_id: int,
+        when: datetime,
+        *,
+        signature: dict[str, float] | None,
+        index_terms: Sequence[str] | None,
+    ) -> None:
+        """One more article: widen the time span, count it, replace signature and terms."""
+        ...
+
+    def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None: ...
+    def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
+        """The largest stories active since ``since``, largest first."""
+        ...
 
 
 class Store(Protocol):
