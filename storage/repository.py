@@ -843,25 +843,27 @@ class SqlRepository:
         ids = [r["id"] for r in stories]
         if not ids:
             return []
-        outlets: dict[int, int] = dict(
-            self._session.execute(
+        outlets: dict[int, int] = {
+            int(story_id): int(count)
+            for story_id, count in self._session.execute(
                 select(ARTICLE.c.story_id, func.count(distinct(SIGHTING.c.feed_id)))
                 .join(SIGHTING, SIGHTING.c.article_id == ARTICLE.c.id)
                 .where(ARTICLE.c.story_id.in_(ids))
                 .group_by(ARTICLE.c.story_id)
-            ).tuples()
-        )
+            )
+        }
         first_ids = (
             select(func.min(ARTICLE.c.id))
             .where(ARTICLE.c.story_id.in_(ids))
             .group_by(ARTICLE.c.story_id)
             .scalar_subquery()
         )
-        titles: dict[int, str] = dict(
-            self._session.execute(
+        titles: dict[int, str] = {
+            int(story_id): str(title)
+            for story_id, title in self._session.execute(
                 select(ARTICLE.c.story_id, ARTICLE.c.title).where(ARTICLE.c.id.in_(first_ids))
-            ).tuples()
-        )
+            )
+        }
         return [
             StorySummary(
                 id=r["id"],
