@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import delete  # noqa: E402
 from wordfreq import top_n_list, zipf_frequency  # noqa: E402
 
 from feeds.grouping import group_one  # noqa: E402
@@ -41,7 +42,14 @@ from feeds.stories import COMMON_ZIPF, INDEX_TERMS  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.repository import SqlStore  # noqa: E402
-from storage.tables import ARTICLE, ARTICLE_BAND, FEED, STORY, STORY_TERM  # noqa: E402
+from storage.tables import (  # noqa: E402
+    ARTICLE,
+    ARTICLE_BAND,
+    FEED,
+    SIGHTING,
+    STORY,
+    STORY_TERM,
+)
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 CHUNK = 20_000
@@ -63,8 +71,9 @@ def grow(store: SqlStore, start: int, stop: int, per_day: int, rare: list[str]) 
         hi = min(stop, lo + CHUNK)
         articles, bands, stories, terms = [], [], [], []
         for n in range(lo, hi):
-            # Article n was seen n steps before the window the new articles fall in.
-            when = NOW - timedelta(days=3) - step * n
+            # Article n was seen n steps before NOW: the last days always hold the same
+            # number of archive articles, however far back the archive reaches.
+            when = NOW - step * n
             articles.append(
                 {
                     "id": -(n + 1),
@@ -158,6 +167,13 @@ def measure(store: SqlStore, batch: list[NewArticle]) -> tuple[float, float, flo
             began = time.perf_counter()
             group_one(store, item)
             times.append(time.perf_counter() - began)
+    # Remove this round's articles so the next size sees the same recent news.
+    with store.engine.begin() as conn:
+        conn.execute(delete(ARTICLE_BAND).where(ARTICLE_BAND.c.article_id > 0))
+        conn.execute(delete(STORY_TERM).where(STORY_TERM.c.story_id > 0))
+        conn.execute(delete(SIGHTING).where(SIGHTING.c.article_id > 0))
+        conn.execute(delete(ARTICLE).where(ARTICLE.c.id > 0))
+        conn.execute(delete(STORY).where(STORY.c.id > 0))
     times.sort()
     return (
         statistics.mean(times) * 1000,
