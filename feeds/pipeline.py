@@ -259,8 +259,10 @@ class Pipeline:
                 with self.store.transaction() as repo:
                     for article_id, result in results:
                         repo.save_analysis(article_id, result, now)
-                # Near-duplicates and stories, once per article (feeds.grouping).
-                group_pending(self.store, ids=[article_id for article_id, _ in results])
+            # Near-duplicates and stories, once per article (feeds.grouping); a repeated
+            # task still groups its articles if an earlier run stopped before this step.
+            analysed = [article_id for article_id, _ in results]
+            group_pending(self.store, ids=batch_ids if batch_ids is not None else analysed)
             total += len(results)
             if remaining is not None:
                 remaining = remaining[limit:]
