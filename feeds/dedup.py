@@ -174,9 +174,13 @@ def content_hash(title: str, text: str) -> str:
 # --------------------------------------------------------------------------- entries
 
 
-def entry_key(entry: ParsedEntry) -> str:
-    """Per-feed identity: ``guid:<guid>``, else ``link:<canonical link>``, else ``hash:<hex>``."""
-    if entry.guid:
+def entry_key(entry: ParsedEntry, *, use_guid: bool = True) -> str:
+    """Per-feed identity: ``guid:<guid>``, else ``link:<canonical link>``, else ``hash:<hex>``.
+
+    ``use_guid=False`` skips the guid, for feeds whose GUIDs are broken (see
+    :mod:`feeds.identity`).
+    """
+    if entry.guid and use_guid:
         return "guid:" + entry.guid
     if entry.link:
         # A link that is not http(s) still identifies the entry within its feed.
@@ -194,7 +198,9 @@ def _article_hash(entry: ParsedEntry, feed_id: int, canonical: str | None) -> st
     return _digest(normalise_text(entry.title), body, "anchor", anchor)
 
 
-def to_new_article(entry: ParsedEntry, feed_id: int, seen_at: datetime) -> NewArticle:
+def to_new_article(
+    entry: ParsedEntry, feed_id: int, seen_at: datetime, *, use_guid: bool = True
+) -> NewArticle:
     """Everything storage needs to insert ``entry`` once; ``seen_at`` must be aware."""
     if seen_at.tzinfo is None or seen_at.utcoffset() is None:
         raise ValueError("seen_at must be timezone-aware")
@@ -202,7 +208,7 @@ def to_new_article(entry: ParsedEntry, feed_id: int, seen_at: datetime) -> NewAr
     canonical = canonical_url(url) if url else None
     return NewArticle(
         feed_id=feed_id,
-        entry_key=entry_key(entry),
+        entry_key=entry_key(entry, use_guid=use_guid),
         url=url or None,
         canonical_url=canonical,
         content_hash=_article_hash(entry, feed_id, canonical),

@@ -55,8 +55,8 @@ from feeds.errors import ConfigError, MailError, NewsmonError
 from feeds.models import DigestEmail, DigestRun, InlineImage, Period, StoredArticle, Subscription
 from feeds.ports import Clock, Mailer, Store
 from feeds.schedule import current_period, recent_periods
+from feeds.selection import article_matches
 from feeds.spikes import Spike, SpikeSettings, detect_spikes
-from feeds.stories import article_matches
 from feeds.unsubscribe import (
     UnsubscribeConfig,
     check_secret,

@@ -3,7 +3,7 @@
 The flow is *compose, then render*::
 
     compose_digest(subscription, period, articles, mentions)  -> DigestContent
-        stories (feeds.stories): filter, one entry per story, importance, sections
+        stories (feeds.selection): filter, one entry per story, importance, sections
         actor panel (feeds.panel) and 30-day trend charts (feeds.chart) per watched actor
         subject
     render_email(content, recipient, ...)                       -> DigestEmail
@@ -56,7 +56,7 @@ from feeds.models import (
 from feeds.panel import TREND_DAYS, ActorPanel, actor_panel, daily_series
 from feeds.sanitize import clean_body, plain_text, safe_link
 from feeds.schedule import zone
-from feeds.stories import (
+from feeds.selection import (
     OTHER_SECTION,
     Story,
     article_matches,
@@ -205,7 +205,7 @@ class ActorTally:
 def select_articles(
     articles: Iterable[StoredArticle], spec: SubscriptionSpec
 ) -> list[StoredArticle]:
-    """The articles ``spec`` asks for (see :mod:`feeds.stories` for the filters).
+    """The articles ``spec`` asks for (see :mod:`feeds.selection` for the filters).
 
     Articles marked as duplicates of another article in the same batch are dropped; the
     result is grouped by section as :func:`group_sections` orders them.

@@ -373,3 +373,40 @@ class DigestEmail:
     message_id: str
     headers: dict[str, str] = field(default_factory=dict)
     inline_images: tuple[InlineImage, ...] = ()  # related to the HTML part
+
+
+# --------------------------------------------------------------------------- stories
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleForGrouping:
+    """An article waiting for its story and near-duplicate decision (from storage)."""
+
+    id: int
+    title: str
+    text: str
+    published: datetime | None
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateCandidate:
+    """A stored article sharing MinHash bands with a new one (from storage)."""
+
+    id: int
+    text: str
+    story_id: int | None
+    duplicate_of: int | None
+    shared_bands: int
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    """A story for people: its size, its outlets and the headline that opened it."""
+
+    id: int
+    title: str
+    articles: int
+    outlets: int
+    first_time: datetime
+    last_time: datetime

@@ -47,6 +47,8 @@ from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, Diges
 from feeds.errors import FetchError, ParseError
 from feeds.fetch_policy import PollObservation, PollPolicy, classify_failure, decide
 from feeds.fulltext import needs_full_text, page_text
+from feeds.grouping import group_pending
+from feeds.identity import guids_usable
 from feeds.models import (
     Document,
     FeedSource,
@@ -237,11 +239,14 @@ class Pipeline:
         except ParseError as exc:
             return self._record_failure(source, now, exc, fetched.http_status)
 
-        candidates = _unique_by_key(to_new_article(e, source.id, now) for e in parsed.entries)
-        # A fixed insert order: two workers storing overlapping feeds in different orders
-        # would otherwise deadlock on PostgreSQL's unique-index locks.
-        candidates.sort(key=lambda c: c.content_hash)
         with self.store.transaction() as repo:
+            use_guid = guids_usable(repo, source.id, parsed.entries, now)
+            candidates = _unique_by_key(
+                to_new_article(e, source.id, now, use_guid=use_guid) for e in parsed.entries
+            )
+            # A fixed insert order: two workers storing overlapping feeds in different orders
+            # would otherwise deadlock on PostgreSQL's unique-index locks.
+            candidates.sort(key=lambda c: c.content_hash)
             known = repo.known_entry_keys(source.id, [c.entry_key for c in candidates])
             fresh = [c for c in candidates if c.entry_key not in known]
             removed = repo.tombstoned(fresh) if fresh else set()
@@ -382,12 +387,17 @@ class Pipeline:
                 with self.store.transaction() as repo:
                     for article_id, result in results:
                         repo.save_analysis(article_id, result, now)
+            # Near-duplicates and stories, once per article (feeds.grouping); a repeated
+            # task still groups its articles if an earlier run stopped before this step.
+            analysed = [article_id for article_id, _ in results]
+            group_pending(self.store, ids=batch_ids if batch_ids is not None else analysed)
             total += len(results)
             if remaining is not None:
                 remaining = remaining[limit:]
                 if not remaining:
                     return total
             elif len(items) < limit:
+                group_pending(self.store)  # stragglers, e.g. a crash between the two steps
                 return total
 
     # ------------------------------------------------------------------ digests

@@ -16,10 +16,12 @@ from feeds.models import (
     ActorMention,
     AnalysisResult,
     ArticleForAnalysis,
+    ArticleForGrouping,
     ArticleRef,
     DigestEmail,
     DigestRun,
     Document,
+    DuplicateCandidate,
     FeedInfo,
     FeedSource,
     FetchOutcome,
@@ -27,12 +29,14 @@ from feeds.models import (
     HostGrant,
     NewArticle,
     StoredArticle,
+    StorySummary,
     Subscription,
     SubscriptionSpec,
     TargetSentiment,
     TargetSpan,
 )
 from feeds.query import Need
+from feeds.stories import StoryCandidate
 from feeds.user_topics import SearchDoc, UserTopic
 
 
@@ -206,6 +210,66 @@ class Repository(Protocol):
         ...
 
     def count_tombstones(self) -> int: ...
+
+    # feed identity (broken GUIDs; see feeds.identity)
+    def guids_broken(self, feed_id: int) -> bool:
+        """Whether this feed's GUIDs were found unusable (a sticky per-feed flag)."""
+        ...
+
+    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None: ...
+    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
+        """Entry keys under which this feed already carried each canonical link."""
+        ...
+
+    # near-duplicates and stories (see feeds.grouping)
+    def ungrouped_articles(
+        self, *, ids: Sequence[int] | None = None, limit: int = 500
+    ) -> list[ArticleForGrouping]:
+        """Articles without a story yet, oldest id first; ``ids`` narrows the candidates."""
+        ...
+
+    def lock_story_index(self) -> None:
+        """Serialise story assignment with other writers until the transaction ends."""
+        ...
+
+    def story_of(self, article_id: int) -> int | None: ...
+    def duplicate_candidates(
+        self,
+        band_keys: Sequence[int],
+        *,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        exclude: int,
+    ) -> list[DuplicateCandidate]:
+        """Articles in ``[start, end]`` sharing a band, those sharing most bands first."""
+        ...
+
+    def index_bands(self, article_id: int, band_keys: Sequence[int], when: datetime) -> None: ...
+    def story_candidates(
+        self, terms: Sequence[str], *, start: datetime, end: datetime, limit: int
+    ) -> list[StoryCandidate]:
+        """Stories active in ``[start, end]`` indexed under any term, most shared first."""
+        ...
+
+    def create_story(
+        self, when: datetime, signature: dict[str, float], index_terms: Sequence[str]
+    ) -> int: ...
+    def extend_story(
+        self,
+        story_id: int,
+        when: datetime,
+        *,
+        signature: dict[str, float] | None,
+        index_terms: Sequence[str] | None,
+    ) -> None:
+        """One more article: widen the time span, count it, replace signature and terms."""
+        ...
+
+    def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None: ...
+    def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
+        """The largest stories active since ``since``, largest first."""
+        ...
 
 
 class Store(Protocol):

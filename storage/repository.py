@@ -25,6 +25,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -55,19 +56,23 @@ from feeds.models import (
     ActorSentiment,
     AnalysisResult,
     ArticleForAnalysis,
+    ArticleForGrouping,
     ArticleRef,
     DigestRun,
+    DuplicateCandidate,
     FeedInfo,
     FeedRef,
     FeedSource,
     FetchOutcome,
     NewArticle,
     StoredArticle,
+    StorySummary,
     Subscription,
     SubscriptionSpec,
     TopicScore,
 )
 from feeds.query import Need
+from feeds.stories import StoryCandidate
 from feeds.user_topics import SearchDoc, UserTopic
 from storage import convert, search
 from storage.coltypes import dump_strings, load_strings
@@ -75,10 +80,14 @@ from storage.db import READONLY_OPTION, connection_failure
 from storage.tables import (
     ARTICLE,
     ARTICLE_ACTOR,
+    ARTICLE_BAND,
     ARTICLE_TOPIC,
     DIGEST_RUN,
     FEED,
+    FEED_IDENTITY,
     SIGHTING,
+    STORY,
+    STORY_TERM,
     SUBSCRIPTION,
     TOMBSTONE,
     USER_TOPIC,
@@ -987,6 +996,280 @@ class SqlRepository:
         )
 
 
+    # ------------------------------------------------------------------ feed identity
+
+    def guids_broken(self, feed_id: int) -> bool:
+        found = self._session.execute(
+            select(FEED_IDENTITY.c.guids_broken).where(FEED_IDENTITY.c.feed_id == feed_id)
+        ).scalar_one_or_none()
+        return bool(found)
+
+    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None:
+        """Record once (race-free) that the feed's GUIDs are unusable; the first reason stays."""
+        self._session.execute(
+            self._insert(FEED_IDENTITY)
+            .values(feed_id=feed_id, guids_broken=True, reason=reason, decided_at=now)
+            .on_conflict_do_nothing(index_elements=[FEED_IDENTITY.c.feed_id])
+        )
+
+    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        for chunk in _chunks(list(dict.fromkeys(links))):
+            for r in self._rows(
+                select(ARTICLE.c.canonical_url, SIGHTING.c.entry_key)
+                .join(ARTICLE, ARTICLE.c.id == SIGHTING.c.article_id)
+                .where(SIGHTING.c.feed_id == feed_id, ARTICLE.c.canonical_url.in_(chunk))
+            ):
+                found[r["canonical_url"]].add(r["entry_key"])
+        return dict(found)
+
+    # ------------------------------------------------------------------ stories
+
+    def ungrouped_articles(
+        self, *, ids: Sequence[int] | None = None, limit: int = 500
+    ) -> list[ArticleForGrouping]:
+        base = select(
+            ARTICLE.c.id,
+            ARTICLE.c.title,
+            ARTICLE.c.content,
+            ARTICLE.c.summary,
+            ARTICLE.c.published,
+            ARTICLE.c.first_seen,
+        ).where(ARTICLE.c.story_id.is_(None))
+        rows: list[Any] = []
+        if ids is None:
+            rows = self._rows(base.order_by(ARTICLE.c.id).limit(limit))
+        else:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                rows.extend(self._rows(base.where(ARTICLE.c.id.in_(chunk))))
+            rows = sorted(rows, key=lambda r: r["id"])[:limit]
+        return [
+            ArticleForGrouping(
+                id=r["id"],
+                title=r["title"],
+                text=r["content"] or r["summary"],
+                published=r["published"],
+                first_seen=r["first_seen"],
+            )
+            for r in rows
+        ]
+
+    def lock_story_index(self) -> None:
+        # SQLite: the write transaction began with BEGIN IMMEDIATE, so it is alone already.
+        if self._dialect == "postgresql":
+            self._session.execute(
+                select(func.pg_advisory_xact_lock(_STORY_LOCK_KEY))
+            )
+
+    def story_of(self, article_id: int) -> int | None:
+        found = self._session.execute(
+            select(ARTICLE.c.story_id).where(ARTICLE.c.id == article_id)
+        ).one_or_none()
+        if found is None:
+            raise NotFound(f"no article with id {article_id}")
+        return None if found[0] is None else int(found[0])
+
+    def duplicate_candidates(
+        self,
+        band_keys: Sequence[int],
+        *,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        exclude: int,
+    ) -> list[DuplicateCandidate]:
+        if not band_keys:
+            return []
+        shared = func.count().label("shared")
+        matches = (
+            select(ARTICLE_BAND.c.article_id, shared)
+            .where(
+                ARTICLE_BAND.c.band_key.in_(list(band_keys)),
+                ARTICLE_BAND.c.event_time >= start,
+                ARTICLE_BAND.c.event_time <= end,
+                ARTICLE_BAND.c.article_id != exclude,
+            )
+            .group_by(ARTICLE_BAND.c.article_id)
+            .order_by(shared.desc(), ARTICLE_BAND.c.article_id)
+            .limit(limit)
+            .subquery()
+        )
+        rows = self._rows(
+            select(
+                ARTICLE.c.id,
+                ARTICLE.c.content,
+                ARTICLE.c.summary,
+                ARTICLE.c.story_id,
+                ARTICLE.c.duplicate_of,
+                matches.c.shared,
+            )
+            .join(matches, matches.c.article_id == ARTICLE.c.id)
+            .order_by(matches.c.shared.desc(), ARTICLE.c.id)
+        )
+        return [
+            DuplicateCandidate(
+                id=r["id"],
+                text=r["content"] or r["summary"],
+                story_id=r["story_id"],
+                duplicate_of=r["duplicate_of"],
+                shared_bands=int(r["shared"]),
+            )
+            for r in rows
+        ]
+
+    def index_bands(self, article_id: int, band_keys: Sequence[int], when: datetime) -> None:
+        if not band_keys:
+            return
+        self._session.execute(
+            self._insert(ARTICLE_BAND).on_conflict_do_nothing(),
+            [
+                {"band_key": key, "article_id": article_id, "event_time": when}
+                for key in dict.fromkeys(band_keys)
+            ],
+        )
+
+    def story_candidates(
+        self, terms: Sequence[str], *, start: datetime, end: datetime, limit: int
+    ) -> list[StoryCandidate]:
+        if not terms:
+            return []
+        shared = func.count().label("shared")
+        matches = (
+            select(STORY_TERM.c.story_id, shared)
+            .where(STORY_TERM.c.term.in_(list(terms)), STORY_TERM.c.last_time >= start)
+            .group_by(STORY_TERM.c.story_id)
+            .order_by(shared.desc(), STORY_TERM.c.story_id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        rows = self._rows(
+            select(STORY)
+            .join(matches, matches.c.story_id == STORY.c.id)
+            .where(STORY.c.first_time <= end)
+            .order_by(STORY.c.id)
+        )
+        return [
+            StoryCandidate(
+                id=r["id"],
+                first_time=r["first_time"],
+                last_time=r["last_time"],
+                signature=_load_signature(r["signature"]),
+            )
+            for r in rows
+        ]
+
+    def create_story(
+        self, when: datetime, signature: dict[str, float], index_terms: Sequence[str]
+    ) -> int:
+        story_id = int(
+            self._session.execute(
+                STORY.insert()
+                .values(
+                    first_time=when, last_time=when, size=0, signature=_dump_signature(signature)
+                )
+                .returning(STORY.c.id)
+            ).scalar_one()
+        )
+        self._replace_story_terms(story_id, index_terms, when)
+        return story_id
+
+    def extend_story(
+        self,
+        story_id: int,
+        when: datetime,
+        *,
+        signature: dict[str, float] | None,
+        index_terms: Sequence[str] | None,
+    ) -> None:
+        row = self._one_or_none(
+            select(STORY.c.first_time, STORY.c.last_time).where(STORY.c.id == story_id)
+        )
+        if row is None:
+            raise NotFound(f"no story with id {story_id}")
+        first, last = min(row["first_time"], when), max(row["last_time"], when)
+        values: dict[str, Any] = {"first_time": first, "last_time": last}
+        if signature is not None:
+            values["signature"] = _dump_signature(signature)
+        self._session.execute(update(STORY).where(STORY.c.id == story_id).values(**values))
+        if index_terms is not None:
+            self._replace_story_terms(story_id, index_terms, last)
+        elif last != row["last_time"]:
+            self._session.execute(
+                update(STORY_TERM).where(STORY_TERM.c.story_id == story_id).values(last_time=last)
+            )
+
+    def _replace_story_terms(self, story_id: int, terms: Sequence[str], last: datetime) -> None:
+        self._session.execute(delete(STORY_TERM).where(STORY_TERM.c.story_id == story_id))
+        if terms:
+            self._session.execute(
+                STORY_TERM.insert(),
+                [
+                    {"term": term, "story_id": story_id, "last_time": last}
+                    for term in dict.fromkeys(terms)
+                ],
+            )
+
+    def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None:
+        updated = self._session.execute(
+            update(ARTICLE)
+            .where(ARTICLE.c.id == article_id)
+            .values(story_id=story_id, duplicate_of=duplicate_of)
+            .returning(ARTICLE.c.id)
+        ).scalar_one_or_none()
+        if updated is None:
+            raise NotFound(f"no article with id {article_id}")
+        self._session.execute(
+            update(STORY).where(STORY.c.id == story_id).values(size=STORY.c.size + 1)
+        )
+
+    def list_stories(
+        self, *, since: datetime | None = None, limit: int = 20
+    ) -> list[StorySummary]:
+        stmt = select(STORY).order_by(STORY.c.size.desc(), STORY.c.last_time.desc(), STORY.c.id)
+        if since is not None:
+            stmt = stmt.where(STORY.c.last_time >= since)
+        stories = self._rows(stmt.limit(limit))
+        ids = [r["id"] for r in stories]
+        if not ids:
+            return []
+        outlets: dict[int, int] = {
+            int(story_id): int(count)
+            for story_id, count in self._session.execute(
+                select(ARTICLE.c.story_id, func.count(distinct(SIGHTING.c.feed_id)))
+                .join(SIGHTING, SIGHTING.c.article_id == ARTICLE.c.id)
+                .where(ARTICLE.c.story_id.in_(ids))
+                .group_by(ARTICLE.c.story_id)
+            )
+        }
+        first_ids = (
+            select(func.min(ARTICLE.c.id))
+            .where(ARTICLE.c.story_id.in_(ids))
+            .group_by(ARTICLE.c.story_id)
+            .scalar_subquery()
+        )
+        titles: dict[int, str] = {
+            int(story_id): str(title)
+            for story_id, title in self._session.execute(
+                select(ARTICLE.c.story_id, ARTICLE.c.title).where(ARTICLE.c.id.in_(first_ids))
+            )
+        }
+        return [
+            StorySummary(
+                id=r["id"],
+                title=titles.get(r["id"], ""),
+                articles=r["size"],
+                outlets=int(outlets.get(r["id"], 0)),
+                first_time=r["first_time"],
+                last_time=r["last_time"],
+            )
+            for r in stories
+        ]
+
+
+# "newsmon-story" in ASCII, truncated to fit a bigint: the story-assignment lock.
+_STORY_LOCK_KEY = 0x6E6577735F7374
+
+
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
     """The subscription columns added after the first schema."""
     return {
@@ -1008,6 +1291,17 @@ def _schedule_values(outcome: FetchOutcome) -> dict[str, Any]:
         values["redirect_url"] = outcome.redirect_url
         values["redirect_count"] = outcome.redirect_count
     return values
+
+
+def _dump_signature(signature: dict[str, float]) -> str:
+    return json.dumps(signature, separators=(",", ":"), sort_keys=True)
+
+
+def _load_signature(text: str) -> dict[str, float]:
+    loaded = json.loads(text)
+    if not isinstance(loaded, dict):
+        raise StorageError("a story signature in the database is not a JSON object")
+    return {str(k): float(v) for k, v in loaded.items()}
 
 
 def _no_feed(feed_id: int) -> NotFound:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -116,6 +117,7 @@ class Article(SQLModel, table=True):
         UniqueConstraint("content_hash", name="uq_article_content_hash"),
         Index("ix_article_first_seen", "first_seen"),
         Index("ix_article_analyzed_at", "analyzed_at"),
+        Index("ix_article_story_id", "story_id"),
     )
 
 
@@ -280,6 +282,77 @@ class Tombstone(SQLModel, table=True):
     removed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
     __table_args__ = (UniqueConstraint("kind", "key", name="uq_tombstone_kind_key"),)
+class FeedIdentity(SQLModel, table=True):
+    """Per-feed identity policy: present only for feeds whose GUIDs proved unusable."""
+
+    __tablename__ = "feed_identity"
+
+    feed_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("feed.id", name="fk_feed_identity_feed", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    guids_broken: bool = Field(sa_column=Column(Boolean, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    decided_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ArticleBand(SQLModel, table=True):
+    """MinHash LSH bands of article bodies: the near-duplicate candidate index."""
+
+    __tablename__ = "article_band"
+
+    band_key: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    article_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("article.id", name="fk_article_band_article", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    event_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (
+        Index("ix_article_band_key_time", "band_key", "event_time"),
+        Index("ix_article_band_article_id", "article_id"),
+    )
+
+
+class Story(SQLModel, table=True):
+    """Articles about one real-world event; ``article.story_id`` points here."""
+
+    __tablename__ = "story"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    first_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    size: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+
+    __table_args__ = (Index("ix_story_last_time", "last_time"),)
+
+
+class StoryTerm(SQLModel, table=True):
+    """The story-candidate index: a story's heaviest terms with its last event time."""
+
+    __tablename__ = "story_term"
+
+    term: str = Field(sa_column=Column(String(64), primary_key=True))
+    story_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("story.id", name="fk_story_term_story", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    last_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (
+        Index("ix_story_term_term_time", "term", "last_time"),
+        Index("ix_story_term_story_id", "story_id"),
+    )
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -299,5 +372,9 @@ SUBSCRIPTION = table_of(Subscription)
 DIGEST_RUN = table_of(DigestRun)
 USER_TOPIC = table_of(UserTopic)
 TOMBSTONE = table_of(Tombstone)
+FEED_IDENTITY = table_of(FeedIdentity)
+ARTICLE_BAND = table_of(ArticleBand)
+STORY = table_of(Story)
+STORY_TERM = table_of(StoryTerm)
 
 metadata = SQLModel.metadata

@@ -35,8 +35,8 @@ from feeds.models import (
 )
 from feeds.panel import actor_panel, daily_series
 from feeds.sanitize import clean_body, plain_text, safe_link
+from feeds.selection import build_stories, sectioned
 from feeds.spikes import SpikeSettings, binomial_tail, detect_spikes, poisson_tail
-from feeds.stories import build_stories, sectioned
 from feeds.unsubscribe import (
     UnsubscribeConfig,
     check_secret,

@@ -327,5 +327,10 @@ def demo(
     run_demo(directory)
 
 
+from worker.cli_stories import stories_app  # noqa: E402 - needs _typer above
+
+app.add_typer(stories_app, name="stories")
+
+
 def main() -> None:
     app(prog_name="newsmon")
