@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.cli_support import invoke
 from tests.feedserver import pub_date, rss
-from tests.test_cli import env, invoke, server  # noqa: F401 - fixtures
 from tests.test_neardup import OTHER_QUAKE, WIRE
 
 
@@ -19,7 +19,7 @@ def _item(key: str, title: str, text: str) -> dict[str, str]:
     }
 
 
-def test_stories_list_shows_the_largest_story_first(env, server) -> None:  # noqa: F811
+def test_stories_list_shows_the_largest_story_first(env, server) -> None:
     assert "no stories yet" in invoke("stories", "list").output
     a = server.state.put(
         "/a.xml",
@@ -51,7 +51,7 @@ def test_stories_list_shows_the_largest_story_first(env, server) -> None:  # noq
     assert invoke("stories", "list", "--limit", "0").exit_code == 2
 
 
-def test_export_carries_story_and_duplicate(env, server) -> None:  # noqa: F811
+def test_export_carries_story_and_duplicate(env, server) -> None:
     a = server.state.put("/a.xml", rss("A", [_item("a1", "Quake in Ardmore", WIRE)]))
     b = server.state.put("/b.xml", rss("B", [_item("b1", "Ardmore", "ARDMORE - " + WIRE)]))
     for url in (a, b):

@@ -118,9 +118,22 @@ def test_broken_feeds_are_reported_and_do_not_stop_the_pass(tmp_path, server, cl
     c.close()
 
 
+# Three unrelated events, so story grouping keeps them as three digest entries.
+EVENTS = (
+    ("Danube ferry halted", "Flooding closed the Danube ferry at Vukovar after rainfall."),
+    ("Freiburg signs keeper", "The Bundesliga club Freiburg signed a goalkeeper from Norway."),
+    ("Taiwan chip exports jump", "Semiconductor exports from Taiwan rose, customs said."),
+)
+
+
+def _distinct(n: int) -> dict[str, str]:
+    title, text = EVENTS[n]
+    return dict(_story(n, 1), title=title, description=text)
+
+
 def test_digest_reaches_smtp_once_per_period(tmp_path, server, clock, smtp) -> None:
     inbox, port = smtp
-    url = server.state.put("/a.xml", rss("Outlet A", [_story(n, 1) for n in range(3)]))
+    url = server.state.put("/a.xml", rss("Outlet A", [_distinct(n) for n in range(3)]))
     c = _container(tmp_path, clock, smtp_port=port)
     with c.store.transaction() as repo:
         repo.add_feed(url, None, clock.now())
@@ -146,7 +159,8 @@ def test_digest_reaches_smtp_once_per_period(tmp_path, server, clock, smtp) -> N
     types = [part.get_content_type() for part in message.walk()]
     assert "text/plain" in types and "text/html" in types
     html = next(p for p in message.walk() if p.get_content_type() == "text/html")
-    assert "Report 1 from desk 1" in html.get_content()
+    body = html.get_content()
+    assert all(title in body for title, _ in EVENTS)
     with c.store.transaction() as repo:
         runs = repo.list_digest_runs()
     assert [(r.period_key, r.status, r.article_count) for r in runs] == [
