@@ -75,23 +75,36 @@ def environment(database_url: str, broker_url: str, **extra: str) -> dict[str, s
 
 
 class Worker:
-    """``newsmon worker`` with the planted faults, in its own process group."""
+    """``newsmon worker`` with the planted faults (or ``newsmon beat``), in its own process
+    group."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
-        self.env, self.log, self.concurrency = env, log, concurrency
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2,
+                 *, beat: bool = False) -> None:
+        self.env, self.log, self.concurrency, self.beat = env, log, concurrency, beat
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         self.starts += 1
+        command = [NEWSMON, "worker", "--concurrency", str(self.concurrency),
+                   "--loglevel", "WARNING", "-I", "tests.fault_hooks",
+                   "-n", f"fault{self.starts}@%h", "--without-gossip", "--without-mingle"]
+        if self.beat:
+            command = [NEWSMON, "beat", "--loglevel", "WARNING",
+                       "--schedule", str(self.log.with_suffix(".schedule"))]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [NEWSMON, "worker", "--concurrency", str(self.concurrency),
-                 "--loglevel", "WARNING", "-I", "tests.fault_hooks",
-                 "-n", f"fault{self.starts}@%h", "--without-gossip", "--without-mingle"],
+                command,
                 env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
                 start_new_session=True,
             )
+
+    def supervise(self) -> bool:
+        """Start the worker again if it exited (what a restart policy does); True if so."""
+        if self.proc is not None and self.proc.poll() is not None:
+            self.start()
+            return True
+        return False
 
     def children(self) -> list[int]:
         if self.proc is None:
