@@ -166,7 +166,7 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery is untyped
     """A task whose deliveries that kill their process are counted and, past a bound, parked."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        task_id = getattr(self.request, "id", None)
+        task_id = str(getattr(self.request, "id", None) or "")
         ledger = None if self.request.is_eager or not task_id else _current_ledger()
         if ledger is None:
             return super().__call__(*args, **kwargs)
