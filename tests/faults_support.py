@@ -1,6 +1,6 @@
 """Helpers of the fault-injection suite: real worker processes, a corpus, the invariants.
 
-Scale: ``NEWSMON_FAULT_FEEDS`` (default 120) feeds of four items each — three of the
+Scale: ``NEWSMON_FAULT_FEEDS`` (default 60) feeds of four items each — three of the
 feed's own and one wire story shared by three feeds, which must be stored once. The issue's
 full size is ``NEWSMON_FAULT_FEEDS=1000``.
 """
@@ -22,7 +22,7 @@ from tests.feedserver import RunningServer, pub_date, rss
 from worker.settings import REPO_ROOT
 
 NEWSMON = str(Path(sys.executable).parent / "newsmon")
-FEEDS = int(os.environ.get("NEWSMON_FAULT_FEEDS", "120"))
+FEEDS = int(os.environ.get("NEWSMON_FAULT_FEEDS", "60"))
 ITEMS_OWN = 3
 
 
