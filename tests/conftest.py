@@ -31,7 +31,7 @@ from storage.repository import SqlStore
 from storage.tables import metadata
 
 # Fixtures that live in their own modules: loopback SMTP and feed servers, the CLI env.
-pytest_plugins = ["tests.smtpserver", "tests.feedserver", "tests.cli_support"]
+pytest_plugins = ["tests.smtpserver", "tests.feedserver", "tests.cli_support", "tests.services"]
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("NEWSMON_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)

@@ -155,6 +155,7 @@ def build_container(
         policy=build_policy(settings),
         host_limiter=host_limiter,
         full_text_per_poll=settings.full_text_per_poll,
+        claim_window=timedelta(minutes=settings.poll_claim_minutes),
     )
     return Container(settings, store, fetcher, pipeline, host_limiter)
 

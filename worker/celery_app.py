@@ -19,6 +19,8 @@ from celery import Celery
 from worker.settings import Settings
 
 app = Celery("newsmon", include=["worker.tasks"])
+# Every task counts deliveries that killed their process and parks poison messages.
+app.task_cls = "worker.reliability:GuardedTask"
 
 # The beat schedule, in one place. Each entry only *looks* for due work; the tasks decide.
 def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
@@ -32,6 +34,9 @@ def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
+    from worker.reliability import check_delivery_settings, transport_options
+
+    check_delivery_settings(settings)
     return {
         "broker_url": settings.broker_url,
         "result_backend": None,
@@ -45,10 +50,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "broker_transport_options": transport_options(settings),
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
         "beat_schedule": beat_schedule(settings.scheduler_tick_seconds),
+        # Reliability (docs/OPERATIONS.md): reconnect to a restarted broker for ever; a
+        # task running when the connection drops is given back rather than acknowledged
+        # on a channel that no longer exists.
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
     }
 
 

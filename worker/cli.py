@@ -23,6 +23,7 @@ from storage.repository import SqlStore
 from worker import bootstrap, cli_fetching
 from worker.cli_digest import digest_app, subs_app
 from worker.cli_output import console, err_console, feed_table, print_pass
+from worker.cli_tasks import tasks_app
 from worker.cli_topics import topics_app
 from worker.settings import load_settings
 
@@ -59,6 +60,7 @@ app.add_typer(subs_app, name="subscriptions")
 app.add_typer(digest_app, name="digest")
 app.add_typer(topics_app, name="topics")
 cli_fetching.register(app, feeds_app)
+app.add_typer(tasks_app, name="tasks")
 
 
 @app.callback()

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     task_soft_time_limit: int = 240
     task_time_limit: int = 300
     visibility_timeout: int = 3600
+    # Reliability (docs/OPERATIONS.md): the longest countdown a task may be given (retry
+    # backoff, deferred polls) counts against the visibility timeout; a task whose process
+    # died this many times is parked; a queued poll holds its feed this long.
+    task_max_countdown: int = Field(default=300, ge=1)
+    max_task_crashes: int = Field(default=3, ge=1, le=100)
+    poll_claim_minutes: float = Field(default=10.0, gt=0)
+    unacked_restore_seconds: int = Field(default=30, ge=1)  # sweep for abandoned tasks
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ import random
 from datetime import datetime
 
 from celery.utils.log import get_task_logger
+from kombu.exceptions import OperationalError
 
 from feeds.errors import StorageError
 from feeds.models import Period
@@ -54,7 +55,11 @@ def poll_feed(feed_id: int) -> dict[str, object]:
     if report.status == "failed":
         log.warning("feed %s failed: %s", feed_id, report.error)
     if report.new_article_ids:
-        analyze_articles.delay(list(report.new_article_ids))
+        try:
+            analyze_articles.delay(list(report.new_article_ids))
+        except OperationalError:
+            # The broker is gone (a restart): analyse here rather than leave it to the sweep.
+            _pipeline().analyze_pending(ids=list(report.new_article_ids))
     return {"status": report.status, "new": len(report.new_article_ids)}
 @app.task(name="newsmon.analyze_articles", **_RETRY)
 def analyze_articles(article_ids: list[int]) -> int:

@@ -1,0 +1,50 @@
+"""Faults planted inside real worker processes (``newsmon worker -I tests.fault_hooks``).
+
+Imported by the worker before it forks its pool, so every pool process carries them:
+
+* a poll of a feed whose URL contains ``/poison`` kills its own process (SIGKILL) — a
+  task that always crashes its worker;
+* when ``NEWSMON_FAULT_KILL_AFTER_SEND`` names a file that exists, the first digest copy a
+  process sends removes the file and kills the process after the server accepted the copy
+  and before the delivery is recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from feeds.pipeline import Pipeline
+from worker.mailer import SmtpMailer
+
+_poll_feed = Pipeline.poll_feed
+_send = SmtpMailer.send
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _poisoned_poll(self: Pipeline, feed_id: int) -> Any:
+    sources = self.sources([feed_id])
+    if sources and "/poison" in sources[0].url:
+        _die()
+    return _poll_feed(self, feed_id)
+
+
+def _send_then_die(self: SmtpMailer, email: Any) -> Any:
+    result = _send(self, email)
+    flag = os.environ.get("NEWSMON_FAULT_KILL_AFTER_SEND")
+    if flag:
+        try:
+            Path(flag).unlink()
+        except FileNotFoundError:
+            return result
+        _die()
+    return result
+
+
+Pipeline.poll_feed = _poisoned_poll  # type: ignore[method-assign]
+SmtpMailer.send = _send_then_die  # type: ignore[method-assign]

@@ -1,0 +1,66 @@
+"""``newsmon tasks``: poison messages the Celery workers parked (see worker.reliability)."""
+
+from __future__ import annotations
+
+import redis
+import typer
+
+from feeds.errors import ConfigError, NotFound
+from worker import bootstrap
+from worker.cli_output import console
+from worker.reliability import CrashLedger
+
+tasks_app = typer.Typer(
+    help="Tasks the workers parked after they crashed their process too often.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+
+def _ledger() -> CrashLedger:
+    settings = bootstrap.current_settings()
+    return CrashLedger(settings.broker_url, max_crashes=settings.max_task_crashes)
+
+
+def _broker_error(exc: Exception) -> ConfigError:
+    where = bootstrap.current_settings().broker_url.split("@")[-1]
+    return ConfigError(f"cannot reach the broker at {where} ({exc}); is Redis running?")
+
+
+@tasks_app.command("parked")
+def parked() -> None:
+    """List parked tasks (a parked poll has also paused its feed)."""
+    ledger = _ledger()
+    try:
+        items = ledger.parked()
+    except redis.RedisError as exc:
+        raise _broker_error(exc) from None
+    finally:
+        ledger.close()
+    if not items:
+        console.print("no parked tasks", markup=False)
+    for item in items:
+        console.print(item.describe(), markup=False, highlight=False)
+
+
+@tasks_app.command("unpark")
+def unpark(task_id: str) -> None:
+    """Queue a parked task again (after the fix); a parked poll's feed is resumed."""
+    from worker.celery_app import app as celery
+
+    ledger = _ledger()
+    try:
+        item = ledger.unpark(task_id)
+    except redis.RedisError as exc:
+        raise _broker_error(exc) from None
+    finally:
+        ledger.close()
+    if item is None:
+        raise NotFound(f"no parked task {task_id}; `newsmon tasks parked` lists them")
+    if item.name == "newsmon.poll_feed" and item.args:
+        with bootstrap.container().store.transaction() as repo:
+            repo.set_feed_paused(int(item.args[0]), False)
+    celery.send_task(item.name, args=item.args, kwargs=item.kwargs)
+    console.print(f"queued {item.name} again", markup=False)
