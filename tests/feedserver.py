@@ -54,28 +54,27 @@ def _handler(state: FeedServer) -> type[BaseHTTPRequestHandler]:
             inm = self.headers.get("If-None-Match")
             ims = self.headers.get("If-Modified-Since")
             body = state.documents.get(self.path)
+            etag = '"' + hashlib.sha1(body).hexdigest() + '"' if body is not None else None
             if body is None:
                 status = 404
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+            elif inm == etag or (inm is None and ims == state.last_modified):
+                status = 304
             else:
-                etag = '"' + hashlib.sha1(body).hexdigest() + '"'
-                if inm == etag or (inm is None and ims == state.last_modified):
-                    status = 304
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                else:
-                    status = 200
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.send_header("ETag", etag)
-                    self.send_header("Last-Modified", state.last_modified)
-                    self.end_headers()
-                    self.wfile.write(body)
+                status = 200
+            # Log before answering: once the client has the response, the log shows it.
             state.log.append(Logged(self.path, status, inm, ims))
+            self.send_response(status)
+            if status == 404:
+                self.send_header("Content-Length", "0")
+            elif etag is not None:
+                self.send_header("ETag", etag)
+            if status == 200 and body is not None:
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Last-Modified", state.last_modified)
+            self.end_headers()
+            if status == 200 and body is not None:
+                self.wfile.write(body)
 
     return Handler
 

@@ -27,9 +27,10 @@ def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
     return {
         "poll-due-feeds": {"task": "newsmon.poll_due_feeds", "schedule": tick},
         "send-due-digests": {"task": "newsmon.send_due_digests", "schedule": tick},
-        "send-spike-alerts": {"task": "newsmon.send_spike_alerts", "schedule": max(tick, 300.0)},
-        # A sweep for articles whose analysis task was lost (e.g. the broker restarted).
-        "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": max(tick, 300.0)},
+        "send-spike-alerts": {"task": "newsmon.send_spike_alerts", "schedule": 5 * tick},
+        # A sweep for articles whose analysis task was lost (e.g. the broker restarted);
+        # five ticks: every five minutes with the default one-minute tick.
+        "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": 5 * tick},
     }
 
 
