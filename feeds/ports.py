@@ -207,6 +207,18 @@ class Repository(Protocol):
 
     def count_tombstones(self) -> int: ...
 
+    # the analysis stage (see feeds.analysis_stage)
+    def article_ids(
+        self, *, since: datetime | None = None, pending: bool = False
+    ) -> list[int]:
+        """Ids of articles first seen on or after ``since`` (all if None), ascending;
+        ``pending``: only those never analysed."""
+        ...
+
+    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
+        """The analysis input of these articles, analysed or not, ascending by id."""
+        ...
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[Repository]:

@@ -986,6 +986,45 @@ class SqlRepository:
             self._session.execute(select(func.count()).select_from(TOMBSTONE)).scalar_one()
         )
 
+    # ------------------------------------------------------------------ analysis stage
+
+    def article_ids(
+        self, *, since: datetime | None = None, pending: bool = False
+    ) -> list[int]:
+        stmt = select(ARTICLE.c.id).order_by(ARTICLE.c.id)
+        if since is not None:
+            stmt = stmt.where(ARTICLE.c.first_seen >= since)
+        if pending:
+            stmt = stmt.where(ARTICLE.c.analyzed_at.is_(None))
+        return [int(i) for i in self._session.execute(stmt).scalars()]
+
+    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
+        rows: list[Any] = []
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows.extend(
+                self._rows(
+                    select(
+                        ARTICLE.c.id,
+                        ARTICLE.c.title,
+                        ARTICLE.c.content,
+                        ARTICLE.c.summary,
+                        ARTICLE.c.author,
+                        ARTICLE.c.url,
+                    ).where(ARTICLE.c.id.in_(chunk))
+                )
+            )
+        rows.sort(key=lambda r: r["id"])
+        return [
+            ArticleForAnalysis(
+                id=r["id"],
+                title=r["title"],
+                text=r["content"] or r["summary"],
+                author=r["author"],
+                url=r["url"],
+            )
+            for r in rows
+        ]
+
 
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
     """The subscription columns added after the first schema."""

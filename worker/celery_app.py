@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu.entity import Queue
 
 from worker.settings import Settings
 
@@ -29,6 +30,20 @@ def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
         # A sweep for articles whose analysis task was lost (e.g. the broker restarted).
         "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": max(tick, 300.0)},
     }
+
+
+# The stages' queues (docs/STAGES.md): fetching never waits behind a burst of analysis.
+# A worker started without ``--queues`` consumes all three; dedicated workers name theirs,
+# e.g. ``newsmon worker --queues ingest`` and ``newsmon worker --queues analysis,celery``.
+INGEST_QUEUE = "ingest"
+ANALYSIS_QUEUE = "analysis"
+DEFAULT_QUEUE = "celery"  # digests, alerts
+TASK_ROUTES = {
+    "newsmon.poll_due_feeds": {"queue": INGEST_QUEUE},
+    "newsmon.poll_feed": {"queue": INGEST_QUEUE},
+    "newsmon.analyze_articles": {"queue": ANALYSIS_QUEUE},
+    "newsmon.analyze_pending": {"queue": ANALYSIS_QUEUE},
+}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -49,6 +64,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
         "beat_schedule": beat_schedule(settings.scheduler_tick_seconds),
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_queues": [
+            Queue(name)  # type: ignore[no-untyped-call]  # kombu is untyped
+            for name in (DEFAULT_QUEUE, INGEST_QUEUE, ANALYSIS_QUEUE)
+        ],
+        "task_routes": TASK_ROUTES,
     }
 
 
