@@ -40,9 +40,6 @@ sys.path.insert(0, str(ROOT))
 from bench.corpus import Nginx, generate_corpus  # noqa: E402
 
 BIN = Path(sys.executable).parent
-PASS_LINE = re.compile(r"polled (\d+) feeds in ([\d.]+)s: (\d+) ok, (\d+) not modified, "
-                       r"(\d+) failed; (\d+) new articles, (\d+) analysed")
-
 
 def measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
     """Like :func:`run`, but through a helper so the peak RSS is this command's alone."""
@@ -85,35 +82,16 @@ def opml(urls: list[str], path: Path) -> Path:
     return path
 
 
-def pass_numbers(out: str) -> dict[str, float]:
-    m = PASS_LINE.search(out)
-    if not m:
-        raise SystemExit(f"no pass summary in newsmon's output:\n{out[-2000:]}")
-    feeds, secs, ok, nm, failed, new, analysed = m.groups()
-    return {"feeds": int(feeds), "seconds": float(secs), "ok": int(ok),
-            "not_modified": int(nm), "failed": int(failed), "new": int(new),
-            "analysed": int(analysed), "errors": out.splitlines()[1:4]}
-
-
 def bench_embedded(work: Path, urls: list[str]) -> dict[str, Any]:
     newsmon = str(BIN / "newsmon")
     env = newsmon_env(f"sqlite:///{work / 'embedded.db'}")
     subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds.opml"))],
                    env=env, check=True, capture_output=True)
     res: dict[str, Any] = {}
-    out, wall, rss = measured([newsmon, "poll", "--all", "--defer-analysis"], env)
-    res["first"] = {**pass_numbers(out), "wall": wall, "rss_mb": rss}
-    out, wall, rss = measured([newsmon, "poll", "--all", "--defer-analysis"], env)
-    res["repoll"] = {**pass_numbers(out), "wall": wall, "rss_mb": rss}
-    out, wall, rss = measured([newsmon, "reanalyze", "--pending", "--no-progress"], env)
-    found = re.search(r"analysed (\d+) articles", out)
-    if not found:
-        raise SystemExit(f"reanalyze said: {out!r}; first poll: {res}")
-    analysed = int(found.group(1))
-    # Start-up (imports, loading the models) measured separately and taken off.
-    _, idle, _ = measured([newsmon, "reanalyze", "--pending", "--no-progress"], env)
-    res["analysis"] = {"articles": analysed, "wall": wall, "startup": idle,
-                       "seconds": max(wall - idle, 1e-6), "rss_mb": rss}
+    stage = [sys.executable, str(ROOT / "bench" / "newsmon_stage.py")]
+    for key, name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
+        out, wall, rss = measured([*stage, name], env)
+        res[key] = {**json.loads(out), "wall": wall, "rss_mb": rss}
     subprocess.run([newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
                    env=env, check=True, capture_output=True)
     out, wall, rss = measured([newsmon, "digest", "preview", "bench", "--output",
@@ -125,8 +103,8 @@ def bench_embedded(work: Path, urls: list[str]) -> dict[str, Any]:
     env2 = newsmon_env(f"sqlite:///{work / 'embedded2.db'}")
     subprocess.run([newsmon, "feeds", "import", str(work / "feeds.opml")], env=env2,
                    check=True, capture_output=True)
-    out, wall, rss = measured([newsmon, "poll", "--all"], env2)
-    res["first_with_analysis"] = {**pass_numbers(out), "wall": wall, "rss_mb": rss}
+    out, wall, rss = measured([*stage, "poll-analyze"], env2)
+    res["first_with_analysis"] = {**json.loads(out), "wall": wall, "rss_mb": rss}
     return res
 
 
@@ -208,7 +186,8 @@ def report(r: dict[str, Any]) -> str:
     row("unchanged re-poll, feeds/s", n / e["repoll"]["seconds"], n / rd["repoll"], "feeds/s")
     row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
     a = e["analysis"]
-    row("analysis alone (`reanalyze --pending`), articles/s", a["articles"] / a["seconds"],
+    row("analysis alone (`reanalyze --pending`, models loaded), articles/s",
+        a["articles"] / a["seconds"],
         None, "articles/s")
     row("peak RSS with models loaded (reanalyze)", a["rss_mb"], None, "MB")
     w = e["first_with_analysis"]

@@ -25,6 +25,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     distinct,
@@ -290,38 +292,34 @@ class SqlRepository:
 
     def add_article(self, article: NewArticle) -> ArticleRef:
         """Insert once (race-free) and record the sighting by ``article.feed_id``."""
+        # Prebuilt statements with bound parameters (see _article_statements): building a
+        # new statement per article cost more than the database work on the ingest path.
+        insert_article, upsert_sighting = _article_statements(self._dialect)
         inserted = self._session.execute(
-            self._insert(ARTICLE)
-            .values(
-                url=article.url,
-                canonical_url=article.canonical_url,
-                content_hash=article.content_hash,
-                title=article.title,
-                published=article.published,
-                author=article.author,
-                summary=article.summary,
-                content=article.content,
-                categories=dump_strings(article.categories),
-                first_seen=article.seen_at,
-            )
-            # No conflict target: either unique key (canonical URL or hash) means "known".
-            .on_conflict_do_nothing()
-            .returning(ARTICLE.c.id)
+            insert_article,
+            {
+                "url": article.url,
+                "canonical_url": article.canonical_url,
+                "content_hash": article.content_hash,
+                "title": article.title,
+                "published": article.published,
+                "author": article.author,
+                "summary": article.summary,
+                "content": article.content,
+                "categories": dump_strings(article.categories),
+                "first_seen": article.seen_at,
+            },
         ).scalar_one_or_none()
         article_id = inserted if inserted is not None else self._existing_article_id(article)
-
-        sighting = self._insert(SIGHTING).values(
-            article_id=article_id,
-            feed_id=article.feed_id,
-            entry_key=article.entry_key,
-            first_seen=article.seen_at,
-            last_seen=article.seen_at,
-        )
         self._session.execute(
-            sighting.on_conflict_do_update(
-                index_elements=[SIGHTING.c.feed_id, SIGHTING.c.entry_key],
-                set_={"last_seen": sighting.excluded.last_seen},
-            )
+            upsert_sighting,
+            {
+                "article_id": article_id,
+                "feed_id": article.feed_id,
+                "entry_key": article.entry_key,
+                "first_seen": article.seen_at,
+                "last_seen": article.seen_at,
+            },
         )
         return ArticleRef(id=article_id, created=inserted is not None)
 
@@ -1024,6 +1022,31 @@ class SqlRepository:
             )
             for r in rows
         ]
+
+
+@functools.cache
+def _article_statements(dialect: str) -> tuple[Any, Any]:
+    """The article insert and the sighting upsert of ``add_article``, built once per
+    dialect; values come as bound parameters."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_article = (
+        make(ARTICLE)
+        .values({name: bindparam(name) for name in (
+            "url", "canonical_url", "content_hash", "title", "published", "author",
+            "summary", "content", "categories", "first_seen",
+        )})
+        # No conflict target: either unique key (canonical URL or hash) means "known".
+        .on_conflict_do_nothing()
+        .returning(ARTICLE.c.id)
+    )
+    sighting = make(SIGHTING).values({name: bindparam(name) for name in (
+        "article_id", "feed_id", "entry_key", "first_seen", "last_seen",
+    )})
+    upsert_sighting = sighting.on_conflict_do_update(
+        index_elements=[SIGHTING.c.feed_id, SIGHTING.c.entry_key],
+        set_={"last_seen": sighting.excluded.last_seen},
+    )
+    return insert_article, upsert_sighting
 
 
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
