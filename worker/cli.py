@@ -324,7 +324,9 @@ def analyze(
     from worker.admin import analyze_stream
     from worker.topics import with_topics
 
-    analyzer = with_topics(bootstrap.load_analyzer(bootstrap.current_settings()))
+    analyzer = with_topics(
+        bootstrap.load_analyzer(bootstrap.current_settings(), keyword_topics=False)
+    )
     analyze_stream(analyzer, input_, output)
 
 
