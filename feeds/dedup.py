@@ -157,7 +157,27 @@ def normalise_text(text: str) -> str:
     if "<" in text or "&" in text:
         text = html_to_text(text)
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+    # Same result as keeping the characters whose category starts with L, N or M, one by
+    # one; but each distinct character is classified once per process and the deleting
+    # is done by str.translate (this runs on every entry of every fetched feed).
+    unseen = set(folded).difference(_CLASSIFIED)
+    if unseen:
+        _learn(unseen)
+    return folded.translate(_DROPPED)
+
+
+# Characters already classified, and the translate table deleting those to drop. Only
+# ever grown (under the GIL each update is atomic; a racing thread at worst classifies a
+# character twice), and bounded by the characters actually seen.
+_CLASSIFIED: set[str] = set()
+_DROPPED: dict[int, None] = {}
+
+
+def _learn(chars: set[str]) -> None:
+    for ch in chars:
+        if unicodedata.category(ch)[0] not in "LNM":
+            _DROPPED[ord(ch)] = None
+    _CLASSIFIED.update(chars)
 
 
 def _digest(*parts: str) -> str:

@@ -269,6 +269,16 @@ class Repository(Protocol):
     def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None: ...
     def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
         """The largest stories active since ``since``, largest first."""
+    # the analysis stage (see feeds.analysis_stage)
+    def article_ids(
+        self, *, since: datetime | None = None, pending: bool = False
+    ) -> list[int]:
+        """Ids of articles first seen on or after ``since`` (all if None), ascending;
+        ``pending``: only those never analysed."""
+        ...
+
+    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
+        """The analysis input of these articles, analysed or not, ascending by id."""
         ...
 
 

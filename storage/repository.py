@@ -25,6 +25,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     distinct,
@@ -299,38 +301,34 @@ class SqlRepository:
 
     def add_article(self, article: NewArticle) -> ArticleRef:
         """Insert once (race-free) and record the sighting by ``article.feed_id``."""
+        # Prebuilt statements with bound parameters (see _article_statements): building a
+        # new statement per article cost more than the database work on the ingest path.
+        insert_article, upsert_sighting = _article_statements(self._dialect)
         inserted = self._session.execute(
-            self._insert(ARTICLE)
-            .values(
-                url=article.url,
-                canonical_url=article.canonical_url,
-                content_hash=article.content_hash,
-                title=article.title,
-                published=article.published,
-                author=article.author,
-                summary=article.summary,
-                content=article.content,
-                categories=dump_strings(article.categories),
-                first_seen=article.seen_at,
-            )
-            # No conflict target: either unique key (canonical URL or hash) means "known".
-            .on_conflict_do_nothing()
-            .returning(ARTICLE.c.id)
+            insert_article,
+            {
+                "url": article.url,
+                "canonical_url": article.canonical_url,
+                "content_hash": article.content_hash,
+                "title": article.title,
+                "published": article.published,
+                "author": article.author,
+                "summary": article.summary,
+                "content": article.content,
+                "categories": dump_strings(article.categories),
+                "first_seen": article.seen_at,
+            },
         ).scalar_one_or_none()
         article_id = inserted if inserted is not None else self._existing_article_id(article)
-
-        sighting = self._insert(SIGHTING).values(
-            article_id=article_id,
-            feed_id=article.feed_id,
-            entry_key=article.entry_key,
-            first_seen=article.seen_at,
-            last_seen=article.seen_at,
-        )
         self._session.execute(
-            sighting.on_conflict_do_update(
-                index_elements=[SIGHTING.c.feed_id, SIGHTING.c.entry_key],
-                set_={"last_seen": sighting.excluded.last_seen},
-            )
+            upsert_sighting,
+            {
+                "article_id": article_id,
+                "feed_id": article.feed_id,
+                "entry_key": article.entry_key,
+                "first_seen": article.seen_at,
+                "last_seen": article.seen_at,
+            },
         )
         return ArticleRef(id=article_id, created=inserted is not None)
 
@@ -995,6 +993,45 @@ class SqlRepository:
             self._session.execute(select(func.count()).select_from(TOMBSTONE)).scalar_one()
         )
 
+    # ------------------------------------------------------------------ analysis stage
+
+    def article_ids(
+        self, *, since: datetime | None = None, pending: bool = False
+    ) -> list[int]:
+        stmt = select(ARTICLE.c.id).order_by(ARTICLE.c.id)
+        if since is not None:
+            stmt = stmt.where(ARTICLE.c.first_seen >= since)
+        if pending:
+            stmt = stmt.where(ARTICLE.c.analyzed_at.is_(None))
+        return [int(i) for i in self._session.execute(stmt).scalars()]
+
+    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
+        rows: list[Any] = []
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows.extend(
+                self._rows(
+                    select(
+                        ARTICLE.c.id,
+                        ARTICLE.c.title,
+                        ARTICLE.c.content,
+                        ARTICLE.c.summary,
+                        ARTICLE.c.author,
+                        ARTICLE.c.url,
+                    ).where(ARTICLE.c.id.in_(chunk))
+                )
+            )
+        rows.sort(key=lambda r: r["id"])
+        return [
+            ArticleForAnalysis(
+                id=r["id"],
+                title=r["title"],
+                text=r["content"] or r["summary"],
+                author=r["author"],
+                url=r["url"],
+            )
+            for r in rows
+        ]
+
 
     # ------------------------------------------------------------------ feed identity
 
@@ -1268,6 +1305,31 @@ class SqlRepository:
 
 # "newsmon-story" in ASCII, truncated to fit a bigint: the story-assignment lock.
 _STORY_LOCK_KEY = 0x6E6577735F7374
+
+
+@functools.cache
+def _article_statements(dialect: str) -> tuple[Any, Any]:
+    """The article insert and the sighting upsert of ``add_article``, built once per
+    dialect; values come as bound parameters."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_article = (
+        make(ARTICLE)
+        .values({name: bindparam(name) for name in (
+            "url", "canonical_url", "content_hash", "title", "published", "author",
+            "summary", "content", "categories", "first_seen",
+        )})
+        # No conflict target: either unique key (canonical URL or hash) means "known".
+        .on_conflict_do_nothing()
+        .returning(ARTICLE.c.id)
+    )
+    sighting = make(SIGHTING).values({name: bindparam(name) for name in (
+        "article_id", "feed_id", "entry_key", "first_seen", "last_seen",
+    )})
+    upsert_sighting = sighting.on_conflict_do_update(
+        index_elements=[SIGHTING.c.feed_id, SIGHTING.c.entry_key],
+        set_={"last_seen": sighting.excluded.last_seen},
+    )
+    return insert_article, upsert_sighting
 
 
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu.entity import Queue
 
 from worker.settings import Settings
 
@@ -32,6 +33,20 @@ def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
         # five ticks: every five minutes with the default one-minute tick.
         "analyze-pending": {"task": "newsmon.analyze_pending", "schedule": 5 * tick},
     }
+
+
+# The stages' queues (docs/STAGES.md): fetching never waits behind a burst of analysis.
+# A worker started without ``--queues`` consumes all three; dedicated workers name theirs,
+# e.g. ``newsmon worker --queues ingest`` and ``newsmon worker --queues analysis,celery``.
+INGEST_QUEUE = "ingest"
+ANALYSIS_QUEUE = "analysis"
+DEFAULT_QUEUE = "celery"  # digests, alerts
+TASK_ROUTES = {
+    "newsmon.poll_due_feeds": {"queue": INGEST_QUEUE},
+    "newsmon.poll_feed": {"queue": INGEST_QUEUE},
+    "newsmon.analyze_articles": {"queue": ANALYSIS_QUEUE},
+    "newsmon.analyze_pending": {"queue": ANALYSIS_QUEUE},
+}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -61,6 +76,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry": True,
         "broker_connection_max_retries": None,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_default_queue": DEFAULT_QUEUE,
+        "task_queues": [
+            Queue(name)  # type: ignore[no-untyped-call]  # kombu is untyped
+            for name in (DEFAULT_QUEUE, INGEST_QUEUE, ANALYSIS_QUEUE)
+        ],
+        "task_routes": TASK_ROUTES,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from typer.core import TyperGroup
 from feeds.errors import InvalidInput, NewsmonError
 from feeds.pipeline import Pipeline
 from storage.repository import SqlStore
-from worker import bootstrap, cli_fetching
+from worker import bootstrap, cli_analysis, cli_fetching
 from worker.cli_digest import digest_app, subs_app
 from worker.cli_output import console, err_console, feed_table, print_pass
 from worker.cli_tasks import tasks_app
@@ -61,6 +62,7 @@ app.add_typer(digest_app, name="digest")
 app.add_typer(topics_app, name="topics")
 cli_fetching.register(app, feeds_app)
 app.add_typer(tasks_app, name="tasks")
+cli_analysis.register(app)
 
 
 @app.callback()
@@ -218,8 +220,16 @@ def poll(
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="With --enqueue: wait until done.")] = False,
     timeout: Annotated[float, typer.Option(help="With --wait: give up after seconds.")] = 3600,
+    defer_analysis: Annotated[
+        bool,
+        typer.Option(
+            "--defer-analysis",
+            help="Store new articles and leave their analysis pending (for workers, "
+            "`newsmon run`, a later poll or `newsmon reanalyze --pending`).",
+        ),
+    ] = False,
 ) -> None:
-    """Poll feeds once: fetch, parse, deduplicate, analyse, store."""
+    """Poll feeds once: fetch, parse, deduplicate, store, then analyse what is pending."""
     if all_ and feed_ids:
         raise typer.BadParameter("give either --all or feed ids, not both")
     if wait and not enqueue:
@@ -234,10 +244,16 @@ def poll(
     if enqueue:
         from worker.distributed import enqueue_pass
 
-        enqueue_pass(bootstrap.container(), sources, wait=wait, timeout=timeout)
+        enqueue_pass(
+            bootstrap.container(), sources, wait=wait, timeout=timeout,
+            wait_for_analysis=not defer_analysis,
+        )
         return
     started = time.monotonic()
-    report = pipeline.poll_pass(sources)
+    report = pipeline.poll_pass(sources, analyze=False)
+    if not defer_analysis:
+        # The pass's new articles and any a deferred pass or a crash left pending.
+        report = replace(report, analyzed=pipeline.analyze_pending())
     print_pass(report, time.monotonic() - started)
 
 
@@ -310,7 +326,9 @@ def analyze(
     from worker.admin import analyze_stream
     from worker.topics import with_topics
 
-    analyzer = with_topics(bootstrap.load_analyzer(bootstrap.current_settings()))
+    analyzer = with_topics(
+        bootstrap.load_analyzer(bootstrap.current_settings(), keyword_topics=False)
+    )
     analyze_stream(analyzer, input_, output)
 
 

@@ -24,7 +24,12 @@ def _broker_hint(url: str) -> str:
 
 
 def enqueue_pass(
-    c: Container, sources: Sequence[FeedSource], *, wait: bool, timeout: float
+    c: Container,
+    sources: Sequence[FeedSource],
+    *,
+    wait: bool,
+    timeout: float,
+    wait_for_analysis: bool = True,
 ) -> None:
     from worker.tasks import poll_feed
 
@@ -44,6 +49,7 @@ def enqueue_pass(
     deadline = time.monotonic() + timeout
     while True:
         pending_feeds, pending_analysis = _progress(c, ids, started)
+        pending_analysis = pending_analysis and wait_for_analysis
         if not pending_feeds and not pending_analysis:
             break
         if time.monotonic() > deadline:

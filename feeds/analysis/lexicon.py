@@ -48,7 +48,7 @@ class LexiconAnalyzer:
         self._scorer = SentimentScorer()
 
     def analyze(self, doc: Document) -> AnalysisResult:
-        topics = score_topics(self._rules, doc.title, doc.text)
+        topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
         text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
         sentences = split_sentences(text)
         clause_scores: dict[Span, float] = {}

@@ -1,0 +1,65 @@
+"""One newsmon stage timed in-process, the way the CLI runs it (used by bench/run.py).
+
+    python bench/newsmon_stage.py poll|poll-analyze|reanalyze [--profile FILE.html]
+
+Configuration comes from the environment (NEWSMON_*), as for the CLI. Prints one JSON
+object. ``--profile`` writes a pyinstrument profile of the stage (needs the bench extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from feeds.analysis_stage import analyze_articles  # noqa: E402
+from worker import bootstrap  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stage", choices=["poll", "poll-analyze", "reanalyze"])
+    ap.add_argument("--profile", type=Path)
+    args = ap.parse_args()
+    c = bootstrap.container()
+    pipeline = c.pipeline
+    if args.stage == "reanalyze":
+        # Load the models before the clock starts, as a long-running worker has them.
+        from feeds.models import Document
+
+        pipeline.analyzer.analyze(Document("0", "warm up", "NATO met in Brussels.", None, None))
+    profiler: Any = None
+    ctx: AbstractContextManager[Any] = nullcontext()
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
+        ctx = profiler
+    out: dict[str, Any] = {}
+    with ctx:
+        started = time.perf_counter()
+        if args.stage == "reanalyze":
+            with c.store.transaction() as repo:
+                ids = repo.article_ids(pending=True)
+            out["articles"] = analyze_articles(c.store, pipeline.analyzer, pipeline.clock, ids)
+        else:
+            report = pipeline.poll_pass(pipeline.sources(), analyze=args.stage == "poll-analyze")
+            out.update(ok=report.count("ok"), not_modified=report.count("not_modified"),
+                       failed=report.count("failed"), new=report.new_articles,
+                       analysed=report.analyzed,
+                       errors=[r.error for r in report.feeds if r.error][:3])
+        out["seconds"] = time.perf_counter() - started
+    if profiler is not None:
+        args.profile.write_text(profiler.output_html())
+        print(profiler.output_text(unicode=False, color=False, show_all=False), file=sys.stderr)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""The throughput benchmark, side by side with lemon24/reader, in one run.
+
+    .venv/bin/pip install -e '.[bench]'      # reader (pinned) and a profiler
+    .venv/bin/python bench/run.py --feeds 200 --entries 50 [--distributed]
+
+Generates N feeds x M entries (bench/corpus.py), serves them with a private nginx on
+loopback (ETag, Last-Modified, gzip), then measures, each in its own process:
+
+* newsmon embedded (SQLite): ``poll --all --defer-analysis`` (first poll, then an
+  unchanged re-poll), ``reanalyze --pending``, a day's digest (``digest preview``), and a
+  whole first poll with analysis on a fresh database;
+* newsmon distributed (``--distributed``): 2 Celery worker processes on Redis and
+  PostgreSQL, ``poll --all --enqueue --wait --defer-analysis``, then ``reanalyze``-free
+  analysis by the same workers;
+* reader with 4 threads polling the same URLs (first poll, unchanged re-poll).
+
+Poll times are those the programs report for the pass itself (process start-up and
+imports excluded, for both); peak RSS is the process's maximum resident set. Results are
+printed as a Markdown table and written as JSON next to it (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import Nginx, generate_corpus  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+def measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """Like :func:`run`, but through a helper so the peak RSS is this command's alone."""
+    helper = (
+        "import json,resource,subprocess,sys,time\n"
+        "t=time.perf_counter();p=subprocess.run(sys.argv[1:],capture_output=True)\n"
+        "w=time.perf_counter()-t\n"
+        "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024\n"
+        "print(json.dumps({'rc':p.returncode,'out':p.stdout.decode(),'err':p.stderr.decode()[-3000:],"
+        "'wall':w,'rss':r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", helper, *cmd], env=env, capture_output=True,
+                         text=True, check=True)
+    data = json.loads(out.stdout)
+    if data["rc"] != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({data['rc']}):\n{data['err']}")
+    return data["out"], data["wall"], data["rss"]
+
+
+def newsmon_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NEWSMON_DATABASE_URL=database_url,
+        NEWSMON_ALLOW_PRIVATE_NETWORKS="true",
+        NEWSMON_SEEDS_DIR=str(ROOT / "seeds"),
+        # Every feed is on one loopback host; reader has no per-host limits either.
+        NEWSMON_HOST_MIN_SPACING="0",
+        NEWSMON_HOST_MAX_CONCURRENCY="64",
+        NEWSMON_FETCH_CONCURRENCY="8",
+        NEWSMON_UNSUBSCRIBE_SECRET="bench-secret-0123456789abcdef",
+        NEWSMON_PUBLIC_URL="https://news.example.org/newsmon",
+    )
+    env.update(extra)
+    return env
+
+
+def opml(urls: list[str], path: Path) -> Path:
+    body = "".join(f'<outline type="rss" text="f{n}" xmlUrl="{u}"/>' for n, u in enumerate(urls))
+    path.write_text(f'<?xml version="1.0"?><opml version="2.0"><head/><body>{body}</body></opml>')
+    return path
+
+
+def bench_embedded(work: Path, urls: list[str]) -> dict[str, Any]:
+    newsmon = str(BIN / "newsmon")
+    env = newsmon_env(f"sqlite:///{work / 'embedded.db'}")
+    subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds.opml"))],
+                   env=env, check=True, capture_output=True)
+    res: dict[str, Any] = {}
+    stage = [sys.executable, str(ROOT / "bench" / "newsmon_stage.py")]
+    for key, name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
+        out, wall, rss = measured([*stage, name], env)
+        res[key] = {**json.loads(out), "wall": wall, "rss_mb": rss}
+    subprocess.run([newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
+                   env=env, check=True, capture_output=True)
+    out, wall, rss = measured([newsmon, "digest", "preview", "bench", "--output",
+                               str(work / "digest.html")], env)
+    m = re.search(r"wrote (\d+) articles", out)
+    res["digest"] = {"articles_in_digest": int(m.group(1)) if m else None, "wall": wall,
+                     "rss_mb": rss}
+    # The whole first poll with analysis, on a fresh database.
+    env2 = newsmon_env(f"sqlite:///{work / 'embedded2.db'}")
+    subprocess.run([newsmon, "feeds", "import", str(work / "feeds.opml")], env=env2,
+                   check=True, capture_output=True)
+    out, wall, rss = measured([*stage, "poll-analyze"], env2)
+    res["first_with_analysis"] = {**json.loads(out), "wall": wall, "rss_mb": rss}
+    return res
+
+
+def bench_reader(work: Path, urls: list[str], workers: int) -> dict[str, Any]:
+    out, wall, rss = measured(
+        [sys.executable, str(ROOT / "bench" / "reader_poll.py"), str(work / "reader.sqlite"),
+         str(workers), *urls],
+        dict(os.environ),
+    )
+    return {**json.loads(out), "wall": wall, "rss_mb": rss}
+
+
+def bench_distributed(work: Path, urls: list[str], pg: str, redis_url: str) -> dict[str, Any]:
+    import redis
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    server = make_url(pg)
+    name = f"newsmon_bench_{os.getpid()}"
+    admin = create_engine(server.set(drivername="postgresql+psycopg"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    redis.Redis.from_url(redis_url).flushdb()
+    env = newsmon_env(url, NEWSMON_BROKER_URL=redis_url, NEWSMON_SCHEDULER_TICK_SECONDS="3600",
+                      NEWSMON_HOST_LIMITER="redis")
+    newsmon = str(BIN / "newsmon")
+    subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds-d.opml"))],
+                   env=env, check=True, capture_output=True)
+    worker = subprocess.Popen([newsmon, "worker", "--concurrency", "2", "--loglevel", "WARNING"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    res: dict[str, Any] = {}
+    try:
+        time.sleep(4)  # workers up and connected
+        for key, extra in (("first", ["--defer-analysis"]), ("repoll", ["--defer-analysis"])):
+            started = time.perf_counter()
+            subprocess.run([newsmon, "poll", "--all", "--enqueue", "--wait", *extra],
+                           env=env, check=True, capture_output=True)
+            res[key] = {"seconds": time.perf_counter() - started}
+        # The analysis the first pass queued ran on the same workers meanwhile; wait for it.
+        started = time.perf_counter()
+        subprocess.run([newsmon, "poll", "--all", "--enqueue", "--wait"], env=env, check=True,
+                       capture_output=True)
+        res["drain_analysis"] = {"seconds": time.perf_counter() - started}
+        rss = subprocess.run(["ps", "-o", "rss=", "--ppid", str(worker.pid)],
+                             capture_output=True, text=True).stdout.split()
+        res["worker_child_rss_mb"] = [int(r) / 1024 for r in rss]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    return res
+
+
+def report(r: dict[str, Any]) -> str:
+    n, m = r["feeds"], r["entries"]
+    e, rd = r["embedded"], r["reader"]
+    lines = [
+        f"corpus: {n} feeds x {m} entries, {r['feed_kb']:.0f} KB per feed "
+        f"({r['syndicated']:.0%} syndicated copies); machine: {r['machine']}",
+        "",
+        "| measure | newsmon | reader | newsmon / reader |",
+        "|---|---|---|---|",
+    ]
+
+    def row(label: str, ours: float, theirs: float | None, unit: str) -> None:
+        ratio = f"{ours / theirs:.1f}x" if theirs else "-"
+        theirs_s = f"{theirs:,.1f} {unit}" if theirs is not None else "-"
+        lines.append(f"| {label} | {ours:,.1f} {unit} | {theirs_s} | {ratio} |")
+
+    first_r = n / rd["first"]
+    row("first poll, feeds/s (`poll --all --defer-analysis`)",
+        n / e["first"]["seconds"], first_r, "feeds/s")
+    row("first poll, entries/s", n * m / e["first"]["seconds"], n * m / rd["first"], "entries/s")
+    row("unchanged re-poll, feeds/s", n / e["repoll"]["seconds"], n / rd["repoll"], "feeds/s")
+    row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
+    a = e["analysis"]
+    row("analysis alone (`reanalyze --pending`, models loaded), articles/s",
+        a["articles"] / a["seconds"],
+        None, "articles/s")
+    row("peak RSS with models loaded (reanalyze)", a["rss_mb"], None, "MB")
+    w = e["first_with_analysis"]
+    row("whole first poll with analysis, feeds/s", n / w["seconds"], first_r, "feeds/s")
+    row("digest of the day (`digest preview`, wall incl. start-up), s",
+        e["digest"]["wall"], None, "s")
+    if "distributed" in r:
+        d = r["distributed"]
+        row("distributed (2 workers) first poll, feeds/s (wall incl. queueing)",
+            n / d["first"]["seconds"], first_r, "feeds/s")
+        row("distributed unchanged re-poll, feeds/s", n / d["repoll"]["seconds"],
+            n / rd["repoll"], "feeds/s")
+    lines.append("")
+    lines.append(f"stored: newsmon {e['first']['new']} articles (syndicated copies once), "
+                 f"reader {rd['entries']} entries; re-poll not modified: newsmon "
+                 f"{e['repoll']['not_modified']}/{n}, reader {rd['unchanged']}/{n}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--feeds", type=int, default=200)
+    ap.add_argument("--entries", type=int, default=50)
+    ap.add_argument("--syndicated", type=float, default=0.2)
+    ap.add_argument("--reader-workers", type=int, default=4)
+    ap.add_argument("--distributed", action="store_true", help="Also Celery on Redis + PG.")
+    ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/8")
+    ap.add_argument("--json", type=Path, help="Also write the raw results here.")
+    ap.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    work.chmod(0o755)  # nginx's workers may run as another user (when started by root)
+    try:
+        paths = generate_corpus(work / "www", feeds=args.feeds, entries=args.entries,
+                                syndicated=args.syndicated)
+        size = (work / "www" / paths[0].lstrip("/")).stat().st_size / 1024
+        results: dict[str, Any] = {
+            "feeds": args.feeds, "entries": args.entries, "syndicated": args.syndicated,
+            "feed_kb": size,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                       f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}",
+        }
+        with Nginx(work / "nginx", work / "www") as nginx:
+            urls = [nginx.base + p for p in paths]
+            results["reader"] = bench_reader(work, urls, args.reader_workers)
+            results["embedded"] = bench_embedded(work, urls)
+            if args.distributed:
+                results["distributed"] = bench_distributed(work, urls, args.postgres, args.redis)
+        print(report(results))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The analysis stage on its own: analyse (or re-analyse) stored articles by id.
+
+Ingest and analysis are separate stages (docs/STAGES.md): a poll may store its new
+articles and leave them pending (``poll --defer-analysis``); this use case then analyses
+them, or re-analyses articles already analysed after the models or the watchlist changed.
+The flow, per batch of ids::
+
+    read the articles' text                       -- one short transaction
+    analyse them                                  -- Analyzer, outside any transaction
+    replace their analysis                        -- a second transaction
+
+Reading and saving are separate transactions because analysis is slow and must not hold
+SQLite's write lock. Saving replaces, so a batch repeated after a crash changes nothing,
+and an article another process analysed meanwhile simply gets the same result again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from feeds.models import Document
+from feeds.ports import Analyzer, Clock, Store
+
+DEFAULT_BATCH = 200
+
+
+def analyze_articles(
+    store: Store,
+    analyzer: Analyzer,
+    clock: Clock,
+    ids: Sequence[int],
+    *,
+    batch: int = DEFAULT_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Analyse the articles with these ids, whatever their state; returns how many were
+    analysed (ids of articles that no longer exist are skipped). ``on_batch`` is called
+    with the size of each saved batch (for a progress bar)."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    done = 0
+    for start in range(0, len(ids), batch):
+        with store.transaction() as repo:
+            items = repo.articles_for_analysis(ids[start : start + batch])
+        results = [
+            (item.id, analyzer.analyze(Document(str(item.id), item.title, item.text,
+                                                item.author, item.url)))
+            for item in items
+        ]
+        if results:
+            now = clock.now()
+            with store.transaction() as repo:
+                for article_id, result in results:
+                    repo.save_analysis(article_id, result, now)
+        done += len(results)
+        if on_batch is not None:
+            on_batch(len(results))
+    return done

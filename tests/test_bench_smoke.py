@@ -1,0 +1,44 @@
+"""The benchmark's corpus generator and nginx config writer work (no timing here), and the
+fast text normaliser agrees with its definition."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.corpus import generate_corpus, nginx_config
+from feeds.dedup import normalise_text
+from feeds.parse import parse_feed
+
+
+def test_corpus_has_full_content_and_shared_wire_copies(tmp_path: Path) -> None:
+    paths = generate_corpus(tmp_path, feeds=3, entries=10, syndicated=0.3)
+    assert paths == ["/feeds/0.xml", "/feeds/1.xml", "/feeds/2.xml"]
+    parsed = [parse_feed((tmp_path / p.lstrip("/")).read_bytes(), url="http://x/") for p in paths]
+    assert all(len(f.entries) == 10 for f in parsed)
+    assert all(len(e.content) > 2000 for f in parsed for e in f.entries)  # content:encoded
+    links = [{e.link for e in f.entries if e.link and "wire.example" in e.link} for f in parsed]
+    assert all(len(w) == 3 for w in links)
+    assert generate_corpus(tmp_path / "again", feeds=3, entries=10, syndicated=0.3) == paths
+    assert (tmp_path / "again/feeds/1.xml").read_bytes() == (tmp_path / "feeds/1.xml").read_bytes()
+
+
+def test_nginx_config_is_private_loopback_with_validators_and_gzip(tmp_path: Path) -> None:
+    conf = nginx_config(tmp_path / "prefix", tmp_path / "www", 18080)
+    assert "listen 127.0.0.1:18080;" in conf and f"root {tmp_path / 'www'};" in conf
+    assert "gzip on;" in conf and "application/rss+xml" in conf and "etag on;" in conf
+    assert f"pid {tmp_path / 'prefix' / 'nginx.pid'};" in conf
+
+
+def _reference(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="<&")))
+def test_normalise_text_matches_its_per_character_definition(text: str) -> None:
+    assert normalise_text(text) == _reference(text)
