@@ -99,7 +99,7 @@ def pool() -> Iterator[ProcessPoolExecutor]:
     batch's writes start together.
     """
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(PROCESSES, timeout=60)
+    barrier = ctx.Barrier(PROCESSES, timeout=240)  # spawning is slow on a loaded machine
     with ProcessPoolExecutor(
         PROCESSES, mp_context=ctx, initializer=_init_worker, initargs=(barrier,)
     ) as executor:

@@ -176,9 +176,10 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery is untyped
             # The broker itself is gone: run the task; Celery's own retry handles the rest.
             return super().__call__(*args, **kwargs)
         if crashes >= ledger.max_crashes:
+            # Pause first, then list it as parked: whoever sees it parked sees it paused.
+            on_parked(self.name, list(args))
             parked = ledger.park(task_id, self.name, args, kwargs, crashes)
             log.error("poison message: %s", parked.describe())
-            on_parked(self.name, list(args))
             return None
         try:
             return super().__call__(*args, **kwargs)
