@@ -22,7 +22,6 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from feeds.digest import recipient_message_id
-
 from tests.faults_support import (
     FEEDS,
     Ledger,
@@ -277,7 +276,6 @@ def test_smtp_failing_at_random_and_a_sender_killed_between_send_and_mark(
         _backdate(ledger, now)
         kill_flag.touch()
         beat.start()
-        started = time.monotonic()
 
         def delivered() -> bool:
             with ledger.store.transaction() as repo:
