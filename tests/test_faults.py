@@ -364,7 +364,8 @@ def test_beat_killed_and_restarted_polls_each_feed_once_per_interval(
           f"{BEAT_FEEDS} feeds every {interval:.0f}s; gaps {min(gaps):.1f}-{max(gaps):.1f}s")
     assert len(downtimes) >= 3
     for url, times in polls.items():
-        assert times and times[0] - started < interval, f"{url} not polled at first"
+        # The first poll waits for both processes to start (several seconds under load).
+        assert times and times[0] - started < 2 * interval, f"{url} not polled at first"
         # Never twice in one interval (a little slack for the server's arrival clock) ...
         steps = [b - a for a, b in itertools.pairwise(times)]
         assert all(step > 0.9 * interval for step in steps), (url, steps)
