@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ class Logged:
     status: int
     if_none_match: str | None
     if_modified_since: str | None
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 @dataclass

@@ -10,12 +10,18 @@ tests/faults_support.py (``NEWSMON_FAULT_FEEDS``). Recovery times are printed (`
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
 
+from feeds.digest import recipient_message_id
 from tests.faults_support import (
     FEEDS,
     Ledger,
@@ -27,8 +33,15 @@ from tests.faults_support import (
 )
 from tests.feedserver import RunningServer
 from tests.services import PostgresServer, RedisServer
+from tests.smtpserver import FlakyCollector, free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
+
+# Scenarios 4 and 5 are about digests and the scheduler: a smaller corpus keeps them short.
+DIGEST_FEEDS = 12
+BEAT_FEEDS = 10
+FLASH = ("ann@desk.example", "bob@desk.example")
+MORNING = ("cy@desk.example", "di@desk.example", "ed@desk.example")
 
 
 def _seed(env: dict[str, str], urls: list[str], tmp_path: Path) -> None:
@@ -202,4 +215,162 @@ def test_embedded_run_killed_with_sigkill_and_restarted(
     print(f"\nscenario 7: {kills} SIGKILLs of `newsmon run`; complete after "
           f"{time.monotonic() - started:.1f}s")
     ledger.assert_exactly_once(stories, FEEDS)
+    ledger.close()
+
+
+def _backdate(ledger: Ledger, now: datetime) -> list[datetime]:
+    """Move the stored stories' first sighting into three closed 5-minute buckets before
+    ``now`` (digests select by it), and the subscriptions' creation two hours back, so
+    that completed periods hold the stories without the test waiting for a period to end.
+    Returns the three instants used."""
+    bucket_end = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+    instants = [bucket_end - timedelta(minutes=5 * k + 2.5) for k in (1, 2, 3)]
+    with ledger.store.engine.begin() as conn:
+        for k, at in enumerate(instants):
+            conn.execute(text("UPDATE article SET first_seen = :at WHERE id % 3 = :k"),
+                         {"at": at, "k": k})
+        conn.execute(text("UPDATE subscription SET created_at = :at"),
+                     {"at": now - timedelta(hours=2)})
+    return instants
+
+
+def test_smtp_failing_at_random_and_a_sender_killed_between_send_and_mark(
+    empty_pg_url: str, private_redis: RedisServer, server: RunningServer,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    # The delivery tests' flaky server, refusing a quarter of the transactions at random
+    # (half before the envelope, half before the data): enough to fail most runs at least
+    # once while the retry backoff (1, 2, 4 ... s here) stays short.
+    inbox = FlakyCollector(failure_rate=0.25, seed=9)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    request.addfinalizer(controller.stop)
+    port = controller.port
+    urls, stories = publish(server, DIGEST_FEEDS)
+    kill_flag = tmp_path / "kill-after-send"
+    env = environment(
+        empty_pg_url, private_redis.url(),
+        NEWSMON_SMTP_HOST="127.0.0.1", NEWSMON_SMTP_PORT=str(port), NEWSMON_SMTP_TIMEOUT="5",
+        NEWSMON_MAIL_FROM="Newsmon <digests@newsmon.example>",
+        NEWSMON_DIGEST_LEASE_SECONDS="30", NEWSMON_DIGEST_RETRY_SECONDS="1",
+        NEWSMON_DIGEST_MAX_ATTEMPTS="30", NEWSMON_FAULT_KILL_AFTER_SEND=str(kill_flag),
+    )
+    _seed(env, urls, tmp_path)
+    ledger = Ledger(empty_pg_url)
+    worker = Worker(env, tmp_path / "worker.log")
+    beat = Worker(env, tmp_path / "beat.log", beat=True)
+    worker.start()
+    try:
+        assert cli(env, "poll", "--all", "--enqueue").returncode == 0
+        wait_until(lambda: ledger.complete(DIGEST_FEEDS, stories), 120)
+        # Daily at the minute two minutes ago (UTC): its period has closed and settled.
+        now = datetime.now(UTC)
+        at = (now - timedelta(minutes=2)).strftime("%H:%M")
+        for name, schedule, emails in (("flash", "immediate", FLASH), ("morning", "daily",
+                                                                        MORNING)):
+            args = [a for e in emails for a in ("--email", e)]
+            added = cli(env, "subscriptions", "add", name, *args, "--schedule", schedule,
+                        "--at", at, "--tz", "UTC")
+            assert added.returncode == 0, added.stderr
+        _backdate(ledger, now)
+        kill_flag.touch()
+        beat.start()
+
+        def delivered() -> bool:
+            with ledger.store.transaction() as repo:
+                runs = repo.list_digest_runs()
+            # Buckets without stories are closed as skipped (no mail).
+            finished = all(r.status in ("sent", "skipped") for r in runs)
+            return finished and sum(r.status == "sent" for r in runs) == 4
+
+        try:
+            took = wait_until(delivered, 150)
+        except AssertionError:
+            with ledger.store.transaction() as repo:
+                runs = repo.list_digest_runs()
+            state = [(r.period_key, r.status, r.attempts, r.delivered, r.error) for r in runs]
+            raise AssertionError(f"{worker.tail(1500)} {len(inbox.received)} copies, "
+                                 f"{inbox.failures} refusals; runs {state}") from None
+    finally:
+        beat.stop()
+        worker.stop()
+    with ledger.store.transaction() as repo:
+        runs = [r for r in repo.list_digest_runs() if r.status == "sent"]
+        names = {s.id: s.name for s in repo.list_subscriptions()}
+    print(f"\nscenario 4: {inbox.failures} SMTP refusals, 1 sender killed after send; "
+          f"4 periods sent {took:.1f}s after the scheduler started")
+    assert not kill_flag.exists(), "no sender was killed between send and mark"
+    assert inbox.failures > 0, "the server never failed"
+    # Once per period: one sent run per (subscription, period) and nothing else.
+    keys = sorted((names[r.subscription_id], r.period_key.split(":")[0]) for r in runs)
+    assert keys == [("flash", "immediate")] * 3 + [("morning", "daily")]
+    expected = {
+        (bare, recipient_message_id(r.message_id, bare))
+        for r in runs
+        for bare in (FLASH if names[r.subscription_id] == "flash" else MORNING)
+    }
+    copies: Counter[tuple[str, str]] = Counter()
+    for received in inbox.received:
+        [rcpt] = received.rcpt_tos
+        assert rcpt in received.message["To"]
+        copies[(rcpt, str(received.message["Message-ID"]))] += 1
+    # Every copy arrived; each exactly once, except the one whose sender died after the
+    # server accepted it: resent once, with the identical Message-ID (docs/DIGESTS.md).
+    assert set(copies) == expected, copies
+    twice = [pair for pair, n in copies.items() if n == 2]
+    assert len(twice) == 1 and all(n in (1, 2) for n in copies.values()), copies
+    ledger.assert_exactly_once(stories, DIGEST_FEEDS)
+    ledger.close()
+
+
+def test_beat_killed_and_restarted_polls_each_feed_once_per_interval(
+    empty_pg_url: str, private_redis: RedisServer, server: RunningServer, tmp_path: Path
+) -> None:
+    interval = 10.0  # seconds; the adaptive policy is pinned to it
+    minutes = str(interval / 60)
+    urls, stories = publish(server, BEAT_FEEDS)
+    env = environment(
+        empty_pg_url, private_redis.url(), NEWSMON_POLL_INTERVAL_MINUTES=minutes,
+        NEWSMON_MIN_POLL_INTERVAL_MINUTES=minutes, NEWSMON_MAX_POLL_INTERVAL_MINUTES=minutes,
+    )
+    _seed(env, urls, tmp_path)
+    ledger = Ledger(empty_pg_url)
+    worker = Worker(env, tmp_path / "worker.log")
+    beat = Worker(env, tmp_path / "beat.log", beat=True)
+    rng = random.Random(5)
+    worker.start()
+    beat.start()
+    started = time.monotonic()
+    downtimes = []
+    try:
+        while time.monotonic() - started < 30:
+            time.sleep(rng.uniform(3.0, 6.0))
+            beat.kill()
+            down = rng.uniform(1.0, 3.0)
+            time.sleep(down)
+            beat.start()
+            downtimes.append(down)
+        ended = time.monotonic()
+        wait_until(lambda: ledger.complete(BEAT_FEEDS, stories), 60)
+    finally:
+        beat.stop()
+        worker.stop()
+    polls = {u: sorted(entry.at for entry in server.state.log if server.state.url(entry.path)
+                       == u and entry.at <= ended) for u in urls}
+    gaps = [b - a for times in polls.values() for a, b in itertools.pairwise(times)]
+    print(f"\nscenario 5: beat SIGKILLed {len(downtimes)} times (down "
+          f"{sum(downtimes):.1f}s in all); {sum(map(len, polls.values()))} polls of "
+          f"{BEAT_FEEDS} feeds every {interval:.0f}s; gaps {min(gaps):.1f}-{max(gaps):.1f}s")
+    assert len(downtimes) >= 3
+    for url, times in polls.items():
+        # The first poll waits for both processes to start (several seconds under load).
+        assert times and times[0] - started < 2 * interval, f"{url} not polled at first"
+        # Never twice in one interval (a little slack for the server's arrival clock) ...
+        steps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(step > 0.9 * interval for step in steps), (url, steps)
+        # ... and never skipped beyond one interval, through the kills and to the end.
+        assert all(step < 2 * interval for step in steps), (url, steps)
+        assert ended - times[-1] < 2 * interval, (url, ended - times[-1])
+    ledger.assert_exactly_once(stories, BEAT_FEEDS)
     ledger.close()
