@@ -23,12 +23,15 @@ from feeds.models import (
     FeedSource,
     FetchOutcome,
     FetchResult,
+    MentionSentiment,
     NewArticle,
     StoredArticle,
     Subscription,
     SubscriptionSpec,
+    TargetInSentence,
     TargetSentiment,
     TargetSpan,
+    WatchedActor,
 )
 
 
@@ -55,6 +58,12 @@ class Analyzer(Protocol):
         self, text: str, targets: Sequence[TargetSpan]
     ) -> list[TargetSentiment]:
         """Sentiment toward each span of ``text``, same order as ``targets``."""
+        ...
+
+
+class TargetSentimentModel(Protocol):
+    def predict(self, targets: Sequence[TargetInSentence]) -> list[MentionSentiment]:
+        """Sentiment toward each target, read with respect to it; same order as given."""
         ...
 
 
@@ -125,6 +134,16 @@ class Repository(Protocol):
     def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
     def mark_digest_failed(self, run_id: int, error: str) -> None: ...
     def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
+
+    # the user's part of the actor watchlist
+    def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
+        """Insert or replace the entry with this name (names compare ignoring case)."""
+        ...
+
+    def list_watched_actors(self) -> list[WatchedActor]: ...
+    def delete_watched_actor(self, name: str) -> None:
+        """Raises :class:`feeds.errors.NotFound` when no entry has this name."""
+        ...
 
 
 class Store(Protocol):

@@ -64,6 +64,7 @@ from feeds.models import (
     Subscription,
     SubscriptionSpec,
     TopicScore,
+    WatchedActor,
 )
 from storage import convert
 from storage.coltypes import dump_strings
@@ -76,6 +77,7 @@ from storage.tables import (
     FEED,
     SIGHTING,
     SUBSCRIPTION,
+    WATCHED_ACTOR,
 )
 
 if TYPE_CHECKING:
@@ -378,6 +380,7 @@ class SqlRepository:
                         "score": a.score,
                         "mentions": a.mentions,
                         "evidence": dump_strings(a.evidence),
+                        "watched": a.watched,
                     }
                     for a in actors.values()
                 ],
@@ -597,6 +600,38 @@ class SqlRepository:
         if subscription_id is not None:
             stmt = stmt.where(DIGEST_RUN.c.subscription_id == subscription_id)
         return [convert.digest_run(r) for r in self._rows(stmt)]
+
+    # ------------------------------------------------------------------ watchlist
+
+    def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
+        values = {
+            "name": actor.name,
+            "name_key": actor.name.casefold(),
+            "type": actor.type,
+            "aliases": dump_strings(actor.aliases),
+            "hidden": actor.hidden,
+            "created_at": now,
+        }
+        stmt = self._insert(WATCHED_ACTOR).values(**values)
+        self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[WATCHED_ACTOR.c.name_key],
+                set_={k: v for k, v in values.items() if k != "name_key"},
+            )
+        )
+
+    def list_watched_actors(self) -> list[WatchedActor]:
+        rows = self._rows(select(WATCHED_ACTOR).order_by(WATCHED_ACTOR.c.name_key))
+        return [convert.watched_actor(r) for r in rows]
+
+    def delete_watched_actor(self, name: str) -> None:
+        deleted = self._session.execute(
+            delete(WATCHED_ACTOR)
+            .where(WATCHED_ACTOR.c.name_key == name.casefold())
+            .returning(WATCHED_ACTOR.c.id)
+        ).scalar_one_or_none()
+        if deleted is None:
+            raise NotFound(f"no user-added actor named {name!r} (see `newsmon actors list`)")
 
 
 def _no_feed(feed_id: int) -> NotFound:

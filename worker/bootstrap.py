@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
+from feeds.analysis.actor_list import merge_watchlist
+from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment
 from feeds.errors import ConfigError
 from feeds.fetch import HttpFetcher
+from feeds.models import Actor, WatchedActor
 from feeds.pipeline import Pipeline
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -43,16 +47,40 @@ class Container:
         self.store.engine.dispose()
 
 
-def load_analyzer(settings: Settings) -> LexiconAnalyzer:
+def _unreadable_seed(exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot read the seed file {exc.filename}: {exc.strerror}; "
+        "set NEWSMON_SEEDS_DIR to the folder holding actors.toml and topics.toml"
+    )
+
+
+def seed_actors(settings: Settings) -> list[Actor]:
+    """The watchlist from the seed file (without the user's changes)."""
     try:
-        actors = parse_watchlist(settings.actors_path.read_text(encoding="utf-8"))
+        return parse_watchlist(settings.actors_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _unreadable_seed(exc) from None
+
+
+def load_analyzer(settings: Settings, user_actors: Sequence[WatchedActor] = ()) -> LexiconAnalyzer:
+    """The analyzer for ``settings``; ``user_actors`` (from the database) join the seed list."""
+    actors = seed_actors(settings)
+    try:
         rules = parse_topic_rules(settings.topics_path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(
-            f"cannot read the seed file {exc.filename}: {exc.strerror}; "
-            "set NEWSMON_SEEDS_DIR to the folder holding actors.toml and topics.toml"
-        ) from None
-    return LexiconAnalyzer(actors, rules)
+        raise _unreadable_seed(exc) from None
+    return LexiconAnalyzer(
+        merge_watchlist(actors, user_actors),
+        rules,
+        target_model=OnnxTargetSentiment() if settings.actor_sentiment == "model" else None,
+        discover=settings.discover_actors,
+    )
+
+
+def stored_actors(store: SqlStore) -> list[WatchedActor]:
+    """The user's watchlist entries (added or hidden with ``newsmon actors``)."""
+    with store.transaction() as repo:
+        return repo.list_watched_actors()
 
 
 def build_container(
@@ -86,7 +114,7 @@ def build_container(
     pipeline = Pipeline(
         store=store,
         fetcher=fetcher,
-        analyzer=load_analyzer(settings),
+        analyzer=load_analyzer(settings, stored_actors(store)),
         clock=clock or SystemClock(),
         mailer=mailer,
         mail_from=settings.mail_from,

@@ -389,5 +389,10 @@ def demo(
     run_demo(directory)
 
 
+from worker.cli_actors import actors_app  # noqa: E402 -- it builds on _typer above
+
+app.add_typer(actors_app, name="actors")
+
+
 def main() -> None:
     app(prog_name="newsmon")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     seeds_dir: Path = Field(default_factory=_default_seeds_dir)
     actors_file: Path | None = None  # default: <seeds_dir>/actors.toml
     topics_file: Path | None = None  # default: <seeds_dir>/topics.toml
+    # Sentiment toward actors: "model" (the committed target-sentiment classifier) or
+    # "lexicon" (VADER on the clause); discovery adds actors that are not on the watchlist.
+    actor_sentiment: Literal["model", "lexicon"] = "model"
+    discover_actors: bool = True
 
     # Celery: the visibility timeout must exceed the longest task plus any countdown, or
     # Redis hands an unacknowledged task to a second worker while the first still runs.
