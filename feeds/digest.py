@@ -50,11 +50,13 @@ __all__ = [
     "ActorTally",
     "DigestEntry",
     "DigestSection",
+    "NewName",
     "actor_overview",
     "build_digest",
     "digest_subject",
     "group_sections",
     "message_id_for",
+    "new_names",
     "select_articles",
     "truncate_words",
 ]
@@ -76,6 +78,7 @@ class ActorChip:
     name: str
     sentiment: Sentiment
     evidence: str | None
+    watched: bool = True  # False: a name found by discovery, shown as new
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,19 @@ class ActorTally:
         best: Sentiment = counts[0][1]  # type: ignore[assignment]
         return best
 
+
+@dataclass(frozen=True, slots=True)
+class NewName:
+    """An actor not on the watchlist that discovery found in the digest's articles."""
+
+    name: str
+    type: str
+    articles: int
+
+
+#: Discovered actors shown per article, and in a digest's list of new names.
+NEW_CHIPS_PER_ARTICLE = 3
+NEW_NAMES_LIMIT = 10
 
 # --------------------------------------------------------------------------- selection
 
@@ -174,6 +190,8 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
     sentiments: dict[str, Counter[str]] = {}
     for article in articles:
         for actor in article.actors:
+            if not actor.watched:  # discovered names are listed by new_names()
+                continue
             key = actor.name.casefold()
             spellings.setdefault(key, Counter())[actor.name] += 1
             # An analyser that does not count mentions still found the actor at least once.
@@ -196,6 +214,28 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
     ]
     tallies.sort(key=lambda t: (-t.mentions, t.name.casefold()))
     return tallies
+
+
+def new_names(articles: Iterable[StoredArticle]) -> list[NewName]:
+    """Discovered (unwatched) actors by the number of articles naming them, most first.
+
+    Names merge ignoring case and are spelt as in :func:`actor_overview`; at most
+    :data:`NEW_NAMES_LIMIT`.
+    """
+    counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    types: dict[str, str] = {}
+    for article in articles:
+        found = {a.name.casefold(): a for a in article.actors if not a.watched}
+        for key, actor in found.items():
+            counts[key] += 1
+            spellings.setdefault(key, Counter())[actor.name] += 1
+            types.setdefault(key, actor.type)
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))[:NEW_NAMES_LIMIT]
+    return [
+        NewName(min(spellings[k], key=lambda n: (-spellings[k][n], n)), types[k], counts[k])
+        for k in ranked
+    ]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -243,6 +283,7 @@ def build_digest(
         "generated": _format_time(generated_at, tz),
         "sections": sections,
         "overview": overview,
+        "new_names": new_names(selected),
     }
     env = _environment()
     return DigestEmail(
@@ -332,8 +373,12 @@ def _entry(article: StoredArticle, tz: ZoneInfo) -> DigestEntry:
                 name=a.name,
                 sentiment=a.sentiment,
                 evidence=truncate_words(a.evidence[0], EVIDENCE_LIMIT) if a.evidence else None,
+                watched=a.watched,
             )
-            for a in article.actors
+            for a in [
+                *(a for a in article.actors if a.watched),
+                *[a for a in article.actors if not a.watched][:NEW_CHIPS_PER_ARTICLE],
+            ]
         ),
     )
 

@@ -119,9 +119,10 @@ def test_sqlite_migrations_run_and_are_idempotent(sqlite_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        head = head_revision()
+        assert head is not None and current_revision(engine) == head
         upgrade(engine)  # a second start-up changes nothing
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head
         assert _schema_drift(engine) == []
     finally:
         engine.dispose()

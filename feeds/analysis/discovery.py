@@ -11,14 +11,15 @@ explainable and costs microseconds per article.
 The heuristic
 -------------
 1. **Candidates** are runs of capitalised words ("Rishi Sunak", "Bank of England"); the
-   small words "of", "for", "the", "and", "de", "al", "bin", "von", "van" may sit inside a
-   run, never at its ends. A run's leading function word ("The", "But", "In" ...) and a
-   trailing possessive ("'s") are dropped, as are runs made only of calendar words or
-   other common capitalised words.
+   small words "of (the)", "for (the)", "de", "al", "bin", "von", "van" may sit inside a
+   run, never at its ends ("and" may not: "Labour and the Greens" are two names). A run's
+   leading function words ("The", "But", "In" ...) and a trailing possessive ("'s") are
+   dropped, as are runs made only of calendar words or other common capitalised words.
 2. **Cues** decide whether a candidate is an actor, and of which type:
 
    * a **title** before a name ("President", "Prime Minister", "Mr", "Dr", "Gen.", "Sir",
-     "spokesman" ...) makes it a *person*; the title is not part of the name;
+     "spokesman" ...) makes it a *person*; the title, and any qualifier before it
+     ("Health Secretary", "Bank of England Governor"), is not part of the name;
    * an **organisation word** inside the run ("Ministry", "Party", "Bank", "Council",
      "Agency", "Group", "University" ...) makes it an *organisation*;
    * an **acronym** (2-6 capitals, "NHS", "OSCE") seen twice makes an *organisation*;
@@ -55,7 +56,8 @@ def _phrases(text: str) -> frozenset[str]:
     return frozenset(" ".join(p.split()) for p in text.split(",") if p.strip())
 
 
-_CONNECTORS = {"of", "for", "the", "and", "de", "al", "bin", "von", "van", "du", "la", "del"}
+# Small words that may join capitalised words inside one name ("Bank of England").
+_CONNECTORS = r"(?:of|for)(?:[ \t]+the)?|de|al|bin|von|van|du|la|del|da"
 _TITLES = _phrases(
     """
     president, prime minister, minister, foreign minister, defence minister,
@@ -113,8 +115,7 @@ _ROMAN = re.compile(r"^[IVXLC]+$")
 # ending in a word character. Whitespace between words may include a line break.
 _WORD = r"[A-Z][\w’'.\-]*\w|[A-Z]"
 _RUN = re.compile(
-    rf"(?<![\w’'\-])(?:{_WORD})(?:[ \t]*\n?[ \t]*(?:(?:{'|'.join(sorted(_CONNECTORS))})"
-    rf"[ \t]+)*(?:{_WORD}))*"
+    rf"(?<![\w’'\-])(?:{_WORD})(?:[ \t]*\n?[ \t]*(?:(?:{_CONNECTORS})[ \t]+)?(?:{_WORD}))*"
 )
 _ACRONYM = re.compile(r"^[A-Z]{2,6}$")
 _POSSESSIVE = re.compile(r"[’']s?$")
@@ -158,18 +159,28 @@ def _strip_run(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _title_before(text: str, start: int) -> tuple[int, bool]:
-    """If a title precedes (or starts) the name at ``start``, return the name's new start."""
-    segment = text[start : start + 60]
-    words = segment.split()
-    for size in (3, 2, 1):
-        head = " ".join(w.rstrip(".,") for w in words[:size]).casefold()
-        if head in _TITLES and len(words) > size:
-            skip = 0
-            for w in words[:size]:
-                skip = segment.index(w, skip) + len(w)
-            rest = len(segment) - len(segment[skip:].lstrip())
-            return start + rest, True
+def _title_before(text: str, start: int, end: int) -> tuple[int, bool]:
+    """If a title precedes or opens the run ``text[start:end]``, return the name's start.
+
+    A title may follow a capitalised qualifier inside the run ("Health Secretary Ann
+    Lee", "Bank of England Governor Andrew Bailey"): the name is what follows the last
+    title, when that begins with a capital.
+    """
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    cut = None
+    for i in range(len(words)):
+        for size in (3, 2, 1):
+            if i + size >= len(words):
+                continue
+            phrase = " ".join(
+                text[start + a : start + b].rstrip(".,") for a, b in words[i : i + size]
+            )
+            after = text[start + words[i + size][0]]
+            if phrase.casefold() in _TITLES and after.isupper():
+                cut = start + words[i + size][0]
+                break
+    if cut is not None:
+        return cut, True
     window = text[max(0, start - 40) : start]
     tokens = window.replace(",", " ").split()
     for size in (3, 2, 1):
@@ -185,7 +196,7 @@ def find_candidates(text: str) -> Iterable[tuple[int, int, bool]]:
         start, end = _strip_run(text, run.start(), run.end())
         if end <= start:
             continue
-        start, titled = _title_before(text, start)
+        start, titled = _title_before(text, start, end)
         start, end = _strip_run(text, start, end)
         if end > start:
             yield start, end, titled
