@@ -69,6 +69,13 @@ def test_neutral_majority_with_clear_hostility_leans_negative() -> None:
     assert verdict.evidence == ("bad",)  # only sentences that agree with the verdict
 
 
+def test_a_verdict_needs_a_sentence_that_shows_it() -> None:
+    leaning = MentionSentiment(0.4, 0.55, 0.05)  # neutral, but leaning negative
+    verdict = actor_verdict([read(0, "a", leaning), read(10, "b", leaning)])
+    assert verdict.score <= -LEAN and verdict.sentiment == "neutral"
+    assert verdict.evidence == ("a", "b")
+
+
 def test_mixed_coverage_is_neutral_and_shows_the_surest_neutral_sentence() -> None:
     mentions = [read(0, "praised", POS), read(10, "blamed", NEG), read(20, "met", NEU)]
     verdict = actor_verdict(mentions)
@@ -182,6 +189,10 @@ def test_watched_spans_block_overlapping_candidates() -> None:
     text = "The Ministry of Defence said it was ready."
     start = text.index("Ministry")
     assert discover_actors(text, [(start, start + len("Ministry of Defence"))], []) == []
+
+
+def test_runs_of_function_words_are_skipped() -> None:
+    assert names('"If I agreed," she wrote. But In The End It Was. A B C.') == {}
 
 
 def test_common_capitalised_words_and_line_breaks() -> None:

@@ -88,6 +88,7 @@ def test_seed_article_verdicts(analyzer) -> None:  # type: ignore[no-untyped-def
         )
 
 
+@pytest.mark.slow
 def test_held_out_newsmtsc_through_the_analyze_command(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lines, gold = [], []
     for raw in shared_file("data/newsmtsc/train.jsonl").read_text().splitlines():

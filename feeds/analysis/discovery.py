@@ -117,6 +117,7 @@ _WORD = r"[A-Z][\w’'.\-]*\w|[A-Z]"
 _RUN = re.compile(
     rf"(?<![\w’'\-])(?:{_WORD})(?:[ \t]*\n?[ \t]*(?:(?:{_CONNECTORS})[ \t]+)?(?:{_WORD}))*"
 )
+_FIRST_WORD = re.compile(r"(\S+)\s+(?=\S)")
 _ACRONYM = re.compile(r"^[A-Z]{2,6}$")
 _POSSESSIVE = re.compile(r"[’']s?$")
 
@@ -138,19 +139,13 @@ class _Group:
     spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
 def _strip_run(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading function/title words and a trailing possessive from a run's span."""
     while True:
-        segment = text[start:end]
-        first = segment.split(maxsplit=1)
-        if len(first) == 2 and first[0].casefold().rstrip(".,") in _FUNCTION_WORDS:
-            start = start + segment.index(first[1])
-            continue
-        break
+        head = _FIRST_WORD.match(text, start, end)
+        if head is None or head.group(1).casefold().rstrip(".,") not in _FUNCTION_WORDS:
+            break
+        start = head.end()
     tail = _POSSESSIVE.search(text, start, end)
     if tail and tail.start() > start:
         end = tail.start()

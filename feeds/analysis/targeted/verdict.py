@@ -9,17 +9,19 @@ The rule
    P(positive) - P(negative), rounded to three decimals. A sentence the model reads as
    neutral contributes about zero, so a long factual article with a few hostile sentences
    still leans negative, but less than an article that is hostile throughout.
-3. **Class**: ``negative`` when the score is ``<= -LEAN``, ``positive`` when ``>= LEAN``,
-   ``neutral`` in between (``LEAN = 0.1``). The class is taken from the rounded score,
-   so a reported score and class never disagree.
+3. **Class**: ``negative`` when the score is ``<= -LEAN`` *and* at least one sentence is
+   itself read as negative; ``positive`` likewise (``>= LEAN`` and a positive sentence);
+   ``neutral`` otherwise (``LEAN = 0.1``). The second condition keeps a run of neutral
+   readings that each lean slightly one way from adding up to a verdict nobody can show:
+   every non-neutral verdict has a sentence to prove it. The score's sign never
+   contradicts the class (a neutral verdict may carry a small score of either sign).
 4. **Evidence**: up to three distinct sentences, clearest first. For a negative (positive)
    verdict, only sentences read as negative (positive), ordered by how strongly; for a
    neutral verdict, the sentences the model is surest are neutral. A verdict may thus have
    fewer evidence sentences than mentions, never a sentence that contradicts it.
 
-The threshold was chosen on the held-out NewsMTSC sentences and the seed article (see
-docs/ACTORS.md): mean mention scores of |s| < 0.1 are almost always mixed or factual
-coverage.
+The threshold is a judgement, checked on the seed article (docs/ACTORS.md): coverage
+whose mentions average |s| < 0.1 reads as mixed or factual.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def actor_verdict(mentions: Sequence[ReadMention]) -> ActorVerdict:
         )
     score = round(sum(r.score for _, r in sentences) / len(sentences), SCORE_DECIMALS)
     label = classify_score(score)
+    if label != "neutral" and not any(r.sentiment == label for _, r in sentences):
+        label = "neutral"  # no sentence shows it
     if label == "neutral":
         ranked = sorted(sentences, key=lambda item: -item[1].neutral)
     else:
