@@ -107,6 +107,7 @@ class ActorChip:
     name: str
     sentiment: Sentiment
     evidence: str | None
+    watched: bool = True  # False: a name found by discovery, shown as new
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,19 @@ class ActorTally:
         return best
 
 
+@dataclass(frozen=True, slots=True)
+class NewName:
+    """An actor not on the watchlist that discovery found in the digest's articles."""
+
+    name: str
+    type: str
+    articles: int
+
+
+#: Discovered actors shown per article, and in a digest's list of new names.
+NEW_CHIPS_PER_ARTICLE = 3
+NEW_NAMES_LIMIT = 10
+
 # --------------------------------------------------------------------------- selection
 
 
@@ -245,6 +259,8 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
     sentiments: dict[str, Counter[str]] = {}
     for article in articles:
         for actor in article.actors:
+            if not actor.watched:  # discovered names are listed by new_names()
+                continue
             key = actor.name.casefold()
             spellings.setdefault(key, Counter())[actor.name] += 1
             mentions[key] += max(actor.mentions, 1)

@@ -27,6 +27,7 @@ def actor_json(actor: ActorSentiment) -> dict[str, Any]:
         "score": round(actor.score, 4),
         "evidence": list(actor.evidence),
         "mentions": actor.mentions,
+        "watched": actor.watched,
     }
 
 

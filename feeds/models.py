@@ -198,6 +198,7 @@ class ActorSentiment:
     score: float  # -1..1
     evidence: tuple[str, ...] = ()
     mentions: int = 0
+    watched: bool = True  # False: found by actor discovery, not on the watchlist
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,3 +411,50 @@ class StorySummary:
     outlets: int
     first_time: datetime
     last_time: datetime
+
+
+# --------------------------------------------------------------------------- actors
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInSentence:
+    """One mention to judge: ``sentence[start:end]`` is the target (end exclusive)."""
+
+    sentence: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class MentionSentiment:
+    """A model's class probabilities toward one mention.
+
+    ``sentiment`` is the most probable class; ``score`` is P(positive) - P(negative), in
+    [-1, 1], so its sign never contradicts a negative or positive class.
+    """
+
+    negative: float
+    neutral: float
+    positive: float
+
+    @property
+    def score(self) -> float:
+        return self.positive - self.negative
+
+    @property
+    def sentiment(self) -> Sentiment:
+        best = max(self.negative, self.neutral, self.positive)
+        if best == self.neutral:
+            return "neutral"
+        return "negative" if best == self.negative else "positive"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedActor:
+    """A watchlist entry added (or a seed entry hidden) by a user (from and to storage)."""
+
+    name: str
+    type: ActorType
+    aliases: tuple[str, ...] = ()
+    hidden: bool = False  # True: a seed actor the user removed
+    created_at: datetime | None = None

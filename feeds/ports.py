@@ -27,13 +27,16 @@ from feeds.models import (
     FetchOutcome,
     FetchResult,
     HostGrant,
+    MentionSentiment,
     NewArticle,
     StoredArticle,
     StorySummary,
     Subscription,
     SubscriptionSpec,
+    TargetInSentence,
     TargetSentiment,
     TargetSpan,
+    WatchedActor,
 )
 from feeds.query import Need
 from feeds.stories import StoryCandidate
@@ -75,6 +78,12 @@ class Analyzer(Protocol):
         self, text: str, targets: Sequence[TargetSpan]
     ) -> list[TargetSentiment]:
         """Sentiment toward each span of ``text``, same order as ``targets``."""
+        ...
+
+
+class TargetSentimentModel(Protocol):
+    def predict(self, targets: Sequence[TargetInSentence]) -> list[MentionSentiment]:
+        """Sentiment toward each target, read with respect to it; same order as given."""
         ...
 
 
@@ -279,6 +288,14 @@ class Repository(Protocol):
 
     def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
         """The analysis input of these articles, analysed or not, ascending by id."""
+    # the user's part of the actor watchlist
+    def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
+        """Insert or replace the entry with this name (names compare ignoring case)."""
+        ...
+
+    def list_watched_actors(self) -> list[WatchedActor]: ...
+    def delete_watched_actor(self, name: str) -> None:
+        """Raises :class:`feeds.errors.NotFound` when no entry has this name."""
         ...
 
 

@@ -27,6 +27,7 @@ from feeds.models import (
     Subscription,
     SubscriptionSpec,
     TopicScore,
+    WatchedActor,
 )
 from storage.coltypes import load_strings
 
@@ -96,6 +97,17 @@ def actor(row: Row) -> ActorSentiment:
         score=float(row["score"]),
         evidence=load_strings(row["evidence"]),
         mentions=row["mentions"],
+        watched=bool(row["watched"]),
+    )
+
+
+def watched_actor(row: Row) -> WatchedActor:
+    return WatchedActor(
+        name=row["name"],
+        type=_narrow(row["type"], ActorType, "actor type"),
+        aliases=load_strings(row["aliases"]),
+        hidden=bool(row["hidden"]),
+        created_at=row["created_at"],
     )
 
 

@@ -72,6 +72,7 @@ from feeds.models import (
     Subscription,
     SubscriptionSpec,
     TopicScore,
+    WatchedActor,
 )
 from feeds.query import Need
 from feeds.stories import StoryCandidate
@@ -93,6 +94,7 @@ from storage.tables import (
     SUBSCRIPTION,
     TOMBSTONE,
     USER_TOPIC,
+    WATCHED_ACTOR,
 )
 
 if TYPE_CHECKING:
@@ -430,6 +432,7 @@ class SqlRepository:
                         "score": a.score,
                         "mentions": a.mentions,
                         "evidence": dump_strings(a.evidence),
+                        "watched": a.watched,
                     }
                     for a in actors.values()
                 ],
@@ -1303,8 +1306,37 @@ class SqlRepository:
         ]
 
 
-# "newsmon-story" in ASCII, truncated to fit a bigint: the story-assignment lock.
-_STORY_LOCK_KEY = 0x6E6577735F7374
+    # ------------------------------------------------------------------ watchlist
+
+    def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
+        values = {
+            "name": actor.name,
+            "name_key": actor.name.casefold(),
+            "type": actor.type,
+            "aliases": dump_strings(actor.aliases),
+            "hidden": actor.hidden,
+            "created_at": now,
+        }
+        stmt = self._insert(WATCHED_ACTOR).values(**values)
+        self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[WATCHED_ACTOR.c.name_key],
+                set_={k: v for k, v in values.items() if k != "name_key"},
+            )
+        )
+
+    def list_watched_actors(self) -> list[WatchedActor]:
+        rows = self._rows(select(WATCHED_ACTOR).order_by(WATCHED_ACTOR.c.name_key))
+        return [convert.watched_actor(r) for r in rows]
+
+    def delete_watched_actor(self, name: str) -> None:
+        deleted = self._session.execute(
+            delete(WATCHED_ACTOR)
+            .where(WATCHED_ACTOR.c.name_key == name.casefold())
+            .returning(WATCHED_ACTOR.c.id)
+        ).scalar_one_or_none()
+        if deleted is None:
+            raise NotFound(f"no user-added actor named {name!r} (see `newsmon actors list`)")
 
 
 @functools.cache
@@ -1364,6 +1396,9 @@ def _load_signature(text: str) -> dict[str, float]:
     if not isinstance(loaded, dict):
         raise StorageError("a story signature in the database is not a JSON object")
     return {str(k): float(v) for k, v in loaded.items()}
+
+# "newsmon-story" in ASCII, truncated to fit a bigint: the story-assignment lock.
+_STORY_LOCK_KEY = 0x6E6577735F7374
 
 
 def _no_feed(feed_id: int) -> NotFound:

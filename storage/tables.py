@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -182,6 +183,9 @@ class ArticleActor(SQLModel, table=True):
     score: float = Field(sa_column=Column(Float, nullable=False))
     mentions: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     evidence: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    watched: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
 
     __table_args__ = (Index("ix_article_actor_name", "name"),)
 
@@ -355,6 +359,24 @@ class StoryTerm(SQLModel, table=True):
     )
 
 
+class WatchedActor(SQLModel, table=True):
+    """A user's watchlist entry (or a hidden seed actor); merged with the seed file."""
+
+    __tablename__ = "watched_actor"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    name: str = Field(sa_column=Column(String(300), nullable=False))
+    name_key: str = Field(sa_column=Column(String(300), nullable=False))
+    type: str = Field(sa_column=Column(String(32), nullable=False))
+    aliases: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    hidden: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    __table_args__ = (UniqueConstraint("name_key", name="uq_watched_actor_name_key"),)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core ``Table`` behind a table model (typed, for the repository's queries)."""
     table = model.__table__  # type: ignore[attr-defined]
@@ -376,5 +398,6 @@ FEED_IDENTITY = table_of(FeedIdentity)
 ARTICLE_BAND = table_of(ArticleBand)
 STORY = table_of(Story)
 STORY_TERM = table_of(StoryTerm)
+WATCHED_ACTOR = table_of(WatchedActor)
 
 metadata = SQLModel.metadata

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
+from feeds.analysis.actor_list import merge_watchlist
+from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment
 from feeds.delivery import DeliverySettings
 from feeds.errors import ConfigError
 from feeds.fetch import HttpFetcher
 from feeds.fetch_policy import PollPolicy
+from feeds.models import Actor, WatchedActor
 from feeds.pipeline import Pipeline
 from feeds.politeness import LocalHostLimiter
 from feeds.ports import HostLimiter
@@ -92,19 +96,44 @@ def build_policy(settings: Settings) -> PollPolicy:
     )
 
 
-def load_analyzer(settings: Settings, *, keyword_topics: bool = True) -> LexiconAnalyzer:
-    """Actors and sentiment from the watchlist; topics from the keyword rules unless
-    ``keyword_topics`` is off (the wrapped analyzer of :func:`with_topics` replaces them,
-    so scoring them there is wasted work: a third of the analysis time)."""
+def _unreadable_seed(exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot read the seed file {exc.filename}: {exc.strerror}; "
+        "set NEWSMON_SEEDS_DIR to the folder holding actors.toml and topics.toml"
+    )
+
+
+def seed_actors(settings: Settings) -> list[Actor]:
+    """The watchlist from the seed file (without the user's changes)."""
     try:
-        actors = parse_watchlist(settings.actors_path.read_text(encoding="utf-8"))
+        return parse_watchlist(settings.actors_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _unreadable_seed(exc) from None
+
+
+def load_analyzer(
+    settings: Settings, user_actors: Sequence[WatchedActor] = (), *, keyword_topics: bool = True
+) -> LexiconAnalyzer:
+    """Actors and sentiment toward them; ``user_actors`` (from the database) join the seed
+    watchlist. Topics from the keyword rules unless ``keyword_topics`` is off (the wrapped
+    analyzer of :func:`with_topics` replaces them, so scoring them is wasted work)."""
+    actors = seed_actors(settings)
+    try:
         rules = parse_topic_rules(settings.topics_path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(
-            f"cannot read the seed file {exc.filename}: {exc.strerror}; "
-            "set NEWSMON_SEEDS_DIR to the folder holding actors.toml and topics.toml"
-        ) from None
-    return LexiconAnalyzer(actors, rules if keyword_topics else ())
+        raise _unreadable_seed(exc) from None
+    return LexiconAnalyzer(
+        merge_watchlist(actors, user_actors),
+        rules if keyword_topics else (),
+        target_model=OnnxTargetSentiment() if settings.actor_sentiment == "model" else None,
+        discover=settings.discover_actors,
+    )
+
+
+def stored_actors(store: SqlStore) -> list[WatchedActor]:
+    """The user's watchlist entries (added or hidden with ``newsmon actors``)."""
+    with store.transaction() as repo:
+        return repo.list_watched_actors()
 
 
 def build_container(
@@ -141,7 +170,9 @@ def build_container(
     pipeline = Pipeline(
         store=store,
         fetcher=fetcher,
-        analyzer=with_topics(load_analyzer(settings, keyword_topics=False), store),
+        analyzer=with_topics(
+            load_analyzer(settings, stored_actors(store), keyword_topics=False), store
+        ),
         clock=clock or SystemClock(),
         mailer=mailer,
         mail_from=settings.mail_from,

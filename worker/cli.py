@@ -350,6 +350,9 @@ def demo(
 from worker.cli_stories import stories_app  # noqa: E402 - needs _typer above
 
 app.add_typer(stories_app, name="stories")
+from worker.cli_actors import actors_app  # noqa: E402 -- it builds on _typer above
+
+app.add_typer(actors_app, name="actors")
 
 
 def main() -> None:

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     seeds_dir: Path = Field(default_factory=_default_seeds_dir)
     actors_file: Path | None = None  # default: <seeds_dir>/actors.toml
     topics_file: Path | None = None  # default: <seeds_dir>/topics.toml
+    # Sentiment toward actors: "model" (the committed target-sentiment classifier) or
+    # "lexicon" (VADER on the clause); discovery adds actors that are not on the watchlist.
+    actor_sentiment: Literal["model", "lexicon"] = "model"
+    discover_actors: bool = True
 
     # How often beat (and `newsmon run`'s default tick) looks for due feeds and digests.
     scheduler_tick_seconds: float = Field(default=60.0, gt=0)

@@ -22,6 +22,11 @@ from feeds.analysis.sentiment import (
     clause_at,
     verdict,
 )
+from feeds.analysis.targeted.actors import (
+    actor_sentiments,
+    target_in_sentence,
+    watched_and_discovered,
+)
 from feeds.analysis.topics import score_topics
 from feeds.analysis.watchlist import ActorMatcher, Mention
 from feeds.errors import InvalidInput
@@ -34,6 +39,7 @@ from feeds.models import (
     TargetSpan,
     TopicRule,
 )
+from feeds.ports import TargetSentimentModel
 
 
 class LexiconAnalyzer:
@@ -42,15 +48,31 @@ class LexiconAnalyzer:
     It keeps no per-document state, so one instance may serve every article.
     """
 
-    def __init__(self, actors: Sequence[Actor], topic_rules: Sequence[TopicRule]) -> None:
+    def __init__(
+        self,
+        actors: Sequence[Actor],
+        topic_rules: Sequence[TopicRule],
+        *,
+        target_model: TargetSentimentModel | None = None,
+        discover: bool = False,
+    ) -> None:
+        """With ``target_model``, actor sentiment comes from that model instead of VADER
+        (see :mod:`feeds.analysis.targeted`); ``discover`` adds actors not on the watchlist.
+        """
         self._matcher = ActorMatcher(actors)
         self._rules = tuple(topic_rules)
         self._scorer = SentimentScorer()
+        self._target_model = target_model
+        self._discover = discover
+        self._known_names = tuple(n for a in actors for n in (a.name, *a.aliases))
 
     def analyze(self, doc: Document) -> AnalysisResult:
         topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
         text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
         sentences = split_sentences(text)
+        if self._target_model is not None:
+            actors = self._targeted_actors(text, sentences, self._target_model)
+            return AnalysisResult(topics=topics, actors=actors)
         clause_scores: dict[Span, float] = {}
         by_actor: dict[Actor, list[ScoredPassage]] = {}
         for mention in self._matcher.find(text):
@@ -73,6 +95,14 @@ class LexiconAnalyzer:
                     f"{len(text)} characters"
                 )
         sentences = split_sentences(text)
+        if self._target_model is not None:
+            readings = self._target_model.predict(
+                [target_in_sentence(text, sentences, t.start, t.end) for t in targets]
+            )
+            return [
+                TargetSentiment(t.start, t.end, r.sentiment, round(r.score, SCORE_DECIMALS))
+                for t, r in zip(targets, readings, strict=True)
+            ]
         clause_scores: dict[Span, float] = {}
         results: list[TargetSentiment] = []
         for target in targets:
@@ -91,6 +121,13 @@ class LexiconAnalyzer:
     def mentions(self, text: str) -> list[Mention]:
         """Actor mentions in ``text`` (for callers that want spans, e.g. highlighting)."""
         return self._matcher.find(text)
+
+    def _targeted_actors(
+        self, text: str, sentences: list[Span], model: TargetSentimentModel
+    ) -> tuple[ActorSentiment, ...]:
+        found = [(m.actor.name, m.actor.type, m.start, m.end) for m in self._matcher.find(text)]
+        actors = watched_and_discovered(text, found, self._known_names, discover=self._discover)
+        return actor_sentiments(text, sentences, actors, model)
 
     def _passage(
         self, text: str, sentences: list[Span], offset: int, cache: dict[Span, float]

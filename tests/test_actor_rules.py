@@ -1,0 +1,259 @@
+"""The pure parts of actor analysis: the verdict rule, discovery, and the merged watchlist.
+
+The verdict tests drive :class:`LexiconAnalyzer` with a stand-in for the
+:class:`~feeds.ports.TargetSentimentModel` port that reads fixed words, so the rule is
+tested apart from the trained model (which ``test_target_model.py`` covers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from feeds.analysis import LexiconAnalyzer
+from feeds.analysis.actor_list import check_watchlist, merge_watchlist, watched_entry
+from feeds.analysis.discovery import discover_actors
+from feeds.analysis.targeted.verdict import LEAN, ReadMention, actor_verdict
+from feeds.errors import InvalidInput
+from feeds.models import (
+    Actor,
+    Document,
+    MentionSentiment,
+    TargetInSentence,
+    TargetSpan,
+    WatchedActor,
+)
+
+NEG = MentionSentiment(0.9, 0.1, 0.0)
+NEU = MentionSentiment(0.05, 0.9, 0.05)
+POS = MentionSentiment(0.0, 0.2, 0.8)
+
+
+class WordModel:
+    """Reads the word right after the mention: 'failed' is negative, 'won' positive."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[TargetInSentence]] = []
+
+    def predict(self, targets: Sequence[TargetInSentence]) -> list[MentionSentiment]:
+        self.calls.append(list(targets))
+        out = []
+        for t in targets:
+            after = t.sentence[t.end :].split()
+            word = after[0].strip(".,") if after else ""
+            out.append({"failed": NEG, "won": POS}.get(word, NEU))
+        return out
+
+
+def read(start: int, sentence: str, reading: MentionSentiment) -> ReadMention:
+    return ReadMention(start, sentence, reading)
+
+
+# --------------------------------------------------------------------------- verdict rule
+
+
+def test_one_sentence_is_one_vote() -> None:
+    # three mentions in one negative sentence weigh as much as one neutral sentence
+    verdict = actor_verdict(
+        [read(0, "A failed, A failed, A failed.", NEG)] * 3 + [read(40, "A met B.", NEU)]
+    )
+    assert verdict.score == round((NEG.score + NEU.score) / 2, 3)
+    assert verdict.sentiment == "negative"
+
+
+def test_neutral_majority_with_clear_hostility_leans_negative() -> None:
+    mentions = [read(i * 10, f"s{i}", NEU) for i in range(4)] + [read(99, "bad", NEG)]
+    verdict = actor_verdict(mentions)
+    assert verdict.score <= -LEAN and verdict.sentiment == "negative"
+    assert verdict.evidence == ("bad",)  # only sentences that agree with the verdict
+
+
+def test_a_verdict_needs_a_sentence_that_shows_it() -> None:
+    leaning = MentionSentiment(0.4, 0.55, 0.05)  # neutral, but leaning negative
+    verdict = actor_verdict([read(0, "a", leaning), read(10, "b", leaning)])
+    assert verdict.score <= -LEAN and verdict.sentiment == "neutral"
+    assert verdict.evidence == ("a", "b")
+
+
+def test_mixed_coverage_is_neutral_and_shows_the_surest_neutral_sentence() -> None:
+    mentions = [read(0, "praised", POS), read(10, "blamed", NEG), read(20, "met", NEU)]
+    verdict = actor_verdict(mentions)
+    assert verdict.sentiment == "neutral" and abs(verdict.score) < LEAN
+    assert verdict.evidence[0] == "met"
+
+
+def test_evidence_is_clearest_first_distinct_and_capped() -> None:
+    weak = MentionSentiment(0.5, 0.3, 0.2)
+    mentions = [
+        read(0, "weak", weak),
+        read(10, "strong\nline", NEG),
+        read(20, "strong line", NEG),
+        read(30, "third", MentionSentiment(0.7, 0.3, 0.0)),
+        read(40, "fourth", MentionSentiment(0.6, 0.4, 0.0)),
+    ]
+    verdict = actor_verdict(mentions)
+    assert verdict.evidence == ("strong line", "third", "fourth")
+
+
+def test_no_mentions_is_neutral_without_evidence() -> None:
+    verdict = actor_verdict([])
+    assert (verdict.sentiment, verdict.score, verdict.evidence) == ("neutral", 0.0, ())
+
+
+def test_mention_sentiment_class_and_score_agree() -> None:
+    assert NEG.sentiment == "negative" and NEG.score < 0
+    assert POS.sentiment == "positive" and POS.score > 0
+    assert NEU.sentiment == "neutral"
+
+
+def test_analyzer_reads_each_actor_in_its_own_right() -> None:
+    model = WordModel()
+    analyzer = LexiconAnalyzer(
+        [Actor("Russia", "country", ("Kremlin",)), Actor("Ukraine", "country")],
+        [],
+        target_model=model,
+    )
+    text = "Russia failed again. Ukraine won the vote. The Kremlin failed to answer."
+    result = analyzer.analyze(Document("1", "", text))
+    by_name = {a.name: a for a in result.actors}
+    assert by_name["Russia"].sentiment == "negative" and by_name["Russia"].mentions == 2
+    assert by_name["Ukraine"].sentiment == "positive"
+    assert by_name["Russia"].evidence == ("Russia failed again.", "The Kremlin failed to answer.")
+    assert all(a.watched for a in result.actors)
+    assert len(model.calls) == 1  # one batched call per article
+
+
+def test_target_sentiment_uses_the_model_on_the_sentence_of_each_span() -> None:
+    model = WordModel()
+    analyzer = LexiconAnalyzer([Actor("X", "other")], [], target_model=model)
+    text = "Bob won. Ann failed."
+    spans = analyzer.target_sentiment(text, [TargetSpan(9, 12), TargetSpan(0, 3)])
+    assert [(s.start, s.sentiment) for s in spans] == [(9, "negative"), (0, "positive")]
+    assert model.calls[-1][0] == TargetInSentence("Ann failed.", 0, 3)
+    assert spans[0].score == round(NEG.score, 3)
+
+
+def test_analyzer_adds_discovered_actors_after_watched_ones() -> None:
+    analyzer = LexiconAnalyzer(
+        [Actor("Russia", "country")], [], target_model=WordModel(), discover=True
+    )
+    text = "Russia failed. Prime Minister Ann Lee won praise. Lee said Russia failed."
+    result = analyzer.analyze(Document("1", "", text))
+    assert [(a.name, a.watched) for a in result.actors] == [("Russia", True), ("Ann Lee", False)]
+    assert result.actors[1].type == "person" and result.actors[1].mentions == 2
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def names(text: str, watched: Sequence[str] = ()) -> dict[str, tuple[str, int]]:
+    return {d.name: (d.type, len(d.spans)) for d in discover_actors(text, [], watched)}
+
+
+def test_titles_make_persons_and_are_not_part_of_the_name() -> None:
+    found = names("President Ann Lee spoke. Later, Ms Lee left for Paris.")
+    assert found["Ann Lee"] == ("person", 2)
+
+
+def test_surname_canonicalisation_in_any_order_of_first_use() -> None:
+    found = names("Lee said the plan fails. Health Secretary Ann Lee resigned on Monday.")
+    assert found == {"Ann Lee": ("person", 2)}
+
+
+def test_organisations_acronyms_and_places() -> None:
+    text = (
+        "The Green Party and the Bank of England disagreed. The OSCE met; the OSCE said no. "
+        "Shelling hit homes in Kherson. Aid reached Kherson later. He went to Lisbon once."
+    )
+    found = names(text)
+    assert found["Green Party"] == ("organisation", 1)
+    assert found["Bank of England"] == ("organisation", 1)
+    assert found["OSCE"] == ("organisation", 2)
+    assert found["Kherson"] == ("other", 2)
+    assert "Lisbon" not in found  # a place seen once is not reported
+
+
+def test_speech_verbs_make_persons_and_sentence_openers_are_ignored() -> None:
+    found = names("But Maria Novak, a nurse, said the ward was full. However, it was.")
+    assert found == {"Maria Novak": ("person", 1)}
+
+
+def test_watched_names_are_never_rediscovered() -> None:
+    text = "President Putin spoke. Mr Putin's aide Dmitry Ivanov said Vladimir Putin was right."
+    found = names(text, watched=["Vladimir Putin", "Putin", "President Putin"])
+    assert found == {"Dmitry Ivanov": ("person", 1)}
+
+
+def test_watched_spans_block_overlapping_candidates() -> None:
+    text = "The Ministry of Defence said it was ready."
+    start = text.index("Ministry")
+    assert discover_actors(text, [(start, start + len("Ministry of Defence"))], []) == []
+
+
+def test_runs_of_function_words_are_skipped() -> None:
+    assert names('"If I agreed," she wrote. But In The End It Was. A B C.') == {}
+
+
+def test_common_capitalised_words_and_line_breaks() -> None:
+    text = "On Monday, in January, the World Cup began.\nMinister Olena\nKovalenko said so."
+    found = names(text)
+    assert found == {"Olena Kovalenko": ("person", 1)}
+
+
+# --------------------------------------------------------------------------- watchlist merge
+
+SEED = [
+    Actor("Russia", "country", ("Kremlin", "Moscow")),
+    Actor("NATO", "organisation", ("North Atlantic Treaty Organization",)),
+    Actor("Vladimir Putin", "person", ("Putin",)),
+]
+
+
+def test_user_actors_follow_the_seed_and_replace_same_names() -> None:
+    user = [
+        WatchedActor("nato", "organisation", ("the Alliance",)),
+        WatchedActor("Keir Starmer", "person", ("Starmer",)),
+    ]
+    merged = merge_watchlist(SEED, user)
+    assert [a.name for a in merged] == ["Russia", "Vladimir Putin", "Keir Starmer", "nato"]
+    assert merged[-1].aliases == ("the Alliance",)
+
+
+def test_hidden_seed_actors_disappear_and_claimed_aliases_move_to_the_user() -> None:
+    user = [
+        WatchedActor("Russia", "country", hidden=True),
+        WatchedActor("Moscow city council", "organisation", ("Moscow",)),
+        WatchedActor("Putin", "person"),
+    ]
+    merged = {a.name: a for a in merge_watchlist(SEED, user)}
+    assert "Russia" not in merged
+    assert merged["Moscow city council"].aliases == ("Moscow",)
+    assert "Vladimir Putin" in merged and merged["Vladimir Putin"].aliases == ()
+    check_watchlist(list(merged.values()))
+
+
+def test_conflicts_between_user_actors_are_refused() -> None:
+    actors = merge_watchlist(
+        SEED, [WatchedActor("A", "other", ("Zed",)), WatchedActor("B", "other", ("zed",))]
+    )
+    with pytest.raises(InvalidInput, match="belongs to both"):
+        check_watchlist(actors)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "aliases", "message"),
+    [
+        ("  ", "person", [], "non-empty name"),
+        ("Ann", "people", [], "--type 'people'"),
+        ("Ann", "person", ["--"], "letter or digit"),
+    ],
+)
+def test_bad_entries_are_refused(name: str, kind: str, aliases: list[str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        watched_entry(name, kind, aliases)
+
+
+def test_entries_are_normalised() -> None:
+    entry = watched_entry("  Keir   Starmer ", "person", ["Starmer", "keir starmer", "Starmer"])
+    assert entry == WatchedActor("Keir Starmer", "person", ("Starmer",))

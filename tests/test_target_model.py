@@ -1,0 +1,118 @@
+"""The committed target-sentiment model, loaded as the pipeline loads it (never trained here).
+
+Quality bars are checked on data the model did not train on: the held-out tenth of the
+NewsMTSC training file (split by article hash, as in scripts/train_target_sentiment.py)
+read through the same function as ``newsmon analyze``, and the seed article.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment, packaged_model_dir
+from feeds.errors import ConfigError
+from feeds.models import Document, TargetInSentence
+from tests.shared_data import shared_file
+from worker import bootstrap
+from worker.admin import analyze_stream
+from worker.settings import REPO_ROOT, load_settings
+
+MIN_F1M = 0.70
+LABELS = {2.0: "negative", 4.0: "neutral", 6.0: "positive"}
+
+
+@pytest.fixture(scope="module")
+def model() -> OnnxTargetSentiment:
+    return OnnxTargetSentiment()
+
+
+@pytest.fixture(scope="module")
+def analyzer():  # type: ignore[no-untyped-def]
+    return bootstrap.load_analyzer(load_settings(seeds_dir=REPO_ROOT / "seeds"))
+
+
+def test_committed_files_match_the_hashes_in_model_md() -> None:
+    folder = packaged_model_dir()
+    recorded = dict(
+        re.findall(
+            r"^\| `([\w.]+)` \| `([0-9a-f]{64})` \|", (folder / "MODEL.md").read_text(), re.M
+        )
+    )
+    assert set(recorded) == {"model.onnx", "tokenizer.json"}
+    for name, digest in recorded.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert (folder / "model.onnx").stat().st_size < 30_000_000
+
+
+def test_a_contrast_sentence_is_read_per_target(model: OnnxTargetSentiment) -> None:
+    s = "Russia's brutal invasion was condemned, while Ukraine's defenders were praised."
+    russia, ukraine = model.predict(
+        [TargetInSentence(s, 0, 6), TargetInSentence(s, s.index("Ukraine"), s.index("Ukraine") + 7)]
+    )
+    assert russia.sentiment == "negative" and ukraine.sentiment != "negative"
+    assert russia.score < ukraine.score
+    for reading in (russia, ukraine):
+        assert abs(reading.negative + reading.neutral + reading.positive - 1) < 1e-6
+        assert -1 <= reading.score <= 1
+
+
+def test_predictions_keep_input_order_across_batches(model: OnnxTargetSentiment) -> None:
+    short = TargetInSentence("Ann Lee won.", 0, 7)
+    long = TargetInSentence("The court said on Monday that " * 12 + "Bob Marsh lied.", 360, 369)
+    many = [short, long] * 20
+    readings = model.predict(many)
+    assert readings[0::2] == [readings[0]] * 20 and readings[1::2] == [readings[1]] * 20
+    assert model.predict([]) == []
+
+
+def test_a_missing_model_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot load the target-sentiment model"):
+        OnnxTargetSentiment(tmp_path)
+
+
+def test_seed_article_verdicts(analyzer) -> None:  # type: ignore[no-untyped-def]
+    title, _, text = shared_file("seeds/000_30ea7d5ece656d38.txt").read_text().partition("\n")
+    result = analyzer.analyze(Document("seed", title, text))
+    verdicts = {a.name: a for a in result.actors}
+    assert verdicts["Russia"].sentiment == "negative"
+    assert verdicts["Vladimir Putin"].sentiment == "negative"
+    assert verdicts["Ukraine"].sentiment != "negative"
+    for actor in (verdicts["Russia"], verdicts["Vladimir Putin"]):
+        assert actor.evidence and all(
+            actor.name.split()[-1] in e or "Kremlin" in e or "Moscow" in e for e in actor.evidence
+        )
+
+
+@pytest.mark.slow
+def test_held_out_newsmtsc_through_the_analyze_command(analyzer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines, gold = [], []
+    for raw in shared_file("data/newsmtsc/train.jsonl").read_text().splitlines():
+        item = json.loads(raw)
+        targets = []
+        for t in item["targets"]:
+            article = "_".join(t["Input.gid"].split("_")[:3])
+            if hashlib.sha256(article.encode()).digest()[0] % 10 == 0:
+                targets.append({"from": t["from"], "to": t["to"]})
+                gold.append(LABELS[t["polarity"]])
+        if targets:
+            doc = {"id": len(lines), "text": item["sentence_normalized"], "targets": targets}
+            lines.append(json.dumps(doc))
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    analyze_stream(analyzer, str(source), str(output))
+    results = [json.loads(line) for line in output.read_text().splitlines()]
+    pred = [t["sentiment"] for r in results for t in r["targets"]]
+    assert len(pred) == len(gold) > 900
+    f1s = []
+    for c in ("negative", "neutral", "positive"):
+        tp = sum(g == p == c for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == c != g for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == c != p for g, p in zip(gold, pred, strict=True))
+        f1s.append(2 * tp / (2 * tp + fp + fn))
+    # the committed model scores F1m 0.00 here (docs/BENCHMARKS.md); fail on a regression
+    assert sum(f1s) / 3 >= MIN_F1M
