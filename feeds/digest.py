@@ -74,6 +74,7 @@ __all__ = [
     "PanelView",
     "SpikeNote",
     "actor_overview",
+    "new_names",
     "build_digest",
     "compose_digest",
     "digest_subject",
@@ -175,6 +176,16 @@ class DigestContent:
     panels: tuple[PanelView, ...]
     images: tuple[InlineImage, ...]
     spike: SpikeNote | None = None
+    new_names: tuple[NewName, ...] = ()  # discovered actors, not on the watchlist
+
+
+@dataclass(frozen=True, slots=True)
+class NewName:
+    """An actor not on the watchlist that discovery found in the digest's articles."""
+
+    name: str
+    type: str
+    articles: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,17 +211,9 @@ class ActorTally:
         return best
 
 
-@dataclass(frozen=True, slots=True)
-class NewName:
-    """An actor not on the watchlist that discovery found in the digest's articles."""
-
-    name: str
-    type: str
-    articles: int
-
-
 #: Discovered actors shown per article, and in a digest's list of new names.
 NEW_CHIPS_PER_ARTICLE = 3
+NEW_NAMES_LIMIT = 10
 NEW_NAMES_LIMIT = 10
 
 # --------------------------------------------------------------------------- selection
@@ -280,6 +283,28 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
     ]
     tallies.sort(key=lambda t: (-t.mentions, t.name.casefold()))
     return tallies
+
+
+def new_names(articles: Iterable[StoredArticle]) -> list[NewName]:
+    """Discovered (unwatched) actors by the number of articles naming them, most first.
+
+    Names merge ignoring case and are spelt as in :func:`actor_overview`; at most
+    :data:`NEW_NAMES_LIMIT`.
+    """
+    counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    types: dict[str, str] = {}
+    for article in articles:
+        found = {a.name.casefold(): a for a in article.actors if not a.watched}
+        for key, actor in found.items():
+            counts[key] += 1
+            spellings.setdefault(key, Counter())[actor.name] += 1
+            types.setdefault(key, actor.type)
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))[:NEW_NAMES_LIMIT]
+    return [
+        NewName(min(spellings[k], key=lambda n: (-spellings[k][n], n)), types[k], counts[k])
+        for k in ranked
+    ]
 
 
 def watched_actors(spec: SubscriptionSpec, stories: Sequence[Story] = ()) -> list[str]:
@@ -354,6 +379,7 @@ def compose_digest(
         panels=tuple(panels),
         images=tuple(images),
         spike=spike,
+        new_names=tuple(new_names(a for s in shown for a in s.members)),
     )
 
 
@@ -521,8 +547,13 @@ def _entry(story: Story, spec: SubscriptionSpec, tz: ZoneInfo) -> EntryView:
                 sentiment=a.sentiment,
                 evidence=truncate_words(plain_text(a.evidence[0]), EVIDENCE_LIMIT)
                 if a.evidence else None,
+                watched=a.watched,
             )
-            for a in actors[:4]
+            # Watched actors first; a few discovered names, marked as new.
+            for a in [
+                *[a for a in actors if a.watched][:4],
+                *[a for a in actors if not a.watched][:NEW_CHIPS_PER_ARTICLE],
+            ]
         ),
     )
 
