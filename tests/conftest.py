@@ -93,6 +93,8 @@ def store(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[SqlStore]
         engine = request.getfixturevalue("pg_engine")
         _empty_postgres(engine)
         yield SqlStore(engine)
+        # and after: later tests on the same session database (Celery) expect it empty
+        _empty_postgres(engine)
 
 
 @pytest.fixture

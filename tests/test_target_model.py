@@ -22,7 +22,7 @@ from worker import bootstrap
 from worker.admin import analyze_stream
 from worker.settings import REPO_ROOT, load_settings
 
-MIN_F1M = 0.70
+MIN_F1M = 0.75
 LABELS = {2.0: "negative", 4.0: "neutral", 6.0: "positive"}
 
 
@@ -114,5 +114,5 @@ def test_held_out_newsmtsc_through_the_analyze_command(analyzer, tmp_path: Path)
         fp = sum(p == c != g for g, p in zip(gold, pred, strict=True))
         fn = sum(g == c != p for g, p in zip(gold, pred, strict=True))
         f1s.append(2 * tp / (2 * tp + fp + fn))
-    # the committed model scores F1m 0.00 here (docs/BENCHMARKS.md); fail on a regression
+    # the committed model scores F1m 0.764 here (docs/BENCHMARKS.md); the bar is 0.75
     assert sum(f1s) / 3 >= MIN_F1M
