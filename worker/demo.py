@@ -98,7 +98,7 @@ def _print_findings(c: Any) -> None:
     )
     verdicts: dict[str, Counter[str]] = {}
     for article in articles:
-        for actor in article.actors:
+        for actor in (a for a in article.actors if a.watched):  # discovered names aside
             verdicts.setdefault(actor.name, Counter())[actor.sentiment] += 1
     top = sorted(verdicts.items(), key=lambda kv: -sum(kv[1].values()))[:6]
     for name, counts in top:
