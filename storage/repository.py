@@ -366,6 +366,18 @@ class SqlRepository:
             )
         return known
 
+    def _oldest_articles(
+        self, base: Select[Any], ids: Sequence[int] | None, limit: int
+    ) -> list[Any]:
+        """Rows of ``base`` (a select on ``article``), oldest id first, at most ``limit``;
+        ``ids`` narrows the candidates (looked up in chunks, so any number may be given)."""
+        if ids is None:
+            return self._rows(base.order_by(ARTICLE.c.id).limit(limit))
+        rows: list[Any] = []
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows.extend(self._rows(base.where(ARTICLE.c.id.in_(chunk))))
+        return sorted(rows, key=lambda r: r["id"])[:limit]
+
     def pending_analysis(
         self, *, ids: Sequence[int] | None = None, limit: int = 100
     ) -> list[ArticleForAnalysis]:
@@ -378,13 +390,7 @@ class SqlRepository:
             ARTICLE.c.author,
             ARTICLE.c.url,
         ).where(ARTICLE.c.analyzed_at.is_(None))
-        rows: list[Any] = []
-        if ids is None:
-            rows = self._rows(base.order_by(ARTICLE.c.id).limit(limit))
-        else:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
-                rows.extend(self._rows(base.where(ARTICLE.c.id.in_(chunk))))
-            rows = sorted(rows, key=lambda r: r["id"])[:limit]
+        rows = self._oldest_articles(base, ids, limit)
         return [
             ArticleForAnalysis(
                 id=r["id"],
@@ -1076,13 +1082,7 @@ class SqlRepository:
             ARTICLE.c.published,
             ARTICLE.c.first_seen,
         ).where(ARTICLE.c.story_id.is_(None))
-        rows: list[Any] = []
-        if ids is None:
-            rows = self._rows(base.order_by(ARTICLE.c.id).limit(limit))
-        else:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
-                rows.extend(self._rows(base.where(ARTICLE.c.id.in_(chunk))))
-            rows = sorted(rows, key=lambda r: r["id"])[:limit]
+        rows = self._oldest_articles(base, ids, limit)
         return [
             ArticleForGrouping(
                 id=r["id"],
