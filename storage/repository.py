@@ -382,25 +382,8 @@ class SqlRepository:
         self, *, ids: Sequence[int] | None = None, limit: int = 100
     ) -> list[ArticleForAnalysis]:
         """Articles never analysed, oldest id first; ``ids`` narrows the candidates."""
-        base = select(
-            ARTICLE.c.id,
-            ARTICLE.c.title,
-            ARTICLE.c.content,
-            ARTICLE.c.summary,
-            ARTICLE.c.author,
-            ARTICLE.c.url,
-        ).where(ARTICLE.c.analyzed_at.is_(None))
-        rows = self._oldest_articles(base, ids, limit)
-        return [
-            ArticleForAnalysis(
-                id=r["id"],
-                title=r["title"],
-                text=r["content"] or r["summary"],
-                author=r["author"],
-                url=r["url"],
-            )
-            for r in rows
-        ]
+        base = _analysis_input().where(ARTICLE.c.analyzed_at.is_(None))
+        return [_for_analysis(r) for r in self._oldest_articles(base, ids, limit)]
 
     def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
         """Replace the article's analysis (idempotent)."""
@@ -1015,31 +998,8 @@ class SqlRepository:
         return [int(i) for i in self._session.execute(stmt).scalars()]
 
     def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
-        rows: list[Any] = []
-        for chunk in _chunks(list(dict.fromkeys(ids))):
-            rows.extend(
-                self._rows(
-                    select(
-                        ARTICLE.c.id,
-                        ARTICLE.c.title,
-                        ARTICLE.c.content,
-                        ARTICLE.c.summary,
-                        ARTICLE.c.author,
-                        ARTICLE.c.url,
-                    ).where(ARTICLE.c.id.in_(chunk))
-                )
-            )
-        rows.sort(key=lambda r: r["id"])
-        return [
-            ArticleForAnalysis(
-                id=r["id"],
-                title=r["title"],
-                text=r["content"] or r["summary"],
-                author=r["author"],
-                url=r["url"],
-            )
-            for r in rows
-        ]
+        rows = self._oldest_articles(_analysis_input(), ids, len(ids))
+        return [_for_analysis(r) for r in rows]
 
 
     # ------------------------------------------------------------------ feed identity
@@ -1399,6 +1359,28 @@ def _load_signature(text: str) -> dict[str, float]:
 
 # "newsmon-story" in ASCII, truncated to fit a bigint: the story-assignment lock.
 _STORY_LOCK_KEY = 0x6E6577735F7374
+
+
+def _analysis_input() -> Select[Any]:
+    """The columns an analysis reads (see :class:`ArticleForAnalysis`)."""
+    return select(
+        ARTICLE.c.id,
+        ARTICLE.c.title,
+        ARTICLE.c.content,
+        ARTICLE.c.summary,
+        ARTICLE.c.author,
+        ARTICLE.c.url,
+    )
+
+
+def _for_analysis(row: Any) -> ArticleForAnalysis:
+    return ArticleForAnalysis(
+        id=row["id"],
+        title=row["title"],
+        text=row["content"] or row["summary"],
+        author=row["author"],
+        url=row["url"],
+    )
 
 
 def _no_feed(feed_id: int) -> NotFound:
