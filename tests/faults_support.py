@@ -1,8 +1,9 @@
 """Helpers of the fault-injection suite: real worker processes, a corpus, the invariants.
 
-Scale: ``NEWSMON_FAULT_FEEDS`` (default 60) feeds of four items each — three of the
-feed's own and one wire story shared by three feeds, which must be stored once. The issue's
-full size is ``NEWSMON_FAULT_FEEDS=1000``.
+Scale: feeds of four items each — three of the feed's own and one wire story shared by
+three feeds, which must be stored once. Scenario 1 (workers killed at random) runs at the
+issue's full size, ``NEWSMON_FAULT_KILL_FEEDS`` (default 1,000 feeds, 3,334 stories); the
+other scenarios are about one fault at a time and use ``NEWSMON_FAULT_FEEDS`` (default 60).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from worker.settings import REPO_ROOT
 
 NEWSMON = str(Path(sys.executable).parent / "newsmon")
 FEEDS = int(os.environ.get("NEWSMON_FAULT_FEEDS", "60"))
+KILL_FEEDS = int(os.environ.get("NEWSMON_FAULT_KILL_FEEDS", "1000"))
 ITEMS_OWN = 3
 
 
@@ -88,7 +90,7 @@ class Worker:
         self.starts += 1
         command = [NEWSMON, "worker", "--concurrency", str(self.concurrency),
                    "--loglevel", "WARNING", "-I", "tests.fault_hooks",
-                   "-n", f"fault{self.starts}@%h", "--without-gossip", "--without-mingle"]
+                   "-n", f"fault{self.starts}@%h"]
         if self.beat:
             command = [NEWSMON, "beat", "--loglevel", "WARNING",
                        "--schedule", str(self.log.with_suffix(".schedule"))]

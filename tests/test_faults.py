@@ -24,6 +24,7 @@ from sqlalchemy import text
 from feeds.digest import recipient_message_id
 from tests.faults_support import (
     FEEDS,
+    KILL_FEEDS,
     Ledger,
     Worker,
     cli,
@@ -55,8 +56,14 @@ def _seed(env: dict[str, str], urls: list[str], tmp_path: Path) -> None:
 def test_workers_killed_at_random_lose_and_duplicate_nothing(
     empty_pg_url: str, private_redis: RedisServer, server: RunningServer, tmp_path: Path
 ) -> None:
-    urls, stories = publish(server)
-    env = environment(empty_pg_url, private_redis.url())
+    urls, stories = publish(server, KILL_FEEDS)
+    # Kills here are far more frequent than in any deployment (one every few seconds for
+    # the whole run). A task whose process is killed three times in a row is parked, and
+    # the guard cannot tell chance from a poison message: at this rate and the default
+    # bound of 3, 5 of about 4,500 tasks were parked in one run. The bound is raised for
+    # this scenario, as docs/OPERATIONS.md advises where workers are killed often;
+    # scenario 6 tests the guard itself.
+    env = environment(empty_pg_url, private_redis.url(), NEWSMON_MAX_TASK_CRASHES="12")
     _seed(env, urls, tmp_path)
     ledger = Ledger(empty_pg_url)
     worker = Worker(env, tmp_path / "worker.log")
@@ -64,27 +71,32 @@ def test_workers_killed_at_random_lose_and_duplicate_nothing(
     kills = {"child": 0, "worker": 0}
     next_kill = [time.monotonic() + 2.0]
 
+    # Pool processes die every few seconds for the whole run, so kills land in polls and in
+    # analyses alike; a few times the whole worker dies (its reserved tasks then wait for
+    # the visibility timeout, 30 s here).
     def chaos() -> None:
         if time.monotonic() < next_kill[0]:
             return
-        next_kill[0] = time.monotonic() + rng.uniform(0.5, 2.0)
-        if kills["child"] < 12 and worker.kill_child(rng):
+        next_kill[0] = time.monotonic() + rng.uniform(1.0, 5.0)
+        if worker.kill_child(rng):
             kills["child"] += 1
-        if kills["worker"] < 2 and rng.random() < 0.15:
+        if kills["worker"] < 3 and rng.random() < 0.05:
             worker.kill()
             kills["worker"] += 1
             worker.start()
 
     worker.start()
     try:
-        enq = cli(env, "poll", "--all", "--enqueue")
+        enq = cli(env, "poll", "--all", "--enqueue", timeout=300)
         assert enq.returncode == 0, enq.stderr
-        took = wait_until(lambda: ledger.complete(FEEDS, stories), 400, while_waiting=chaos)
+        took = wait_until(lambda: ledger.complete(KILL_FEEDS, stories), 1200,
+                          while_waiting=chaos)
     finally:
         worker.stop()
-    print(f"\nscenario 1: {FEEDS} feeds, {kills} kills, complete after {took:.1f}s")
+    print(f"\nscenario 1: {KILL_FEEDS} feeds, {stories} stories, {kills} kills, "
+          f"complete after {took:.1f}s")
     assert kills["child"] > 0
-    ledger.assert_exactly_once(stories, FEEDS)
+    ledger.assert_exactly_once(stories, KILL_FEEDS)
     ledger.close()
 
 

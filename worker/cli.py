@@ -282,8 +282,13 @@ def worker(
     """Start a Celery worker (extra arguments go to Celery)."""
     from worker.celery_app import app as celery
 
+    # No gossip and no mingle: newsmon uses neither (parked tasks and progress live in
+    # Redis and the database), both are broadcasts whose traffic grows with the number of
+    # workers, and the fault-injection suite proves recovery in this configuration
+    # (docs/OPERATIONS.md).
     celery.worker_main(
-        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", *ctx.args]
+        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
+         "--without-gossip", "--without-mingle", *ctx.args]
     )
 
 
