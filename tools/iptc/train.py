@@ -295,10 +295,11 @@ def main() -> None:
     from tools.iptc.distill import model_dir
 
     shutil.copyfile(model_dir() / "tokenizer.json", out / "tokenizer.json")
+    (out / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n")
+    # Last, so that the checksums cover every file written above.
     sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())
             if p.suffix in {".npy", ".npz", ".json"}}
     (out / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()))
-    (out / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {out}")
 
 
