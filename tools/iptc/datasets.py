@@ -14,7 +14,10 @@ Training (weak labels)
       where the project's keyword rules (``seeds/topics.toml``) point clearly at one topic
       (best score >= 0.5 and the runner-up below 60 % of it). This is what teaches the
       classes HuffPost has no section for (disasters, war, weather, labour). Items of the
-      two hand-labelled sets are never used.
+      hand-labelled sets are never used.
+    * Teacher labels (``teacher.py``): class probabilities of the full transformer for the
+      HuffPost items of the training split and of the mixed sections, never for the tuning
+      split or a hand-labelled item (:func:`evaluation_lines`).
 
 Evaluation
     * ``tune``: a fixed 20 % of the mapped HuffPost items (weak labels), held out of
@@ -24,7 +27,11 @@ Evaluation
     * ``ecbplus`` (development): 413 full ECB+ news articles, labelled by hand per event;
       also looked at while choosing settings.
     * ``huffpost-final`` (held-out): 65 further U.S./WORLD NEWS items, labelled after the
-      settings were fixed and evaluated once.
+      first round's settings were fixed.
+    * ``huffpost-holdout2`` (held-out, second round): 129 further U.S./WORLD NEWS items
+      (positions 5 and 30 mod 40 within those sections), labelled and committed before
+      any classifier ran on them. ``train.py`` scores the held-out sets only when it writes
+      the model files, never with ``--evaluate-only``.
 """
 
 from __future__ import annotations

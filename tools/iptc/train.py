@@ -127,7 +127,7 @@ def child_prototypes(
 
 def teacher_rows(
     path: Path, mode: str, section_share: float, teacher_c: float
-) -> tuple[list[Example], list[str], list[float], np.ndarray]:
+) -> tuple[list[Example], list[str], list[float], dict[str, float]]:
     """Training rows from the teacher's probabilities, and the teacher's class prior.
 
     ``mode``: "mixed" labels the mixed sections only; "all" also blends the teacher's
@@ -165,7 +165,7 @@ def teacher_rows(
             labels.append(codes[int(k)])
             weights.append(share * float(probs[line, k]))
     prior = probs[mixed].mean(axis=0)
-    return examples, labels, weights, dict(zip(codes, prior, strict=True))  # type: ignore[return-value]
+    return examples, labels, weights, {c: float(p) for c, p in zip(codes, prior, strict=True)}
 
 
 def main() -> None:
