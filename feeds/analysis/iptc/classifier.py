@@ -37,7 +37,7 @@ from tokenizers import Tokenizer
 from feeds.errors import ConfigError
 from feeds.models import TopicScore
 
-TITLE_WEIGHT = 3.0
+TITLE_WEIGHT = 2.0
 MAX_BODY_TOKENS = 512
 # Text beyond this many characters is not even tokenised: 512 word pieces of English take
 # about 2,400 characters, so the cut never shortens what is read, only the tokeniser's work.
