@@ -365,6 +365,12 @@ class Pipeline:
 
     # ------------------------------------------------------------------ analysis
 
+    def pending_of_feed(self, feed_id: int) -> list[int]:
+        """Articles this feed carried that still wait for analysis (for a poll that runs
+        again after its previous run died between storing them and handing them on)."""
+        with self.store.transaction() as repo:
+            return repo.article_ids(pending=True, feed_id=feed_id)
+
     def analyze_pending(self, *, ids: Sequence[int] | None = None, limit: int = 500) -> int:
         """Analyse articles that have no analysis yet; returns how many were analysed."""
         total = 0

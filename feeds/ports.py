@@ -280,10 +280,11 @@ class Repository(Protocol):
         """The largest stories active since ``since``, largest first."""
     # the analysis stage (see feeds.analysis_stage)
     def article_ids(
-        self, *, since: datetime | None = None, pending: bool = False
+        self, *, since: datetime | None = None, pending: bool = False,
+        feed_id: int | None = None,
     ) -> list[int]:
         """Ids of articles first seen on or after ``since`` (all if None), ascending;
-        ``pending``: only those never analysed."""
+        ``pending``: only those never analysed; ``feed_id``: only those that feed carried."""
         ...
 
     def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:

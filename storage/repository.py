@@ -988,13 +988,17 @@ class SqlRepository:
     # ------------------------------------------------------------------ analysis stage
 
     def article_ids(
-        self, *, since: datetime | None = None, pending: bool = False
+        self, *, since: datetime | None = None, pending: bool = False,
+        feed_id: int | None = None,
     ) -> list[int]:
         stmt = select(ARTICLE.c.id).order_by(ARTICLE.c.id)
         if since is not None:
             stmt = stmt.where(ARTICLE.c.first_seen >= since)
         if pending:
             stmt = stmt.where(ARTICLE.c.analyzed_at.is_(None))
+        if feed_id is not None:
+            carried = select(SIGHTING.c.article_id).where(SIGHTING.c.feed_id == feed_id)
+            stmt = stmt.where(ARTICLE.c.id.in_(carried))
         return [int(i) for i in self._session.execute(stmt).scalars()]
 
     def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:

@@ -4,6 +4,9 @@ Imported by the worker before it forks its pool, so every pool process carries t
 
 * a poll of a feed whose URL contains ``/poison`` kills its own process (SIGKILL) — a
   task that always crashes its worker;
+* when ``NEWSMON_FAULT_KILL_AFTER_POLL`` names a file that exists, the first poll a process
+  completes removes the file and kills the process after the poll's articles were
+  committed and before they are handed to analysis;
 * when ``NEWSMON_FAULT_KILL_AFTER_SEND`` names a file that exists, the first digest copy a
   process sends removes the file and kills the process after the server accepted the copy
   and before the delivery is recorded.
@@ -31,18 +34,25 @@ def _poisoned_poll(self: Pipeline, feed_id: int) -> Any:
     sources = self.sources([feed_id])
     if sources and "/poison" in sources[0].url:
         _die()
-    return _poll_feed(self, feed_id)
+    report = _poll_feed(self, feed_id)
+    _die_once("NEWSMON_FAULT_KILL_AFTER_POLL")
+    return report
 
 
-def _send_then_die(self: SmtpMailer, email: Any) -> Any:
-    result = _send(self, email)
-    flag = os.environ.get("NEWSMON_FAULT_KILL_AFTER_SEND")
+def _die_once(variable: str) -> None:
+    """Die if the file named by ``variable`` exists (removing it: one death in all)."""
+    flag = os.environ.get(variable)
     if flag:
         try:
             Path(flag).unlink()
         except FileNotFoundError:
-            return result
+            return
         _die()
+
+
+def _send_then_die(self: SmtpMailer, email: Any) -> Any:
+    result = _send(self, email)
+    _die_once("NEWSMON_FAULT_KILL_AFTER_SEND")
     return result
 
 

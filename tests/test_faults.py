@@ -100,6 +100,35 @@ def test_workers_killed_at_random_lose_and_duplicate_nothing(
     ledger.close()
 
 
+def test_a_poll_killed_between_commit_and_hand_off_still_gets_analysed(
+    empty_pg_url: str, private_redis: RedisServer, server: RunningServer, tmp_path: Path
+) -> None:
+    """The narrow window of scenario 1: a poll stored its articles and died before queueing
+    their analysis. The redelivered poll finds nothing new, yet must hand them on (no
+    beat runs here, so the periodic sweep cannot hide a miss)."""
+    urls, stories = publish(server, 3)
+    flag = tmp_path / "kill-after-poll"
+    flag.touch()
+    env = environment(empty_pg_url, private_redis.url(),
+                      NEWSMON_FAULT_KILL_AFTER_POLL=str(flag))
+    _seed(env, urls, tmp_path)
+    ledger = Ledger(empty_pg_url)
+    worker = Worker(env, tmp_path / "worker.log")
+    worker.start()
+    try:
+        assert cli(env, "poll", "--all", "--enqueue").returncode == 0
+        try:
+            wait_until(lambda: ledger.complete(3, stories), 120)
+        except AssertionError:
+            raise AssertionError(f"{ledger.progress()} {worker.tail()}") from None
+    finally:
+        worker.stop()
+    assert not flag.exists(), "the planted death did not happen"
+    assert "SIGKILL" in worker.tail(20_000)
+    ledger.assert_exactly_once(stories, 3)
+    ledger.close()
+
+
 def test_redis_restarted_mid_run(
     empty_pg_url: str, private_redis: RedisServer, server: RunningServer, tmp_path: Path
 ) -> None:

@@ -175,6 +175,8 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery is untyped
         except redis.RedisError:
             # The broker itself is gone: run the task; Celery's own retry handles the rest.
             return super().__call__(*args, **kwargs)
+        # What the body may want to know: an earlier delivery died in it (see died_before).
+        self.request.newsmon_crashes = crashes
         if crashes >= ledger.max_crashes:
             # Pause first, then list it as parked: whoever sees it parked sees it paused.
             on_parked(self.name, list(args))
@@ -188,3 +190,13 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery is untyped
                 ledger.end(task_id)
             except redis.RedisError as exc:
                 log.warning("could not clear the crash counter of %s: %s", task_id, exc)
+
+
+def died_before(task: Task) -> bool:
+    """Whether an earlier delivery of the running task died in its body (counted by the
+    guard) or the broker says the message was delivered before (restored after a lost
+    worker). Such a run cannot trust that the earlier one finished its hand-offs."""
+    request = task.request
+    if int(getattr(request, "newsmon_crashes", 0) or 0) > 0:
+        return True
+    return bool((getattr(request, "delivery_info", None) or {}).get("redelivered"))

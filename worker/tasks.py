@@ -18,6 +18,7 @@ from feeds.models import Period
 from feeds.pipeline import Pipeline
 from worker import bootstrap
 from worker.celery_app import app
+from worker.reliability import died_before
 
 log = get_task_logger(__name__)
 
@@ -54,12 +55,18 @@ def poll_feed(feed_id: int) -> dict[str, object]:
         return {"status": "deferred", "new": 0}
     if report.status == "failed":
         log.warning("feed %s failed: %s", feed_id, report.error)
-    if report.new_article_ids:
+    to_analyse = list(report.new_article_ids)
+    if died_before(poll_feed):
+        # The run before this one may have died after its articles were committed and
+        # before they were handed on: this run finds them already stored (not new), so it
+        # hands on whatever of this feed still waits, instead of leaving it to the sweep.
+        to_analyse = sorted(set(to_analyse) | set(_pipeline().pending_of_feed(feed_id)))
+    if to_analyse:
         try:
-            analyze_articles.delay(list(report.new_article_ids))
+            analyze_articles.delay(to_analyse)
         except OperationalError:
             # The broker is gone (a restart): analyse here rather than leave it to the sweep.
-            _pipeline().analyze_pending(ids=list(report.new_article_ids))
+            _pipeline().analyze_pending(ids=to_analyse)
     return {"status": report.status, "new": len(report.new_article_ids)}
 @app.task(name="newsmon.analyze_articles", **_RETRY)
 def analyze_articles(article_ids: list[int]) -> int:
