@@ -70,6 +70,21 @@ def test_predictions_keep_input_order_across_batches(model: OnnxTargetSentiment)
     assert model.predict([]) == []
 
 
+def test_a_reading_does_not_depend_on_its_batch(model: OnnxTargetSentiment) -> None:
+    # activations have fixed int8 scales, so padding and neighbours change nothing
+    s = "Russia's brutal invasion was condemned, while Ukraine's defenders were praised."
+    u = s.index("Ukraine")
+    targets = [
+        TargetInSentence(s, 0, 6),
+        TargetInSentence(s, u, u + 7),
+        TargetInSentence("Ann Lee won.", 0, 7),
+        TargetInSentence("The court said on Monday that " * 12 + "Bob Marsh lied.", 360, 369),
+    ] * 5
+    together = model.predict(targets)
+    alone = [model.predict([t])[0] for t in targets[:4]]
+    assert together == alone * 5
+
+
 def test_a_missing_model_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot load the target-sentiment model"):
         OnnxTargetSentiment(tmp_path)
