@@ -70,6 +70,21 @@ def test_predictions_keep_input_order_across_batches(model: OnnxTargetSentiment)
     assert model.predict([]) == []
 
 
+def test_a_reading_does_not_depend_on_its_batch(model: OnnxTargetSentiment) -> None:
+    # activations have fixed int8 scales, so padding and neighbours change nothing
+    s = "Russia's brutal invasion was condemned, while Ukraine's defenders were praised."
+    u = s.index("Ukraine")
+    targets = [
+        TargetInSentence(s, 0, 6),
+        TargetInSentence(s, u, u + 7),
+        TargetInSentence("Ann Lee won.", 0, 7),
+        TargetInSentence("The court said on Monday that " * 12 + "Bob Marsh lied.", 360, 369),
+    ] * 5
+    together = model.predict(targets)
+    alone = [model.predict([t])[0] for t in targets[:4]]
+    assert together == alone * 5
+
+
 def test_a_missing_model_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot load the target-sentiment model"):
         OnnxTargetSentiment(tmp_path)
@@ -114,5 +129,5 @@ def test_held_out_newsmtsc_through_the_analyze_command(analyzer, tmp_path: Path)
         fp = sum(p == c != g for g, p in zip(gold, pred, strict=True))
         fn = sum(g == c != p for g, p in zip(gold, pred, strict=True))
         f1s.append(2 * tp / (2 * tp + fp + fn))
-    # the committed model scores F1m 0.764 here (docs/BENCHMARKS.md); the bar is 0.75
+    # the committed model scores F1m 0.768 here (docs/BENCHMARKS.md); the bar is 0.75
     assert sum(f1s) / 3 >= MIN_F1M
