@@ -87,6 +87,8 @@ class _TextExtractor(HTMLParser):
 
     def _end_line(self) -> bool:
         """Close the current line; True when it held any text."""
+        if not self._pieces:
+            return False
         line = " ".join("".join(self._pieces).split())
         self._pieces = []
         if line:

@@ -263,12 +263,8 @@ class Pipeline:
         outcome = self._outcome(
             source, now, seen, fetched, title=parsed.title, site_url=parsed.link
         )
-        new_ids: list[int] = []
         with self.store.transaction() as repo:
-            for candidate in fresh:
-                ref = repo.add_article(candidate)
-                if ref.created:
-                    new_ids.append(ref.id)
+            new_ids = [ref.id for ref in repo.add_articles(fresh) if ref.created]
             repo.record_fetch(replace(outcome, body_hash=body_hash))
         return PollReport(source.id, source.url, "ok", tuple(new_ids), len(parsed.entries))
 
