@@ -184,6 +184,13 @@ def report(r: dict[str, Any]) -> str:
         n / e["first"]["seconds"], first_r, "feeds/s")
     row("first poll, entries/s", n * m / e["first"]["seconds"], n * m / rd["first"], "entries/s")
     row("unchanged re-poll, feeds/s", n / e["repoll"]["seconds"], n / rd["repoll"], "feeds/s")
+    # Per CPU-second of the polling process (all its threads): less sensitive to the
+    # other load on a shared machine than wall time.
+    if "cpu_seconds" in e["first"] and "first_cpu" in rd:
+        row("first poll, feeds per CPU-second", n / e["first"]["cpu_seconds"],
+            n / rd["first_cpu"], "feeds/CPU-s")
+        row("unchanged re-poll, feeds per CPU-second", n / e["repoll"]["cpu_seconds"],
+            n / rd["repoll_cpu"], "feeds/CPU-s")
     row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
     a = e["analysis"]
     row("analysis alone (`reanalyze --pending`, models loaded), articles/s",
