@@ -994,15 +994,22 @@ class SqlRepository:
             if a.canonical_url:
                 wanted[("url", a.canonical_url)].add(a.entry_key)
         found: set[str] = set()
-        for kind in ("hash", "entry", "url"):
-            keys = [k for (k_kind, k) in wanted if k_kind == kind]
-            for chunk in _chunks(keys):
-                for key in self._session.execute(
-                    select(TOMBSTONE.c.key).where(
-                        TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(chunk)
-                    )
-                ).scalars():
-                    found.update(wanted[(kind, key)])
+        by_kind = {kind: [k for (k_kind, k) in wanted if k_kind == kind]
+                   for kind in ("hash", "entry", "url")}  # fmt: skip
+        # One query per chunk of each kind, all kinds together: this runs for every
+        # changed feed, and the table is usually small or empty.
+        chunked = {kind: list(_chunks(keys)) for kind, keys in by_kind.items()}
+        for n in range(max(len(c) for c in chunked.values())):
+            conditions = [
+                and_(TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(chunks[n]))
+                for kind, chunks in chunked.items()
+                if n < len(chunks)
+            ]
+            rows = self._session.execute(
+                select(TOMBSTONE.c.kind, TOMBSTONE.c.key).where(or_(*conditions))
+            )
+            for kind, key in rows:
+                found.update(wanted[(kind, key)])
         return found
 
     def prune_articles(self, first_seen_before: datetime, now: datetime) -> int:
