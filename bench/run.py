@@ -82,7 +82,7 @@ def opml(urls: list[str], path: Path) -> Path:
     return path
 
 
-def bench_embedded(work: Path, urls: list[str]) -> dict[str, Any]:
+def bench_embedded(work: Path, urls: list[str], *, poll_only: bool = False) -> dict[str, Any]:
     newsmon = str(BIN / "newsmon")
     env = newsmon_env(f"sqlite:///{work / 'embedded.db'}")
     subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds.opml"))],
@@ -90,6 +90,8 @@ def bench_embedded(work: Path, urls: list[str]) -> dict[str, Any]:
     res: dict[str, Any] = {}
     stage = [sys.executable, str(ROOT / "bench" / "newsmon_stage.py")]
     for key, name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
+        if poll_only and key == "analysis":
+            return res
         out, wall, rss = measured([*stage, name], env)
         res[key] = {**json.loads(out), "wall": wall, "rss_mb": rss}
     subprocess.run([newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
@@ -192,15 +194,16 @@ def report(r: dict[str, Any]) -> str:
         row("unchanged re-poll, feeds per CPU-second", n / e["repoll"]["cpu_seconds"],
             n / rd["repoll_cpu"], "feeds/CPU-s")
     row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
-    a = e["analysis"]
-    row("analysis alone (`reanalyze --pending`, models loaded), articles/s",
-        a["articles"] / a["seconds"],
-        None, "articles/s")
-    row("peak RSS with models loaded (reanalyze)", a["rss_mb"], None, "MB")
-    w = e["first_with_analysis"]
-    row("whole first poll with analysis, feeds/s", n / w["seconds"], first_r, "feeds/s")
-    row("digest of the day (`digest preview`, wall incl. start-up), s",
-        e["digest"]["wall"], None, "s")
+    if "analysis" in e:
+        a = e["analysis"]
+        row("analysis alone (`reanalyze --pending`, models loaded), articles/s",
+            a["articles"] / a["seconds"],
+            None, "articles/s")
+        row("peak RSS with models loaded (reanalyze)", a["rss_mb"], None, "MB")
+        w = e["first_with_analysis"]
+        row("whole first poll with analysis, feeds/s", n / w["seconds"], first_r, "feeds/s")
+        row("digest of the day (`digest preview`, wall incl. start-up), s",
+            e["digest"]["wall"], None, "s")
     if "distributed" in r:
         d = r["distributed"]
         row("distributed (2 workers) first poll, feeds/s (wall incl. queueing)",
@@ -224,6 +227,8 @@ def main() -> None:
     ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     ap.add_argument("--json", type=Path, help="Also write the raw results here.")
+    ap.add_argument("--poll-only", action="store_true",
+                    help="Only the polls (first and unchanged), no analysis or digest.")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
     args = ap.parse_args()
 
@@ -242,7 +247,7 @@ def main() -> None:
         with Nginx(work / "nginx", work / "www") as nginx:
             urls = [nginx.base + p for p in paths]
             results["reader"] = bench_reader(work, urls, args.reader_workers)
-            results["embedded"] = bench_embedded(work, urls)
+            results["embedded"] = bench_embedded(work, urls, poll_only=args.poll_only)
             if args.distributed:
                 results["distributed"] = bench_distributed(work, urls, args.postgres, args.redis)
         print(report(results))
