@@ -548,8 +548,15 @@ def _atom(
         if title_el is not None
         else None
     )
-    link = t.optional(_atom_link(found.get(_A + "link", []), base))
-    return title, link, [_atom_entry(e, base, t) for e in found.get(_A + "entry", [])]
+    link = _atom_link(found.get(_A + "link", []), base)
+    id_el = _one(found, _A + "id")
+    if link is None and id_el is not None:
+        # As for entries, feedparser takes the feed's id as its link when there is none.
+        if id_el.attrib:
+            raise Decline("attributes on id")
+        raw = _leaf_text(id_el)
+        link = _urljoin(base, raw) if raw else raw
+    return title, t.optional(link), [_atom_entry(e, base, t) for e in found.get(_A + "entry", [])]
 
 
 # --------------------------------------------------------------------------- entry point

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.corpus import generate_corpus
 from feeds.errors import ParseError, UnsafeDocument
@@ -208,3 +210,154 @@ def test_non_ascii_text_xml_without_charset_is_left_to_feedparser() -> None:
     # RFC 3023: text/xml without a charset is US-ASCII; feedparser warns, so we decline.
     assert fast_parse(RSS_NEWS, url=URL, content_type="text/xml") is None
     assert fast_parse(RSS_NEWS, url=URL, content_type="text/html") is None
+
+
+# --------------------------------------------------------------------------- generated documents
+# The corpus is mostly small tests of odd cases; these generated documents combine the
+# ordinary pieces of real feeds (each field absent, ordinary or odd, in any order, now
+# and then repeated), so that each rule of the fast path is compared with feedparser in
+# many contexts.
+
+_HTML = [  # the last two are odd (the fast path declines them)
+    "&lt;p&gt;One &amp;amp; two&lt;/p&gt;&lt;p&gt;Three&lt;br&gt;four&lt;/p&gt;",
+    "<![CDATA[<div>Body <b>bold</b> &nbsp;&#8217;s <a href='/x?a=1&amp;b=2'>l</a></div>]]>",
+    "<![CDATA[<p>x</p><script>track()</script><ul><li>a</li><li>b</li></ul>]]>",
+    "<![CDATA[<pre>keep\n  lines</pre><table><tr><td>a</td><td>b</td></tr></table>]]>",
+    "Plain words, no markup.",
+    "  spaced\n\n  text  ",
+    "<![CDATA[<iframe src='v'></iframe><p>after</p>]]>",
+    "<![CDATA[<p>&bogus; and a & b</p>]]>",
+    "",
+]
+_RSS_ITEM_SLOTS = [
+    ["<title>Plain title</title>", "<title>Tom &amp; Jerry</title>", "<title>  sp   t </title>",
+     "<title/>", "<title>Caf\u00e9 &#8217;s</title>", "!<title>a &lt;b&gt;x&lt;/b&gt;</title>"],
+    ["<link>https://x.example/a?b=1&amp;c=2</link>", "<link>/rel/path</link>", "<link/>",
+     "<link>https://x.example/a#</link>", "<link>http://x.example//a</link>"],
+    ["<guid>https://x.example/g1</guid>", '<guid isPermaLink="false">g-1</guid>',
+     '<guid isPermaLink="true">/rel-g</guid>', '<guid isPermaLink="False">g2</guid>',
+     "<guid/>"],
+    ["<pubDate>Tue, 10 Jun 2025 14:30:00 +0200</pubDate>",
+     "<pubDate>10 Jun 2025 14:30 GMT</pubDate>",
+     "!<pubDate>Tue, 10 Jun 2025 14:30:00 EST</pubDate>", "!<pubDate>yesterday</pubDate>"],
+    ["<dc:date>2025-06-10T12:00:00Z</dc:date>", "!<dc:date>2025-06-10</dc:date>"],
+    ["<dc:creator>Ana Reporter</dc:creator>", "<author>Bo Writer</author>",
+     "!<author>bo@x.example (Bo)</author>"],
+    ["<category>World</category>", '<category domain="d">Europe</category>', "<category/>",
+     "<category>World</category><category>Asia</category>"],
+    [f"<description>{h}</description>" for h in _HTML[:-2]]
+    + [f"!<description>{h}</description>" for h in _HTML[-2:]],
+    [f"<content:encoded>{h}</content:encoded>" for h in _HTML[:-2]]
+    + [f"!<content:encoded>{h}</content:encoded>" for h in _HTML[-2:]],
+    ['<enclosure url="https://x.example/a.mp3" length="1" type="audio/mpeg"/>',
+     "<comments>https://x.example/c</comments>", "!<media:title>m</media:title>",
+     "!<source url='https://s.example/'>S</source>"],
+]  # fmt: skip
+_RSS_CHANNEL_SLOTS = [
+    ["<title>Channel</title>", "<title>A &amp; B</title>"],
+    ["<link>https://x.example/</link>", "<link>/home</link>"],
+    ["<description>d</description>", "<ttl>30</ttl>",
+     "<lastBuildDate>Tue, 10 Jun 2025 14:30:00 +0000</lastBuildDate>"],
+    ["<image><url>https://x.example/i.png</url><title>I</title>"
+     "<link>https://x.example/</link></image>"],
+    ['<atom:link href="https://x.example/feed" rel="self" type="application/rss+xml"/>',
+     '!<atom:link href="https://x.example/alt" rel="alternate"/>'],
+]  # fmt: skip
+_ATOM_TEXT = ['type="text"', 'type="html"', "", 'type="xhtml"']
+_ATOM_ENTRY_SLOTS = [
+    ["<title>Entry</title>", '<title type="html">A &lt;em&gt;b&lt;/em&gt; &amp;amp; c</title>',
+     '<title type="text">x &lt;b&gt;</title>'],
+    ['<link href="https://x.example/e1"/>', '<link rel="alternate" href="/rel/e"/>',
+     '!<link rel="alternate" type="application/pdf" href="https://x.example/p.pdf"/>'],
+    ['<link rel="self" href="https://x.example/self"/>',
+     '<link rel="enclosure" href="https://x.example/e.jpg" type="image/jpeg"/>'],
+    ["<id>https://x.example/id/1</id>", "<id>urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a</id>",
+     "<id>/rel/id</id>", "<id>tag:x.example,2025:1</id>"],
+    ["<published>2025-06-10T10:00:00.5-05:00</published>"],
+    ["<updated>2025-06-10T11:00:00Z</updated>", "!<updated>2025-06-10 11:00</updated>"],
+    ["<author><name>Desk</name></author>",
+     "<author><name>Desk</name><uri>https://x.example/d</uri></author>",
+     "!<author><name>Desk</name><email>d@x.example</email></author>"],
+    ['<category term="World"/>', '<category term="World" label="W"/>', '<category term=" "/>'],
+    [f"{'!' if 'xhtml' in t else ''}<summary {t}>{h}</summary>"
+     for t in _ATOM_TEXT for h in _HTML[:5]],
+    [f"{'!' if 'xhtml' in t else ''}<content {t}>{h}</content>"
+     for t in _ATOM_TEXT for h in _HTML[:5]],
+]  # fmt: skip
+_ATOM_FEED_SLOTS = [
+    ["<title>Feed</title>", '<title type="html">F &lt;b&gt;x&lt;/b&gt;</title>'],
+    ['<link href="https://x.example/"/>', '<link rel="self" href="https://x.example/f"/>'],
+    ["<id>https://x.example/feed-id</id>", "<id>urn:x:feed</id>"],
+    ["<updated>2025-06-10T11:00:00Z</updated>", "<subtitle>S</subtitle>"],
+    ["!<author><name>Feed Author</name></author>"],
+]  # fmt: skip
+
+_RSS_NS = (
+    'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom" '
+    'xmlns:media="http://search.yahoo.com/mrss/"'
+)
+_GENERATED = settings(max_examples=400, deadline=None, database=None)
+
+
+def _draw_element(data: st.DataObject, slots: list[list[str]], ordinary: bool) -> str:
+    """Each slot absent or one of its variants (only the ordinary ones, not marked "!",
+    in an ordinary document), in a drawn order, in odd documents sometimes repeated."""
+    pieces = []
+    for slot in slots:
+        variants = [v for v in slot if not (ordinary and v.startswith("!"))]
+        piece = data.draw(st.sampled_from([None, *variants]))
+        if piece is not None:
+            pieces.append(piece.removeprefix("!"))
+    if pieces and not ordinary and data.draw(st.integers(0, 4)) == 0:
+        pieces.append(pieces[0])
+    return "".join(data.draw(st.permutations(pieces)))
+
+
+def _headers(data: st.DataObject, ordinary: bool) -> tuple[str | None, str | None]:
+    return data.draw(
+        st.sampled_from(HEADERS if not ordinary else [h for h in HEADERS if h != (URL, None)])
+    )
+
+
+@_GENERATED
+@given(data=st.data())
+def test_generated_rss_equals_feedparser_or_declines(data: st.DataObject) -> None:
+    ordinary = data.draw(st.booleans())
+    items = "".join(
+        f"<item>{_draw_element(data, _RSS_ITEM_SLOTS, ordinary)}</item>"
+        for _ in range(data.draw(st.integers(1, 3)))
+    )
+    channel = _draw_element(data, _RSS_CHANNEL_SLOTS, ordinary)
+    doc = (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {_RSS_NS}><channel>'
+        f"{channel}{items}</channel></rss>"
+    ).encode()
+    _check(doc, _headers(data, ordinary))
+
+
+@_GENERATED
+@given(data=st.data())
+def test_generated_atom_equals_feedparser_or_declines(data: st.DataObject) -> None:
+    ordinary = data.draw(st.booleans())
+    entries = "".join(
+        f"<entry>{_draw_element(data, _ATOM_ENTRY_SLOTS, ordinary)}</entry>"
+        for _ in range(data.draw(st.integers(1, 3)))
+    )
+    feed = _draw_element(data, _ATOM_FEED_SLOTS, ordinary)
+    doc = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"{feed}{entries}</feed>"
+    ).encode()
+    _check(doc, _headers(data, ordinary))
+
+
+TAKEN: list[bool] = []
+
+
+def _check(doc: bytes, headers: tuple[str | None, str | None]) -> None:
+    url, content_type = headers
+    fast = fast_parse(doc, url=url, content_type=content_type)
+    TAKEN.append(fast is not None)
+    if fast is not None:
+        assert fast == _slow(doc, content_type, url)
