@@ -70,6 +70,10 @@ __all__ = [
     "PollReport",
 ]
 
+# Unchanged feeds' schedules written per transaction at most, and at least this often.
+_SCHEDULE_BATCH = 200
+_SCHEDULE_BATCH_SECONDS = 2.0
+
 # "deferred": the feed's host had no free slot; poll again after ``PollReport.retry_in``.
 PollStatus = Literal["ok", "not_modified", "failed", "deferred"]
 
@@ -197,14 +201,27 @@ class Pipeline:
         process however many fetches are in flight.
         """
         reports: list[PollReport] = []
-        for source, fetched in run_politely(
-            sources,
-            host_of=lambda s: host_key(s.url),
-            limiter=self._limiter,
-            work=self._fetch,
-            workers=min(self.fetch_concurrency, max(1, len(sources))),
-        ):
-            reports.append(self.ingest(source, fetched))
+        # Unchanged feeds only need their schedule written; those writes are gathered and
+        # committed together (a 304 costs less than its own transaction). Losing a batch
+        # to a crash only means those feeds are polled again early.
+        unchanged: list[FetchOutcome] = []
+        flushed = time.monotonic()
+        try:
+            for source, fetched in run_politely(
+                sources,
+                host_of=lambda s: host_key(s.url),
+                limiter=self._limiter,
+                work=self._fetch,
+                workers=min(self.fetch_concurrency, max(1, len(sources))),
+            ):
+                reports.append(self.ingest(source, fetched, unchanged=unchanged))
+                if len(unchanged) >= _SCHEDULE_BATCH or (
+                    unchanged and time.monotonic() - flushed > _SCHEDULE_BATCH_SECONDS
+                ):
+                    self._record_unchanged(unchanged)
+                    flushed = time.monotonic()
+        finally:
+            self._record_unchanged(unchanged)
         reports.sort(key=lambda r: r.feed_id)
         analyzed = 0
         if analyze:
@@ -221,9 +238,23 @@ class Pipeline:
         except FetchError as exc:
             return exc
 
-    def ingest(self, source: FeedSource, fetched: FetchResult | FetchError) -> PollReport:
+    def _record_unchanged(self, outcomes: list[FetchOutcome]) -> None:
+        if outcomes:
+            with self.store.transaction() as repo:
+                for outcome in outcomes:
+                    repo.record_fetch(outcome)
+            outcomes.clear()
+
+    def ingest(
+        self,
+        source: FeedSource,
+        fetched: FetchResult | FetchError,
+        *,
+        unchanged: list[FetchOutcome] | None = None,
+    ) -> PollReport:
         """Record one fetch: parse, deduplicate, store and schedule the next; one transaction
-        for the writes."""
+        for the writes. With ``unchanged``, the schedule of an unchanged feed is appended
+        there for the caller to write with others instead of in its own transaction."""
         now = self.clock.now()
         if isinstance(fetched, FetchError):
             return self._record_failure(source, now, fetched, getattr(fetched, "status", None))
@@ -231,8 +262,12 @@ class Pipeline:
         if fetched.status == "not_modified" or (body_hash and body_hash == source.body_hash):
             # An unchanged body is as good as a 304: nothing to parse.
             seen = self._observation("not_modified", fetched)
-            with self.store.transaction() as repo:
-                repo.record_fetch(self._outcome(source, now, seen, fetched))
+            outcome = self._outcome(source, now, seen, fetched)
+            if unchanged is not None:
+                unchanged.append(outcome)
+            else:
+                with self.store.transaction() as repo:
+                    repo.record_fetch(outcome)
             return PollReport(source.id, source.url, "not_modified")
         try:
             parsed = parse_feed(fetched.content, url=fetched.url, content_type=fetched.content_type)
@@ -263,12 +298,8 @@ class Pipeline:
         outcome = self._outcome(
             source, now, seen, fetched, title=parsed.title, site_url=parsed.link
         )
-        new_ids: list[int] = []
         with self.store.transaction() as repo:
-            for candidate in fresh:
-                ref = repo.add_article(candidate)
-                if ref.created:
-                    new_ids.append(ref.id)
+            new_ids = [ref.id for ref in repo.add_articles(fresh) if ref.created]
             repo.record_fetch(replace(outcome, body_hash=body_hash))
         return PollReport(source.id, source.url, "ok", tuple(new_ids), len(parsed.entries))
 

@@ -115,6 +115,10 @@ class Repository(Protocol):
         """Insert once (race-free) and record the sighting by ``article.feed_id``."""
         ...
 
+    def add_articles(self, articles: Sequence[NewArticle]) -> list[ArticleRef]:
+        """``add_article`` for each, in order, in a few statements (one feed's new entries)."""
+        ...
+
     def known_entry_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already sighted in this feed (a fast path, not a guard)."""
         ...

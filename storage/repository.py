@@ -307,19 +307,7 @@ class SqlRepository:
         # new statement per article cost more than the database work on the ingest path.
         insert_article, upsert_sighting = _article_statements(self._dialect)
         inserted = self._session.execute(
-            insert_article,
-            {
-                "url": article.url,
-                "canonical_url": article.canonical_url,
-                "content_hash": article.content_hash,
-                "title": article.title,
-                "published": article.published,
-                "author": article.author,
-                "summary": article.summary,
-                "content": article.content,
-                "categories": dump_strings(article.categories),
-                "first_seen": article.seen_at,
-            },
+            insert_article, _article_params(article)
         ).scalar_one_or_none()
         article_id = inserted if inserted is not None else self._existing_article_id(article)
         self._session.execute(
@@ -333,6 +321,83 @@ class SqlRepository:
             },
         )
         return ArticleRef(id=article_id, created=inserted is not None)
+
+    def add_articles(self, articles: Sequence[NewArticle]) -> list[ArticleRef]:
+        """:meth:`add_article` for many, in order, with the same results, in a few
+        statements: one multi-row insert, one look-up of the rows that were already
+        there, one batch of sighting upserts."""
+        if not articles:
+            return []
+        insert_article, upsert_sighting = _article_statements(self._dialect)
+        params = [_article_params(a) for a in articles]
+        # RETURNING the identity keys tells which rows were inserted. Within one statement
+        # a row that conflicts with an earlier row of the same batch is skipped, exactly
+        # as the second of two single inserts would be.
+        returned = self._session.execute(
+            insert_article.returning(ARTICLE.c.canonical_url, ARTICLE.c.content_hash), params
+        ).all()
+        inserted: dict[tuple[str | None, str], int] = {
+            (row[1], row[2]): int(row[0]) for row in returned
+        }
+        refs: list[ArticleRef | None] = []
+        missing: list[NewArticle] = []
+        for article in articles:
+            article_id = inserted.pop((article.canonical_url, article.content_hash), None)
+            if article_id is None:
+                missing.append(article)
+                refs.append(None)
+            else:
+                refs.append(ArticleRef(id=article_id, created=True))
+        if missing:
+            existing = iter(self._existing_article_ids(missing))
+            refs = [ref or ArticleRef(id=next(existing), created=False) for ref in refs]
+        done = [ref for ref in refs if ref is not None]
+        self._session.execute(
+            upsert_sighting,
+            [
+                {
+                    "article_id": ref.id,
+                    "feed_id": article.feed_id,
+                    "entry_key": article.entry_key,
+                    "first_seen": article.seen_at,
+                    "last_seen": article.seen_at,
+                }
+                for article, ref in zip(articles, done, strict=True)
+            ],
+        )
+        return done
+
+    def _existing_article_ids(self, articles: Sequence[NewArticle]) -> list[int]:
+        """The stored ids of articles whose insert conflicted, in order (as
+        :meth:`_existing_article_id`, in two queries)."""
+        by_url: dict[str, int] = {}
+        by_hash: dict[str, int] = {}
+        urls = [a.canonical_url for a in articles if a.canonical_url is not None]
+        for chunk in _chunks(list(dict.fromkeys(urls))):
+            rows = self._session.execute(
+                select(ARTICLE.c.id, ARTICLE.c.canonical_url).where(
+                    ARTICLE.c.canonical_url.in_(chunk)
+                )
+            )
+            by_url.update((row[1], int(row[0])) for row in rows)
+        hashes = [a.content_hash for a in articles if a.canonical_url not in by_url]
+        for chunk in _chunks(list(dict.fromkeys(hashes))):
+            rows = self._session.execute(
+                select(ARTICLE.c.id, ARTICLE.c.content_hash).where(
+                    ARTICLE.c.content_hash.in_(chunk)
+                )
+            )
+            by_hash.update((row[1], int(row[0])) for row in rows)
+        ids: list[int] = []
+        for article in articles:
+            found = by_url.get(article.canonical_url or "") or by_hash.get(article.content_hash)
+            if found is None:
+                raise StorageError(
+                    f"article {article.canonical_url or article.content_hash} conflicted on "
+                    "insert but could not be read back; retry the fetch"
+                )
+            ids.append(found)
+        return ids
 
     def _existing_article_id(self, article: NewArticle) -> int:
         # The canonical URL is the stronger identity, so it is preferred when both keys
@@ -929,15 +994,22 @@ class SqlRepository:
             if a.canonical_url:
                 wanted[("url", a.canonical_url)].add(a.entry_key)
         found: set[str] = set()
-        for kind in ("hash", "entry", "url"):
-            keys = [k for (k_kind, k) in wanted if k_kind == kind]
-            for chunk in _chunks(keys):
-                for key in self._session.execute(
-                    select(TOMBSTONE.c.key).where(
-                        TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(chunk)
-                    )
-                ).scalars():
-                    found.update(wanted[(kind, key)])
+        by_kind = {kind: [k for (k_kind, k) in wanted if k_kind == kind]
+                   for kind in ("hash", "entry", "url")}  # fmt: skip
+        # One query per chunk of each kind, all kinds together: this runs for every
+        # changed feed, and the table is usually small or empty.
+        chunked = {kind: list(_chunks(keys)) for kind, keys in by_kind.items()}
+        for n in range(max(len(c) for c in chunked.values())):
+            conditions = [
+                and_(TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(chunks[n]))
+                for kind, chunks in chunked.items()
+                if n < len(chunks)
+            ]
+            rows = self._session.execute(
+                select(TOMBSTONE.c.kind, TOMBSTONE.c.key).where(or_(*conditions))
+            )
+            for kind, key in rows:
+                found.update(wanted[(kind, key)])
         return found
 
     def prune_articles(self, first_seen_before: datetime, now: datetime) -> int:
@@ -1326,6 +1398,21 @@ def _article_statements(dialect: str) -> tuple[Any, Any]:
         set_={"last_seen": sighting.excluded.last_seen},
     )
     return insert_article, upsert_sighting
+
+
+def _article_params(article: NewArticle) -> dict[str, Any]:
+    return {
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "content_hash": article.content_hash,
+        "title": article.title,
+        "published": article.published,
+        "author": article.author,
+        "summary": article.summary,
+        "content": article.content,
+        "categories": dump_strings(article.categories),
+        "first_seen": article.seen_at,
+    }
 
 
 def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:

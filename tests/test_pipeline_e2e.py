@@ -66,8 +66,12 @@ def test_two_hundred_feeds_stored_once_then_conditional(tmp_path, server, clock)
     assert all(entry.if_none_match and entry.status == 304 for entry in server.state.log)
     with c.store.transaction() as repo:
         assert repo.count_articles() == feeds * per_feed
-        feed = repo.list_feeds()[0]
+        listed = repo.list_feeds()
+    feed = listed[0]
     assert feed.etag and feed.last_modified and feed.last_success_at == clock.current
+    # The unchanged feeds' schedules are written in batches: none may be left out.
+    assert all(f.last_fetch_at == clock.current for f in listed)
+    assert all(f.next_fetch_at and f.next_fetch_at > clock.current for f in listed)
     c.close()
 
 
