@@ -104,6 +104,7 @@ class PollReport:
 class PassReport:
     feeds: tuple[PollReport, ...]
     analyzed: int = 0
+    offloaded: int = 0  # documents parsed and prepared by worker processes
 
     def count(self, status: PollStatus) -> int:
         return sum(1 for r in self.feeds if r.status == status)
@@ -223,6 +224,7 @@ class Pipeline:
         flushed = time.monotonic()
         pool = self._prepare_pool() if len(sources) >= _POOL_MIN_FEEDS else None
         pending: dict[Future[PreparedFeed | ParseError], _Waiting] = {}
+        offloaded = [0]
         try:
             for source, fetched in run_politely(
                 sources,
@@ -235,7 +237,7 @@ class Pipeline:
                     reports.append(self.ingest(source, fetched, unchanged=unchanged))
                 else:
                     pool = self._hand_over(pool, source, fetched, pending, reports, unchanged)
-                    self._store_finished(pending, reports, block=False)
+                    self._store_finished(pending, reports, offloaded, block=False)
                 if len(unchanged) >= _SCHEDULE_BATCH or (
                     unchanged and time.monotonic() - flushed > _SCHEDULE_BATCH_SECONDS
                 ):
@@ -244,7 +246,9 @@ class Pipeline:
             while pending:
                 # This thread has nothing else to do: take a document no process has
                 # started yet, else wait for one to finish.
-                self._store_finished(pending, reports, block=not self._steal(pending, reports))
+                self._store_finished(
+                    pending, reports, offloaded, block=not self._steal(pending, reports)
+                )
         finally:
             self._record_unchanged(unchanged)
         reports.sort(key=lambda r: r.feed_id)
@@ -253,7 +257,7 @@ class Pipeline:
             new_ids = [i for r in reports for i in r.new_article_ids]
             if new_ids:
                 analyzed = self.analyze_pending(ids=new_ids)
-        return PassReport(tuple(reports), analyzed)
+        return PassReport(tuple(reports), analyzed, offloaded[0])
 
     @property
     def _backlog(self) -> int:
@@ -332,6 +336,7 @@ class Pipeline:
         self,
         pending: dict[Future[PreparedFeed | ParseError], _Waiting],
         reports: list[PollReport],
+        offloaded: list[int],
         *,
         block: bool,
     ) -> None:
@@ -342,6 +347,7 @@ class Pipeline:
             waiting = pending.pop(future)
             try:
                 prepared = future.result()
+                offloaded[0] += 1
             except BrokenProcessPool:
                 # A worker process died (killed, out of memory): prepare here instead.
                 self._drop_pool()
