@@ -279,6 +279,18 @@ class Pipeline:
             self._pool = ProcessPoolExecutor(max_workers=self.ingest_processes, mp_context=ctx)
         return self._pool
 
+    def start_workers(self) -> int:
+        """Start the worker processes now rather than in the first pass (they import the
+        parser, and the main module, before their first document); returns how many."""
+        pool = self._prepare_pool()
+        if pool is None:
+            return 0
+        # A short sleep each, so that no process can take two of these while another
+        # is still starting.
+        for future in [pool.submit(time.sleep, 0.2) for _ in range(self.ingest_processes)]:
+            future.result()
+        return self.ingest_processes
+
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
         if self._pool is not None:
