@@ -30,9 +30,11 @@ def _default_database_url() -> str:
 
 
 def _default_ingest_processes() -> int:
-    # Both cores of a small machine, at most four: the one writer is the limit after that.
+    # The polling process (fetch threads and the one writer) keeps a core busy by itself:
+    # worker processes only pay where there are cores beyond it. On 2 vCPUs they cost more
+    # than they saved (docs/BENCHMARKS.md, decision 35); at most four, the writer limits.
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 1 if not cpus or cpus <= 1 else min(cpus, 4)
+    return 1 if not cpus or cpus <= 2 else min(cpus - 1, 4)
 
 
 def _default_seeds_dir() -> Path:
