@@ -205,7 +205,7 @@ def report(r: dict[str, Any]) -> str:
             n / rd["first_cpu"], "feeds/CPU-s")
         row("unchanged re-poll, feeds per CPU-second", n / e["repoll"]["cpu_seconds"],
             n / rd["repoll_cpu"], "feeds/CPU-s")
-    if "total_cpu_seconds" in e["first"] and "first_cpu" in rd:
+    if e["first"].get("processes", 1) > 1 and "first_cpu" in rd:
         row(f"first poll, feeds per CPU-second incl. the {e['first'].get('processes')} "
             "worker processes", n / e["first"]["total_cpu_seconds"], n / rd["first_cpu"],
             "feeds/CPU-s")

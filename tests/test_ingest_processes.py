@@ -164,3 +164,29 @@ def test_a_small_pass_stays_in_process(tmp_path: Path, server: RunningServer) ->
     assert report.new_articles == 3
     assert report.offloaded == 0
     assert c.pipeline._pool is None  # not worth starting processes for one feed
+
+
+def test_a_pass_survives_its_worker_processes_dying(tmp_path: Path, server: RunningServer) -> None:
+    urls = _publish(server, generation=0)
+    clock = SettableClock(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    single = _container(tmp_path / "single.db", clock, 1)
+    multi = _container(tmp_path / "multi.db", clock, 2)
+    for c in (single, multi):
+        with c.store.transaction() as repo:
+            for url in urls:
+                repo.add_feed(url, None, clock.now())
+    try:
+        assert multi.pipeline.start_workers() == 2
+        pool = multi.pipeline._pool
+        assert pool is not None
+        for process in list(pool._processes.values()):  # killed as by the OOM killer
+            process.kill()
+            process.join()
+        reports = [c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
+                   for c in (single, multi)]
+        # Everything was prepared in the polling process instead, with the same result.
+        assert reports[1].offloaded == 0
+        assert _summary(reports[0]) == _summary(reports[1])
+        assert _stored(single) == _stored(multi)
+    finally:
+        multi.pipeline.close()
