@@ -256,7 +256,7 @@ def main() -> None:
     ap.add_argument("--poll-only", action="store_true",
                     help="Only the polls (first and unchanged), no analysis or digest.")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
-    ap.add_argument("--compare-processes", type=int, nargs="*", default=[1],
+    ap.add_argument("--compare-processes", type=int, nargs="*", default=[],
                     help="Also poll with these NEWSMON_INGEST_PROCESSES (embedded, polls "
                          "only), next to the default.")
     args = ap.parse_args()
