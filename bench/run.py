@@ -82,9 +82,13 @@ def opml(urls: list[str], path: Path) -> Path:
     return path
 
 
-def bench_embedded(work: Path, urls: list[str], *, poll_only: bool = False) -> dict[str, Any]:
+def bench_embedded(
+    work: Path, urls: list[str], *, poll_only: bool = False, processes: int | None = None,
+    name: str = "embedded",
+) -> dict[str, Any]:
     newsmon = str(BIN / "newsmon")
-    env = newsmon_env(f"sqlite:///{work / 'embedded.db'}")
+    extra = {"NEWSMON_INGEST_PROCESSES": str(processes)} if processes else {}
+    env = newsmon_env(f"sqlite:///{work / (name + '.db')}", **extra)
     subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds.opml"))],
                    env=env, check=True, capture_output=True)
     res: dict[str, Any] = {}
@@ -201,6 +205,20 @@ def report(r: dict[str, Any]) -> str:
             n / rd["first_cpu"], "feeds/CPU-s")
         row("unchanged re-poll, feeds per CPU-second", n / e["repoll"]["cpu_seconds"],
             n / rd["repoll_cpu"], "feeds/CPU-s")
+    if e["first"].get("processes", 1) > 1 and "first_cpu" in rd:
+        row(f"first poll, feeds per CPU-second incl. the {e['first'].get('processes')} "
+            "worker processes", n / e["first"]["total_cpu_seconds"], n / rd["first_cpu"],
+            "feeds/CPU-s")
+    for key, one in sorted(r.items()):
+        if not key.startswith("embedded_p"):
+            continue
+        label = f"{one['first'].get('processes')} ingest process(es)"
+        row(f"first poll, feeds/s, {label}", n / one["first"]["seconds"], first_r, "feeds/s")
+        row(f"first poll, feeds per CPU-second (all processes), {label}",
+            n / one["first"].get("total_cpu_seconds", one["first"]["cpu_seconds"]),
+            n / rd["first_cpu"], "feeds/CPU-s")
+        row(f"unchanged re-poll, feeds/s, {label}", n / one["repoll"]["seconds"],
+            n / rd["repoll"], "feeds/s")
     row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
     if "analysis" in e:
         a = e["analysis"]
@@ -238,6 +256,9 @@ def main() -> None:
     ap.add_argument("--poll-only", action="store_true",
                     help="Only the polls (first and unchanged), no analysis or digest.")
     ap.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
+    ap.add_argument("--compare-processes", type=int, nargs="*", default=[],
+                    help="Also poll with these NEWSMON_INGEST_PROCESSES (embedded, polls "
+                         "only), next to the default.")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
@@ -256,6 +277,10 @@ def main() -> None:
             urls = [nginx.base + p for p in paths]
             results["reader"] = bench_reader(work, urls, args.reader_workers)
             results["embedded"] = bench_embedded(work, urls, poll_only=args.poll_only)
+            for count in args.compare_processes:
+                results[f"embedded_p{count}"] = bench_embedded(
+                    work, urls, poll_only=True, processes=count, name=f"embedded_p{count}"
+                )
             if args.distributed:
                 try:
                     results["distributed"] = bench_distributed(

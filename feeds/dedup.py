@@ -45,20 +45,24 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from feeds.errors import ParseError
 from feeds.models import NewArticle, ParsedEntry
-from feeds.parse import html_to_text
+from feeds.parse import html_to_text, parse_feed
 
 __all__ = [
     "MIN_HASHABLE_TEXT",
+    "PreparedFeed",
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
     "canonical_url",
     "content_hash",
     "entry_key",
     "normalise_text",
+    "prepare_feed",
     "to_new_article",
 ]
 
@@ -156,6 +160,10 @@ def normalise_text(text: str) -> str:
     """
     if "<" in text or "&" in text:
         text = html_to_text(text)
+    if text.isascii():
+        # ASCII is its own NFKC form and casefold() is lower() there; the bytes methods
+        # give the same letters and digits as the general path below, several times faster.
+        return text.encode("ascii").translate(None, _ASCII_DROPPED).lower().decode("ascii")
     folded = unicodedata.normalize("NFKC", text).casefold()
     # Same result as keeping the characters whose category starts with L, N or M, one by
     # one; but each distinct character is classified once per process and the deleting
@@ -171,6 +179,8 @@ def normalise_text(text: str) -> str:
 # character twice), and bounded by the characters actually seen.
 _CLASSIFIED: set[str] = set()
 _DROPPED: dict[int, None] = {}
+# The ASCII characters whose category is not a letter, number or mark.
+_ASCII_DROPPED = bytes(i for i in range(128) if unicodedata.category(chr(i))[0] not in "LNM")
 
 
 def _learn(chars: set[str]) -> None:
@@ -209,29 +219,49 @@ def entry_key(entry: ParsedEntry, *, use_guid: bool = True) -> str:
 
 
 def _article_hash(entry: ParsedEntry, feed_id: int, canonical: str | None) -> str:
+    return _hashes(entry, feed_id, canonical)[0]
+
+
+def _hashes(entry: ParsedEntry, feed_id: int, canonical: str | None) -> tuple[str, str]:
+    """(the article's content hash, :func:`content_hash` of the entry), normalising once."""
+    title = normalise_text(entry.title)
     body = normalise_text(entry.content)
+    plain = _digest(title, body)  # == content_hash(entry.title, entry.content)
     if len(body) >= MIN_HASHABLE_TEXT:
-        return _digest(normalise_text(entry.title), body)  # == content_hash(title, content)
+        return plain, plain
     # Too little text to be a safe identity across feeds: tie it to the entry's address,
     # else its guid, else (an entry with no identity at all) to its feed.
     anchor = canonical or (entry.link or "").strip() or entry.guid or f"feed:{feed_id}"
-    return _digest(normalise_text(entry.title), body, "anchor", anchor)
+    return _digest(title, body, "anchor", anchor), plain
 
 
 def to_new_article(
     entry: ParsedEntry, feed_id: int, seen_at: datetime, *, use_guid: bool = True
 ) -> NewArticle:
     """Everything storage needs to insert ``entry`` once; ``seen_at`` must be aware."""
+    article, plain_key = _prepare(entry, feed_id, seen_at)
+    return article if use_guid else replace(article, entry_key=plain_key)
+
+
+def _prepare(entry: ParsedEntry, feed_id: int, seen_at: datetime) -> tuple[NewArticle, str]:
+    """The article keyed by guid where it has one, and its key without the guid; the
+    canonical URL and the normalised text are computed once for both."""
     if seen_at.tzinfo is None or seen_at.utcoffset() is None:
         raise ValueError("seen_at must be timezone-aware")
     url = entry.link.strip() if entry.link else None
     canonical = canonical_url(url) if url else None
-    return NewArticle(
+    article_hash, plain_hash = _hashes(entry, feed_id, canonical)
+    # As entry_key(): the canonical link, else the link as written, else the content hash.
+    if entry.link:
+        plain_key = "link:" + (canonical or url or "")
+    else:
+        plain_key = "hash:" + plain_hash
+    article = NewArticle(
         feed_id=feed_id,
-        entry_key=entry_key(entry, use_guid=use_guid),
+        entry_key="guid:" + entry.guid if entry.guid else plain_key,
         url=url or None,
         canonical_url=canonical,
-        content_hash=_article_hash(entry, feed_id, canonical),
+        content_hash=article_hash,
         title=entry.title,
         published=entry.published,
         author=entry.author,
@@ -239,4 +269,70 @@ def to_new_article(
         content=entry.content,
         categories=entry.categories,
         seen_at=seen_at.astimezone(UTC),
+    )
+    return article, plain_key
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFeed:
+    """A parsed feed with everything storage needs computed (pure, so it can be done in
+    another process): each entry as an article keyed by guid where it has one, its key
+    without the guid (for feeds whose GUIDs turn out to be broken), and the (guid,
+    canonical link) pairs :mod:`feeds.identity` judges GUIDs by."""
+
+    title: str | None
+    link: str | None
+    ttl_minutes: int | None
+    skip_hours: tuple[int, ...]
+    entries: int
+    articles: tuple[NewArticle, ...]
+    plain_keys: tuple[str, ...]
+    guid_links: tuple[tuple[str, str], ...]
+
+    def keyed(self, *, use_guid: bool) -> list[NewArticle]:
+        """The articles, keyed by guid or not."""
+        if use_guid:
+            return list(self.articles)
+        return [
+            replace(a, entry_key=k) if a.entry_key != k else a
+            for a, k in zip(self.articles, self.plain_keys, strict=True)
+        ]
+
+
+def prepare_feed(
+    content: bytes,
+    *,
+    url: str | None,
+    content_type: str | None,
+    feed_id: int,
+    seen_at: datetime,
+) -> PreparedFeed | ParseError:
+    """Parse a fetched document and prepare its entries; a parse failure is returned,
+    not raised, so that it crosses a process boundary like a result."""
+    try:
+        parsed = parse_feed(content, url=url, content_type=content_type)
+    except ParseError as exc:
+        return exc
+    articles: list[NewArticle] = []
+    plain_keys: list[str] = []
+    guid_links: list[tuple[str, str]] = []
+    for entry in parsed.entries:
+        article, plain_key = _prepare(entry, feed_id, seen_at)
+        articles.append(article)
+        plain_keys.append(plain_key)
+        if entry.guid and entry.link:
+            # The canonical link, else the link as written (as feeds.identity has it).
+            guid_links.append((entry.guid, plain_key[len("link:"):]))
+    return PreparedFeed(
+        title=parsed.title,
+        link=parsed.link,
+        ttl_minutes=parsed.ttl_minutes,
+        skip_hours=parsed.skip_hours,
+        entries=len(parsed.entries),
+        articles=tuple(articles),
+        plain_keys=tuple(plain_keys),
+        guid_links=tuple(guid_links),
     )

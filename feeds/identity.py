@@ -22,7 +22,8 @@ again -- and its entries are identified by canonical link, else by content hash,
 entries without a GUID always were.
 
 The decision (:func:`guid_problem`) is pure; :func:`guids_usable` runs it against the
-repository inside the ingest transaction.
+repository inside the ingest transaction (:func:`guid_links_usable` from links computed
+beforehand).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from feeds.dedup import canonical_url
 from feeds.models import ParsedEntry
 from feeds.ports import Repository
 
-__all__ = ["MIN_CHURNED", "guid_problem", "guids_usable"]
+__all__ = ["MIN_CHURNED", "guid_links_usable", "guid_problem", "guids_usable"]
 
 MIN_CHURNED = 2
 
@@ -55,7 +56,10 @@ def guid_problem(entries: Sequence[ParsedEntry], sighted: Mapping[str, set[str]]
     ``sighted`` maps canonical links the feed carried before to the entry keys it carried
     them under (see :meth:`feeds.ports.Repository.sighted_keys_by_link`).
     """
-    pairs = _links(entries)
+    return _pairs_problem(_links(entries), sighted)
+
+
+def _pairs_problem(pairs: Sequence[tuple[str, str]], sighted: Mapping[str, set[str]]) -> str | None:
     link_of: dict[str, str] = {}
     for guid, link in pairs:
         seen = link_of.setdefault(guid, link)
@@ -78,13 +82,20 @@ def guids_usable(
     repo: Repository, feed_id: int, entries: Sequence[ParsedEntry], now: datetime
 ) -> bool:
     """Whether entries of this feed may be keyed by GUID; flags the feed when not."""
+    return guid_links_usable(repo, feed_id, _links(entries), now)
+
+
+def guid_links_usable(
+    repo: Repository, feed_id: int, pairs: Sequence[tuple[str, str]], now: datetime
+) -> bool:
+    """:func:`guids_usable` given the entries' (guid, canonical link) pairs, as
+    :class:`feeds.dedup.PreparedFeed` carries them."""
     if repo.guids_broken(feed_id):
         return False
-    pairs = _links(entries)
     if not pairs:
         return True
     sighted = repo.sighted_keys_by_link(feed_id, [link for _, link in pairs])
-    problem = guid_problem(entries, sighted)
+    problem = _pairs_problem(pairs, sighted)
     if problem is None:
         return True
     repo.mark_guids_broken(feed_id, problem, now)

@@ -87,9 +87,11 @@ class _TextExtractor(HTMLParser):
 
     def _end_line(self) -> bool:
         """Close the current line; True when it held any text."""
-        if not self._pieces:
+        pieces = self._pieces
+        if not pieces:
             return False
-        line = " ".join("".join(self._pieces).split())
+        # Most lines are one run of text: no need to join a list of one.
+        line = " ".join((pieces[0] if len(pieces) == 1 else "".join(pieces)).split())
         self._pieces = []
         if line:
             self._lines.append(line)
@@ -197,7 +199,12 @@ def _plain_markup_text(markup: str) -> str | None:
         chunk = markup[pos:] if lt < 0 else markup[pos:lt]
         if chunk:
             # html.parser (convert_charrefs) unescapes each run of text between tags.
-            out.handle_data(unescape(chunk) if "&" in chunk else chunk)
+            if "&" in chunk:
+                chunk = unescape(chunk)
+            if out._skip_depth or out._pre_depth:
+                out.handle_data(chunk)
+            else:
+                out._pieces.append(chunk)  # handle_data's common case, without the call
         if lt < 0:
             return out.text()
         match = _PLAIN_TAG.match(markup, lt)

@@ -35,20 +35,23 @@ must not stop a pass. Storage failures propagate; the driver decides about retri
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from feeds.dedup import to_new_article
+from feeds.dedup import PreparedFeed, prepare_feed
 from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, DigestService
 from feeds.errors import FetchError, ParseError
 from feeds.fetch_policy import PollObservation, PollPolicy, classify_failure, decide
 from feeds.fulltext import needs_full_text, page_text
 from feeds.grouping import group_pending
-from feeds.identity import guids_usable
+from feeds.identity import guid_links_usable
 from feeds.models import (
     Document,
     FeedSource,
@@ -57,9 +60,8 @@ from feeds.models import (
     NewArticle,
     Period,
 )
-from feeds.parse import parse_feed
 from feeds.politeness import LocalHostLimiter, host_key, run_politely
-from feeds.ports import Analyzer, Clock, Fetcher, HostLimiter, Mailer, Store
+from feeds.ports import Analyzer, Clock, Fetcher, HostLimiter, Mailer, Repository, Store
 from feeds.unsubscribe import UnsubscribeConfig
 
 __all__ = [
@@ -73,6 +75,13 @@ __all__ = [
 # Unchanged feeds' schedules written per transaction at most, and at least this often.
 _SCHEDULE_BATCH = 200
 _SCHEDULE_BATCH_SECONDS = 2.0
+
+# Below this many feeds a pass prepares in-process: starting worker processes would cost
+# more than they save.
+_POOL_MIN_FEEDS = 8
+# Documents queued per worker process at most; beyond that the ingest thread prepares
+# the next one itself.
+_POOL_BACKLOG = 4
 
 # "deferred": the feed's host had no free slot; poll again after ``PollReport.retry_in``.
 PollStatus = Literal["ok", "not_modified", "failed", "deferred"]
@@ -95,6 +104,7 @@ class PollReport:
 class PassReport:
     feeds: tuple[PollReport, ...]
     analyzed: int = 0
+    offloaded: int = 0  # documents parsed and prepared by worker processes
 
     def count(self, status: PollStatus) -> int:
         return sum(1 for r in self.feeds if r.status == status)
@@ -126,6 +136,9 @@ class Pipeline:
     jitter: Callable[[], float] = random.random
     claim_window: timedelta = timedelta(minutes=10)  # a queued poll holds its feed this long
     full_text_per_poll: int = 10  # article pages fetched per poll at most
+    # Processes that parse and prepare fetched documents in a pass (1: in this process).
+    ingest_processes: int = 1
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -197,8 +210,11 @@ class Pipeline:
         """Fetch concurrently within the host limits, ingest each as it arrives, then
         analyse the new articles.
 
-        Ingest runs on the calling thread only, so the database sees one writer per
-        process however many fetches are in flight.
+        Ingest writes on the calling thread only, so the database sees one writer per
+        process however many fetches are in flight. With ``ingest_processes`` > 1 the pure
+        part of ingest (parsing, normalising, hashing, canonical URLs) runs in that many
+        worker processes; fetching, the host limits and every read and write of the
+        store stay here, so dedup across feeds is decided by the one writer as before.
         """
         reports: list[PollReport] = []
         # Unchanged feeds only need their schedule written; those writes are gathered and
@@ -206,6 +222,9 @@ class Pipeline:
         # to a crash only means those feeds are polled again early.
         unchanged: list[FetchOutcome] = []
         flushed = time.monotonic()
+        pool = self._prepare_pool() if len(sources) >= _POOL_MIN_FEEDS else None
+        pending: dict[Future[PreparedFeed | ParseError], _Waiting] = {}
+        offloaded = [0]
         try:
             for source, fetched in run_politely(
                 sources,
@@ -214,12 +233,22 @@ class Pipeline:
                 work=self._fetch,
                 workers=min(self.fetch_concurrency, max(1, len(sources))),
             ):
-                reports.append(self.ingest(source, fetched, unchanged=unchanged))
+                if pool is None:
+                    reports.append(self.ingest(source, fetched, unchanged=unchanged))
+                else:
+                    pool = self._hand_over(pool, source, fetched, pending, reports, unchanged)
+                    self._store_finished(pending, reports, offloaded, block=False)
                 if len(unchanged) >= _SCHEDULE_BATCH or (
                     unchanged and time.monotonic() - flushed > _SCHEDULE_BATCH_SECONDS
                 ):
                     self._record_unchanged(unchanged)
                     flushed = time.monotonic()
+            while pending:
+                # This thread has nothing else to do: take a document no process has
+                # started yet, else wait for one to finish.
+                self._store_finished(
+                    pending, reports, offloaded, block=not self._steal(pending, reports)
+                )
         finally:
             self._record_unchanged(unchanged)
         reports.sort(key=lambda r: r.feed_id)
@@ -228,7 +257,127 @@ class Pipeline:
             new_ids = [i for r in reports for i in r.new_article_ids]
             if new_ids:
                 analyzed = self.analyze_pending(ids=new_ids)
-        return PassReport(tuple(reports), analyzed)
+        return PassReport(tuple(reports), analyzed, offloaded[0])
+
+    @property
+    def _backlog(self) -> int:
+        return _POOL_BACKLOG * self.ingest_processes
+
+    def _prepare_pool(self) -> ProcessPoolExecutor | None:
+        """The worker processes (started on first use and kept for later passes)."""
+        if self.ingest_processes <= 1:
+            return None
+        if self._pool is None:
+            # Never fork: this process runs fetch threads (and a database connection).
+            # forkserver imports the parser once and forks clean workers from it.
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if ctx.get_start_method() == "forkserver":
+                # Workers import the main module before their first task; preloading it
+                # in the server makes that one import instead of one per worker.
+                ctx.set_forkserver_preload(["__main__", "feeds.dedup"])
+            self._pool = ProcessPoolExecutor(max_workers=self.ingest_processes, mp_context=ctx)
+        return self._pool
+
+    def start_workers(self) -> int:
+        """Start the worker processes now rather than in the first pass (they import the
+        parser, and the main module, before their first document); returns how many."""
+        pool = self._prepare_pool()
+        if pool is None:
+            return 0
+        # A short sleep each, so that no process can take two of these while another
+        # is still starting.
+        for future in [pool.submit(time.sleep, 0.2) for _ in range(self.ingest_processes)]:
+            future.result()
+        return self.ingest_processes
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _hand_over(
+        self,
+        pool: ProcessPoolExecutor | None,
+        source: FeedSource,
+        fetched: FetchResult | FetchError,
+        pending: dict[Future[PreparedFeed | ParseError], _Waiting],
+        reports: list[PollReport],
+        unchanged: list[FetchOutcome],
+    ) -> ProcessPoolExecutor | None:
+        """Settle a fetch that needs no parsing here, or queue its document for a worker
+        process; returns the pool to go on with (None once it broke)."""
+        now = self.clock.now()
+        report, body_hash = self._settle(source, fetched, now, unchanged)
+        if report is not None:
+            reports.append(report)
+            return pool
+        assert isinstance(fetched, FetchResult)  # _settle reported every failure
+        waiting = _Waiting(source, fetched, now, body_hash)
+        # With the processes busy (or still starting), this thread prepares the document
+        # itself rather than queueing more bodies and waiting idle.
+        if pool is not None and len(pending) < self._backlog:
+            try:
+                future = pool.submit(
+                    prepare_feed, fetched.content, url=fetched.url,
+                    content_type=fetched.content_type, feed_id=source.id, seen_at=now,
+                )
+            except (BrokenProcessPool, RuntimeError):
+                self._drop_pool()
+            else:
+                pending[future] = waiting
+                return pool
+        reports.append(self._store_prepared(waiting, self._prepare_here(waiting)))
+        return self._pool
+
+    def _steal(
+        self,
+        pending: dict[Future[PreparedFeed | ParseError], _Waiting],
+        reports: list[PollReport],
+    ) -> bool:
+        """Prepare here the last queued document no process has started; False if none."""
+        for future in reversed(list(pending)):
+            if future.cancel():
+                waiting = pending.pop(future)
+                reports.append(self._store_prepared(waiting, self._prepare_here(waiting)))
+                return True
+        return False
+
+    def _store_finished(
+        self,
+        pending: dict[Future[PreparedFeed | ParseError], _Waiting],
+        reports: list[PollReport],
+        offloaded: list[int],
+        *,
+        block: bool,
+    ) -> None:
+        if not pending:
+            return
+        done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for future in done:
+            waiting = pending.pop(future)
+            try:
+                prepared = future.result()
+                offloaded[0] += 1
+            except BrokenProcessPool:
+                # A worker process died (killed, out of memory): prepare here instead.
+                self._drop_pool()
+                prepared = self._prepare_here(waiting)
+            reports.append(self._store_prepared(waiting, prepared))
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=False)
+            self._pool = None
+
+    @staticmethod
+    def _prepare_here(waiting: _Waiting) -> PreparedFeed | ParseError:
+        fetched = waiting.fetched
+        return prepare_feed(
+            fetched.content, url=fetched.url, content_type=fetched.content_type,
+            feed_id=waiting.source.id, seen_at=waiting.now,
+        )
 
     def _fetch(self, source: FeedSource) -> FetchResult | FetchError:
         try:
@@ -256,8 +405,25 @@ class Pipeline:
         for the writes. With ``unchanged``, the schedule of an unchanged feed is appended
         there for the caller to write with others instead of in its own transaction."""
         now = self.clock.now()
+        report, body_hash = self._settle(source, fetched, now, unchanged)
+        if report is not None:
+            return report
+        assert isinstance(fetched, FetchResult)  # _settle reported every failure
+        waiting = _Waiting(source, fetched, now, body_hash)
+        return self._store_prepared(waiting, self._prepare_here(waiting))
+
+    def _settle(
+        self,
+        source: FeedSource,
+        fetched: FetchResult | FetchError,
+        now: datetime,
+        unchanged: list[FetchOutcome] | None,
+    ) -> tuple[PollReport | None, str | None]:
+        """Record a failed or unchanged fetch (the report), else the body's hash for a
+        document that needs parsing (no report)."""
         if isinstance(fetched, FetchError):
-            return self._record_failure(source, now, fetched, getattr(fetched, "status", None))
+            report = self._record_failure(source, now, fetched, getattr(fetched, "status", None))
+            return report, None
         body_hash = hashlib.sha256(fetched.content).hexdigest() if fetched.content else None
         if fetched.status == "not_modified" or (body_hash and body_hash == source.body_hash):
             # An unchanged body is as good as a 304: nothing to parse.
@@ -268,40 +434,60 @@ class Pipeline:
             else:
                 with self.store.transaction() as repo:
                     repo.record_fetch(outcome)
-            return PollReport(source.id, source.url, "not_modified")
-        try:
-            parsed = parse_feed(fetched.content, url=fetched.url, content_type=fetched.content_type)
-        except ParseError as exc:
-            return self._record_failure(source, now, exc, fetched.http_status)
+            return PollReport(source.id, source.url, "not_modified"), None
+        return None, body_hash
 
+    def _store_prepared(self, waiting: _Waiting, prepared: PreparedFeed | ParseError) -> PollReport:
+        """Deduplicate a prepared document against the store and write what is new."""
+        source, fetched, now = waiting.source, waiting.fetched, waiting.now
+        if isinstance(prepared, ParseError):
+            return self._record_failure(source, now, prepared, fetched.http_status)
         with self.store.transaction() as repo:
-            use_guid = guids_usable(repo, source.id, parsed.entries, now)
-            candidates = _unique_by_key(
-                to_new_article(e, source.id, now, use_guid=use_guid) for e in parsed.entries
-            )
+            use_guid = guid_links_usable(repo, source.id, prepared.guid_links, now)
+            candidates = _unique_by_key(prepared.keyed(use_guid=use_guid))
             # A fixed insert order: two workers storing overlapping feeds in different orders
             # would otherwise deadlock on PostgreSQL's unique-index locks.
             candidates.sort(key=lambda c: c.content_hash)
             known = repo.known_entry_keys(source.id, [c.entry_key for c in candidates])
             fresh = [c for c in candidates if c.entry_key not in known]
             removed = repo.tombstoned(fresh) if fresh else set()
-        fresh = [c for c in fresh if c.entry_key not in removed]
+            fresh = [c for c in fresh if c.entry_key not in removed]
+            if not source.full_text:
+                # Nothing to fetch between reading and writing: one transaction does both.
+                new_ids = self._write(repo, source, fetched, now, waiting.body_hash,
+                                      prepared, len(candidates), fresh)
         if source.full_text:
+            # Article pages are fetched outside any transaction (SQLite's write lock).
             fresh = self._with_full_text(fresh)
+            with self.store.transaction() as repo:
+                new_ids = self._write(repo, source, fetched, now, waiting.body_hash,
+                                      prepared, len(candidates), fresh)
+        return PollReport(source.id, source.url, "ok", tuple(new_ids), prepared.entries)
+
+    def _write(
+        self,
+        repo: Repository,
+        source: FeedSource,
+        fetched: FetchResult,
+        now: datetime,
+        body_hash: str | None,
+        prepared: PreparedFeed,
+        entries: int,
+        fresh: list[NewArticle],
+    ) -> list[int]:
         seen = replace(
             self._observation("ok", fetched),
-            entries=len(candidates),
+            entries=entries,
             new_entries=len(fresh),
-            ttl_minutes=parsed.ttl_minutes,
-            skip_hours=parsed.skip_hours,
+            ttl_minutes=prepared.ttl_minutes,
+            skip_hours=prepared.skip_hours,
         )
         outcome = self._outcome(
-            source, now, seen, fetched, title=parsed.title, site_url=parsed.link
+            source, now, seen, fetched, title=prepared.title, site_url=prepared.link
         )
-        with self.store.transaction() as repo:
-            new_ids = [ref.id for ref in repo.add_articles(fresh) if ref.created]
-            repo.record_fetch(replace(outcome, body_hash=body_hash))
-        return PollReport(source.id, source.url, "ok", tuple(new_ids), len(parsed.entries))
+        new_ids = [ref.id for ref in repo.add_articles(fresh) if ref.created]
+        repo.record_fetch(replace(outcome, body_hash=body_hash))
+        return new_ids
 
     @staticmethod
     def _observation(kind: Literal["ok", "not_modified"], fetched: FetchResult) -> PollObservation:
@@ -469,6 +655,16 @@ class Pipeline:
 
     def send_spike_alerts(self) -> list[DigestOutcome]:
         return self.digests().check_spikes()
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A fetched document on its way to being stored."""
+
+    source: FeedSource
+    fetched: FetchResult
+    now: datetime
+    body_hash: str | None
 
 
 def _pause(seconds: float) -> None:

@@ -180,6 +180,7 @@ def build_container(
         poll_interval=timedelta(minutes=settings.poll_interval_minutes),
         retry_interval=timedelta(minutes=settings.retry_interval_minutes),
         fetch_concurrency=settings.fetch_concurrency,
+        ingest_processes=settings.ingest_processes,
         unsubscribe=unsubscribe_config(settings),
         delivery=DeliverySettings(
             lease=timedelta(seconds=settings.digest_lease_seconds),

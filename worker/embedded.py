@@ -52,4 +52,5 @@ def run_forever(c: Container, *, tick: float = 30.0) -> None:
             # The database may come back (a restart, a full disk freed): say so and retry.
             err_console.print(f"error: {exc}; retrying in {tick:.0f}s", markup=False)
         stop.wait(tick)
+    c.pipeline.close()  # the ingest worker processes, if any
     console.print("stopped", markup=False)

@@ -29,6 +29,14 @@ def _default_database_url() -> str:
     return f"sqlite:///{data_home / 'newsmon' / 'newsmon.db'}"
 
 
+def _default_ingest_processes() -> int:
+    # The polling process (fetch threads and the one writer) keeps a core busy by itself:
+    # worker processes only pay where there are cores beyond it. On 2 vCPUs they cost more
+    # than they saved (docs/BENCHMARKS.md, decision 35); at most four, the writer limits.
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 1 if not cpus or cpus <= 2 else min(cpus - 1, 4)
+
+
 def _default_seeds_dir() -> Path:
     # An editable install or a checkout: seeds/ sits next to the packages. Otherwise the
     # current directory's seeds/ (for example a deployment's mounted folder).
@@ -55,6 +63,8 @@ class Settings(BaseSettings):
     poll_interval_minutes: float = Field(default=30.0, gt=0)
     retry_interval_minutes: float = Field(default=30.0, gt=0)
     fetch_concurrency: int = Field(default=8, ge=1, le=256)
+    # Worker processes that parse and prepare fetched feeds in a pass (1: none).
+    ingest_processes: int = Field(default_factory=_default_ingest_processes, ge=1, le=64)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=20.0, gt=0)
     fetch_deadline: float = Field(default=60.0, gt=0)
