@@ -6,13 +6,14 @@ the article. Per article::
 
     pure, outside any transaction:
         shingles + MinHash band keys                        -- feeds.neardup
-        rarity-weighted term vector, event time             -- feeds.stories
+        rarity-weighted terms and salient names, event time -- feeds.stories
     one short transaction:
         take the story-index lock (one assigner at a time)  -- Repository
         skip the article if another worker grouped it
         band candidates in the window -> exact resemblance  -- near-duplicate?
           yes: duplicate_of = the first copy, same story
           no:  story candidates from the term index in the window -> choose_story
+               (most similar terms, salient names not in conflict)
                join it, or open a new story
         index the article's bands and the story's terms
 
@@ -37,10 +38,10 @@ from feeds.stories import (
     MAX_CANDIDATES,
     QUERY_TERMS,
     WINDOW,
+    article_vector,
     choose_story,
     event_time,
     merge_signature,
-    term_vector,
     top_terms,
 )
 
@@ -85,7 +86,7 @@ def group_pending(
 def group_one(store: Store, item: ArticleForGrouping) -> Grouping | None:
     """Decide and record one article's story; None when another worker did it first."""
     body_shingles, bands = fingerprint(item.text)
-    vector = term_vector(item.title, item.text)
+    vector = article_vector(item.title, item.text)
     when = event_time(item.published, item.first_seen)
     with store.transaction() as repo:
         repo.lock_story_index()
