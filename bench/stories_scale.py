@@ -93,8 +93,18 @@ def vocabulary() -> tuple[list[str], list[str]]:
 COLUMNS = {
     "story": ("id", "first_time", "last_time", "size", "signature"),
     "article": (
-        "id", "url", "canonical_url", "content_hash", "title", "summary", "content",
-        "categories", "first_seen", "published", "analyzed_at", "story_id",
+        "id",
+        "url",
+        "canonical_url",
+        "content_hash",
+        "title",
+        "summary",
+        "content",
+        "categories",
+        "first_seen",
+        "published",
+        "analyzed_at",
+        "story_id",
     ),
     "article_band": ("band_key", "article_id", "event_time"),
     "story_term": ("term", "story_id", "last_time"),
@@ -121,7 +131,20 @@ def archive_rows(
         story, article = -(n // 5 + 1), -(n + 1)
         url = f"https://archive.example/{n}"
         rows["article"].append(
-            (article, url, url, f"archive-{n}", f"Archive {n}", "", content, "[]", at, at, at, story)
+            (
+                article,
+                url,
+                url,
+                f"archive-{n}",
+                f"Archive {n}",
+                "",
+                content,
+                "[]",
+                at,
+                at,
+                at,
+                story,
+            )
         )
         rows["article_band"].extend((rng.getrandbits(63), article, at) for _ in range(BANDS))
         if n % 5 == 0:
@@ -196,7 +219,9 @@ def prepare(url: str) -> Engine:
     upgrade(engine)
     with engine.begin() as conn:
         if conn.execute(FEED.select().where(FEED.c.id == 1)).first() is None:
-            conn.execute(FEED.insert().values(id=1, url="https://fresh.example/feed", created_at=NOW))
+            conn.execute(
+                FEED.insert().values(id=1, url="https://fresh.example/feed", created_at=NOW)
+            )
     return engine
 
 
@@ -408,8 +433,10 @@ def main() -> None:
     smallest, biggest = sizes[0], sizes[-1]
     for key in ("wall", "cpu"):
         small = statistics.mean(getattr(samples[smallest], key))
-        print(f"{key} ratio {biggest:,} / {smallest:,}: "
-              f"{statistics.mean(getattr(samples[biggest], key)) / small:.2f}")
+        print(
+            f"{key} ratio {biggest:,} / {smallest:,}: "
+            f"{statistics.mean(getattr(samples[biggest], key)) / small:.2f}"
+        )
     peak = statistics.mean(samples[biggest].peaks) / statistics.mean(samples[smallest].peaks)
     print(f"traced memory ratio {biggest:,} / {smallest:,}: {peak:.2f}")
     print(f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
@@ -417,8 +444,6 @@ def main() -> None:
         explain(stores[biggest], new_articles(per_round, 99, rare, common))
     for store in stores.values():
         store.engine.dispose()
-
-
 
 
 if __name__ == "__main__":
