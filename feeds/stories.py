@@ -227,7 +227,7 @@ def names_conflict(article: Mapping[str, float], story: Mapping[str, float]) -> 
     occurs anywhere among the other side's names, so a follow-up that leads with a new
     witness still joins the story of the event it names.
     """
-    if not article or not story:
+    if GUARD_NAMES <= 0 or not article or not story:  # 0: guard off
         return False
     return not any(n in story for n in _heaviest(article, GUARD_NAMES)) and not any(
         n in article for n in _heaviest(story, GUARD_NAMES)
