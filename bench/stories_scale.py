@@ -54,7 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete, event  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from wordfreq import top_n_list, zipf_frequency  # noqa: E402
 
@@ -66,12 +66,8 @@ from storage.db import make_engine  # noqa: E402
 from storage.migrate import head_revision, upgrade  # noqa: E402
 from storage.repository import SqlStore  # noqa: E402
 from storage.tables import (  # noqa: E402
-    ARTICLE,
-    ARTICLE_BAND,
     FEED,
-    SIGHTING,
     STORY,
-    STORY_TERM,
 )
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -312,13 +308,41 @@ def measure(store: SqlStore, batch: list[NewArticle], into: Sample | None) -> No
             if into is not None:
                 into.cpu.append(time.process_time() - cpu)
                 into.wall.append(time.perf_counter() - wall)
-    # Remove this batch so the next one sees the same archive (archive ids are negative).
-    with store.engine.begin() as conn:
-        conn.execute(delete(ARTICLE_BAND).where(ARTICLE_BAND.c.article_id > 0))
-        conn.execute(delete(STORY_TERM).where(STORY_TERM.c.story_id > 0))
-        conn.execute(delete(SIGHTING).where(SIGHTING.c.article_id > 0))
-        conn.execute(delete(ARTICLE).where(ARTICLE.c.id > 0))
-        conn.execute(delete(STORY).where(STORY.c.id > 0))
+    forget_batch(store.engine)
+
+
+def forget_batch(engine: Engine) -> None:
+    """Remove the measured articles so the next batch sees the same archive.
+
+    Archive ids are negative, the batch's positive. Foreign-key checks are off while
+    deleting: every row that points at a new article is deleted here, and SQLite would
+    otherwise look for ``duplicate_of`` children (not indexed) by scanning the whole
+    archive once per deleted article -- hours at a million articles.
+    """
+    statements = [
+        "DELETE FROM article_band WHERE article_id > 0",
+        "DELETE FROM story_term WHERE story_id > 0",
+        "DELETE FROM sighting WHERE article_id > 0",
+        "DELETE FROM article WHERE id > 0",
+        "DELETE FROM story WHERE id > 0",
+    ]
+    sqlite = engine.dialect.name == "sqlite"
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if sqlite:
+            # Outside a transaction (the pragma is a no-op inside one); autocommit mode.
+            cursor.execute("PRAGMA foreign_keys = OFF")
+            cursor.execute("BEGIN")
+        else:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        for statement in statements:
+            cursor.execute(statement)
+        raw.commit()
+        if sqlite:
+            cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        raw.close()
 
 
 def report(size: int, build: float, sample: Sample) -> str:
