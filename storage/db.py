@@ -5,12 +5,6 @@ SQLite needs care to be safe with several processes (scheduler, CLI, workers) on
 * WAL journal, so readers never block the writer and vice versa;
 * ``busy_timeout`` so a writer waits for the lock instead of failing at once;
 * foreign keys on (SQLite leaves them off per connection);
-* a page cache of :data:`SQLITE_CACHE_KIB` per connection instead of SQLite's 2 MiB
-  default: the story and near-duplicate lookups probe several B-tree indexes per
-  article, and at a million stored articles the upper levels of those indexes alone are
-  a few MiB; with the default they are read again from the OS on every lookup
-  (measured in ``bench/stories_scale.py``, docs/BENCHMARKS.md). The cache fills only as
-  pages are read, so a small database never uses it all;
 * write transactions start with ``BEGIN IMMEDIATE``. With the driver's default deferred
   ``BEGIN``, a transaction that reads and then writes takes the write lock only at its
   first write; if another process wrote in between, SQLite cannot wait (the reader's
@@ -46,8 +40,6 @@ from feeds.errors import ConfigError, StorageError
 
 BUSY_TIMEOUT_SECONDS = 30
 READONLY_OPTION = "newsmon_readonly"
-# Page cache per SQLite connection (see the module docstring).
-SQLITE_CACHE_KIB = 32 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -156,8 +148,6 @@ def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
         cursor.execute("PRAGMA foreign_keys = ON")
         # NORMAL is durable across application crashes in WAL mode and much faster.
         cursor.execute("PRAGMA synchronous = NORMAL")
-        # Negative: a size in KiB rather than in pages.
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 
