@@ -19,7 +19,10 @@ can keep two events apart (the worst case).
 Usage::
 
     .venv/bin/python bench/stories_quality.py [--data PATH] [--topics 1-10] [--seeds 1,2,3]
-        [--spread-days 365] [--sweep 0.2,0.25,0.3]
+        [--spread-days 365] [--sweep 0.2,0.25,0.3] [--guard-sweep 1,2,3]
+
+``--guard-sweep`` tries other values of ``feeds.stories.GUARD_NAMES`` (how many of
+the most salient names the name guard compares; 0 turns the guard off).
 """
 
 from __future__ import annotations
@@ -275,6 +278,7 @@ def main() -> None:
     parser.add_argument("--spread-days", type=float, default=365.0)
     parser.add_argument("--burst-hours", type=float, default=36.0)
     parser.add_argument("--sweep", default="", help="MIN_SIMILARITY values to try")
+    parser.add_argument("--guard-sweep", default="", help="GUARD_NAMES values to try")
     args = parser.parse_args()
     try:
         lines = args.data.read_text(encoding="utf-8").splitlines()
@@ -283,18 +287,20 @@ def main() -> None:
     topics = parse_topics(args.topics)
     docs = [d for d in map(json.loads, lines) if d["topic"] in topics]
     thresholds = [float(x) for x in args.sweep.split(",") if x] or [stories_module.MIN_SIMILARITY]
+    guards = [int(x) for x in args.guard_sweep.split(",") if x] or [stories_module.GUARD_NAMES]
     seeds = [int(s) for s in args.seeds.split(",")]
     print(
         f"{len(docs)} documents, topics {args.topics}, spread {args.spread_days} days, "
         f"copies {args.copies}, seeds {seeds}"
     )
     print(
-        "| min similarity | articles | stories | events | B3 P | B3 R | B3 F1 | "
+        "| min similarity | guard names | articles | stories | events | B3 P | B3 R | B3 F1 | "
         "copies found | duplicates across events | other duplicates |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for threshold in thresholds:
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for threshold, guard in [(t, g) for t in thresholds for g in guards]:
         stories_module.MIN_SIMILARITY = threshold
+        stories_module.GUARD_NAMES = guard
         runs = [
             run_once(make_items(docs, seed, args.copies, args.spread_days, args.burst_hours))
             for seed in seeds
@@ -304,8 +310,9 @@ def main() -> None:
             return sum(r[key] for r in runs) / len(runs)
 
         print(
-            f"| {threshold:.2f} | {mean('articles'):.0f} | {mean('stories'):.0f} | "
-            f"{mean('events'):.0f} | {mean('precision'):.3f} | {mean('recall'):.3f} | "
+            f"| {threshold:.2f} | {guard or 'off'} | {mean('articles'):.0f} | "
+            f"{mean('stories'):.0f} | {mean('events'):.0f} | {mean('precision'):.3f} | "
+            f"{mean('recall'):.3f} | "
             f"{mean('f1'):.3f} | {mean('copies_found'):.0f}/{mean('copies'):.0f} | "
             f"{mean('cross_event_duplicates'):.0f} | {mean('corpus_duplicates'):.0f} |",
             flush=True,

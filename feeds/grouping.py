@@ -6,13 +6,15 @@ the article. Per article::
 
     pure, outside any transaction:
         shingles + MinHash band keys                        -- feeds.neardup
-        rarity-weighted term vector, event time             -- feeds.stories
+        rarity-weighted terms and salient names, event time -- feeds.stories
     one short transaction:
         take the story-index lock (one assigner at a time)  -- Repository
         skip the article if another worker grouped it
         band candidates in the window -> exact resemblance  -- near-duplicate?
+          (and no conflict of salient names)
           yes: duplicate_of = the first copy, same story
           no:  story candidates from the term index in the window -> choose_story
+               (most similar terms, salient names not in conflict)
                join it, or open a new story
         index the article's bands and the story's terms
 
@@ -37,10 +39,12 @@ from feeds.stories import (
     MAX_CANDIDATES,
     QUERY_TERMS,
     WINDOW,
+    article_vector,
     choose_story,
     event_time,
     merge_signature,
-    term_vector,
+    name_vector,
+    names_conflict,
     top_terms,
 )
 
@@ -85,13 +89,13 @@ def group_pending(
 def group_one(store: Store, item: ArticleForGrouping) -> Grouping | None:
     """Decide and record one article's story; None when another worker did it first."""
     body_shingles, bands = fingerprint(item.text)
-    vector = term_vector(item.title, item.text)
+    vector = article_vector(item.title, item.text)
     when = event_time(item.published, item.first_seen)
     with store.transaction() as repo:
         repo.lock_story_index()
         if repo.story_of(item.id) is not None:
             return None
-        grouping = _near_duplicate(repo, item.id, body_shingles, bands, when)
+        grouping = _near_duplicate(repo, item.id, item.text, body_shingles, bands, when)
         if grouping is None:
             grouping = _story(repo, item.id, vector, when)
         repo.index_bands(item.id, bands, when)
@@ -101,12 +105,14 @@ def group_one(store: Store, item: ArticleForGrouping) -> Grouping | None:
 def _near_duplicate(
     repo: Repository,
     article_id: int,
+    text: str,
     body: frozenset[str],
     bands: Sequence[int],
     when: datetime,
 ) -> Grouping | None:
     if not bands:
         return None
+    names = name_vector("", text)
     best: tuple[float, int, int, int] | None = None  # (score, -id, root, story)
     for cand in repo.duplicate_candidates(
         bands,
@@ -118,7 +124,9 @@ def _near_duplicate(
         if cand.story_id is None:
             continue
         score = resemblance(body, shingles(cand.text))
-        if score < MIN_RESEMBLANCE:
+        # A template filled in with other names (two police reports written alike) is
+        # not a copy: the copy of an agency story keeps the agency story's names.
+        if score < MIN_RESEMBLANCE or names_conflict(names, name_vector("", cand.text)):
             continue
         root = cand.duplicate_of if cand.duplicate_of is not None else cand.id
         key = (score, -cand.id, root, cand.story_id)

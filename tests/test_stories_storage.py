@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from feeds.grouping import group_pending
 from feeds.models import NewArticle
 from storage.repository import SqlStore
-from tests.test_neardup import OTHER_QUAKE, WIRE
+from tests.test_neardup import ARREST, ARREST_FOLLOW_UP, OTHER_ARREST, OTHER_QUAKE, WIRE
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 FOLLOW_UP = (
@@ -101,3 +101,21 @@ def test_feed_identity_flag_is_recorded_once(store: SqlStore) -> None:
         repo.mark_guids_broken(feed.id, "second reason", T0)
     with store.transaction() as repo:
         assert repo.guids_broken(feed.id)
+
+
+def test_two_arrests_at_the_same_time_stay_two_stories(store: SqlStore) -> None:
+    # Same template, same hour, other names: close enough in wording to pass for a copy
+    # and in vocabulary for one story; only the names tell them apart.
+    ids = _add(
+        store,
+        _article(1, 1, "Jeweller robbery suspect arrested", ARREST, T0),
+        _article(2, 2, "Jeweller robbery suspect arrested", OTHER_ARREST, T0),
+        _article(3, 3, "Robbery suspect refused bail", ARREST_FOLLOW_UP, T0 + timedelta(hours=30)),
+    )
+    group_pending(store, ids=ids)
+    with store.transaction() as repo:
+        first, other, follow = (a.story_id for a in repo.iter_articles(ids=ids))
+    assert None not in (first, other, follow)
+    assert other != first and follow == first
+    with store.transaction() as repo:
+        assert [a.duplicate_of for a in repo.iter_articles(ids=ids)] == [None, None, None]
