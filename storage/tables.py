@@ -119,6 +119,8 @@ class Article(SQLModel, table=True):
         Index("ix_article_first_seen", "first_seen"),
         Index("ix_article_analyzed_at", "analyzed_at"),
         Index("ix_article_story_id", "story_id"),
+        # The self-referencing foreign key is checked on every delete (migration 8).
+        Index("ix_article_duplicate_of", "duplicate_of"),
     )
 
 
