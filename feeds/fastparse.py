@@ -383,6 +383,14 @@ def _rss_entry(item: Any, base: str, t: _Text) -> ParsedEntry | None:
         if cleaned:
             categories.setdefault(cleaned, None)
 
+    return _entry(t, guid, link, title, when, author, summary, content, categories)
+
+
+def _entry(
+    t: _Text, guid: str | None, link: str | None, title: str, when: datetime | None,
+    author: str | None, summary: str, content: str, categories: dict[str, None],
+) -> ParsedEntry | None:
+    """The entry both dialects end with; None for an item that carries nothing at all."""
     guid_opt = t.optional(guid)
     link_opt = t.optional(link)
     if not (title or content or guid_opt or link_opt):
@@ -527,15 +535,7 @@ def _atom_entry(entry: Any, base: str, t: _Text) -> ParsedEntry | None:
         if cleaned:
             categories.setdefault(cleaned, None)
 
-    guid_opt = t.optional(guid)
-    link_opt = t.optional(link)
-    if not (title or content or guid_opt or link_opt):
-        return None
-    return ParsedEntry(
-        guid=guid_opt, link=link_opt, title=title, published=when,
-        author=t.optional(author), summary=summary, content=content,
-        categories=tuple(categories),
-    )  # fmt: skip
+    return _entry(t, guid, link, title, when, author, summary, content, categories)
 
 
 def _atom(

@@ -367,27 +367,23 @@ class SqlRepository:
         )
         return done
 
+    def _ids_by(self, column: Any, values: Sequence[str]) -> dict[str, int]:
+        """Stored article ids keyed by ``column`` for the given values (chunked IN lists)."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(values))):
+            rows = self._session.execute(select(ARTICLE.c.id, column).where(column.in_(chunk)))
+            found.update((row[1], int(row[0])) for row in rows)
+        return found
+
     def _existing_article_ids(self, articles: Sequence[NewArticle]) -> list[int]:
         """The stored ids of articles whose insert conflicted, in order (as
         :meth:`_existing_article_id`, in two queries)."""
-        by_url: dict[str, int] = {}
-        by_hash: dict[str, int] = {}
         urls = [a.canonical_url for a in articles if a.canonical_url is not None]
-        for chunk in _chunks(list(dict.fromkeys(urls))):
-            rows = self._session.execute(
-                select(ARTICLE.c.id, ARTICLE.c.canonical_url).where(
-                    ARTICLE.c.canonical_url.in_(chunk)
-                )
-            )
-            by_url.update((row[1], int(row[0])) for row in rows)
-        hashes = [a.content_hash for a in articles if a.canonical_url not in by_url]
-        for chunk in _chunks(list(dict.fromkeys(hashes))):
-            rows = self._session.execute(
-                select(ARTICLE.c.id, ARTICLE.c.content_hash).where(
-                    ARTICLE.c.content_hash.in_(chunk)
-                )
-            )
-            by_hash.update((row[1], int(row[0])) for row in rows)
+        by_url = self._ids_by(ARTICLE.c.canonical_url, urls)
+        by_hash = self._ids_by(
+            ARTICLE.c.content_hash,
+            [a.content_hash for a in articles if a.canonical_url not in by_url],
+        )
         ids: list[int] = []
         for article in articles:
             found = by_url.get(article.canonical_url or "") or by_hash.get(article.content_hash)
