@@ -32,6 +32,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -41,7 +42,7 @@ LAYERS = 6
 HEADS = 12
 MS = "com.microsoft"  # ONNX Runtime's contrib kernels
 EPSILON = 1e-12
-INPUTS = ("input_ids", "attention_mask", "token_type_ids", "target_mask")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids", "target_mask")  # as encoding.py
 CALIBRATION_TARGETS = 600
 # a range per quantised input: the 10th percentile of each run's minimum and the 90th of
 # each run's maximum, so one rare extreme does not coarsen every other run's resolution
@@ -245,18 +246,6 @@ def weights_from_int8(path: Path) -> dict[str, np.ndarray]:
     return w
 
 
-def pack(rows: Sequence[tuple[list[int], list[int], list[int]]]) -> dict[str, np.ndarray]:
-    """Right-padded model inputs for (ids, type ids, mention mask) rows."""
-    width = max(len(r[0]) for r in rows)
-    arrays = {name: np.zeros((len(rows), width), dtype=np.int64) for name in INPUTS}
-    for n, (ids, types, span) in enumerate(rows):
-        arrays["input_ids"][n, : len(ids)] = ids
-        arrays["attention_mask"][n, : len(ids)] = 1
-        arrays["token_type_ids"][n, : len(ids)] = types
-        arrays["target_mask"][n, : len(ids)] = span
-    return arrays
-
-
 def calibrate(
     w: dict[str, np.ndarray], rows: Iterable[tuple[list[int], list[int], list[int]]]
 ) -> dict[str, tuple[float, float]]:
@@ -273,6 +262,7 @@ def calibrate(
     )
     lows: dict[str, list[float]] = {k: [] for k in QUANTISED_INPUTS}
     highs: dict[str, list[float]] = {k: [] for k in QUANTISED_INPUTS}
+    pack = _encoding().pack
     for row in rows:
         for name, value in zip(
             QUANTISED_INPUTS, session.run(list(QUANTISED_INPUTS), pack([row])), strict=True
@@ -298,14 +288,24 @@ def calibration_sample(rows: Sequence[object], seed: int = 13) -> list[object]:
 Row = tuple[list[int], list[int], list[int]]  # ids, type ids, mention mask
 
 
+def _encoding() -> Any:
+    """``feeds/analysis/targeted/encoding.py``, loaded by path (the training environment
+    need not have the project installed); once per process, shared with the training
+    script."""
+    loaded = sys.modules.get("targeted_encoding")
+    if loaded is None:
+        path = Path(__file__).resolve().parent.parent / "feeds/analysis/targeted/encoding.py"
+        spec = importlib.util.spec_from_file_location("targeted_encoding", path)
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules["targeted_encoding"] = loaded  # dataclasses look their module up
+        spec.loader.exec_module(loaded)
+    return loaded
+
+
 def _training_rows(data: Path, tokenizer_file: Path) -> list[Row]:
     """Encoded training targets (the held-out tenth left out), as the training script has it."""
-    path = Path(__file__).resolve().parent.parent / "feeds/analysis/targeted/encoding.py"
-    spec = importlib.util.spec_from_file_location("targeted_encoding", path)
-    assert spec is not None and spec.loader is not None
-    encoding = importlib.util.module_from_spec(spec)
-    sys.modules["targeted_encoding"] = encoding  # dataclasses look their module up
-    spec.loader.exec_module(encoding)
+    encoding = _encoding()
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(tokenizer_file))
@@ -319,14 +319,7 @@ def _training_rows(data: Path, tokenizer_file: Path) -> list[Row]:
             if hashlib.sha256(article.encode()).digest()[0] % 10 < 1:
                 continue
             pair = encoding.marked_pair(item["sentence_normalized"], target["from"], target["to"])
-            enc = tok.encode(pair.mention, pair.marked)
-            span = [
-                1 if seq == 1 and s < pair.span_end and e > pair.span_start else 0
-                for seq, (s, e) in zip(enc.sequence_ids, enc.offsets, strict=True)
-            ]
-            if not any(span):
-                span[0] = 1
-            rows.append((enc.ids, enc.type_ids, span))
+            rows.append(encoding.encode_pair(tok, pair))
     return rows
 
 

@@ -98,15 +98,8 @@ class Encoder:
         self.tok.enable_truncation(MAX_TOKENS, strategy="longest_first")
 
     def encode(self, sentence: str, start: int, end: int) -> tuple[list[int], list[int], list[int]]:
-        pair = marked_pair(sentence, start, end)
-        enc = self.tok.encode(pair.mention, pair.marked)
-        span = [
-            1 if seq == 1 and s < pair.span_end and e > pair.span_start else 0
-            for seq, (s, e) in zip(enc.sequence_ids, enc.offsets, strict=True)
-        ]
-        if not any(span):  # cannot happen after cropping; fall back to [CLS]
-            span[0] = 1
-        return enc.ids, enc.type_ids, span
+        ids, types, span = encoding.encode_pair(self.tok, marked_pair(sentence, start, end))
+        return ids, types, span
 
 
 def batches(items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.Random):
