@@ -24,11 +24,15 @@ from worker import bootstrap  # noqa: E402
 
 
 def _pool_cpu(pipeline: Any) -> float:
-    """CPU seconds (user + system) of the pipeline's worker processes and fork server."""
+    """CPU seconds (user + system) of the pipeline's worker processes (ingest and
+    analysis) and fork server."""
     pids: list[int] = []
     pool = getattr(pipeline, "_pool", None)
     if pool is not None:
         pids.extend(getattr(pool, "_processes", {}) or {})
+    if pipeline.analysis_pool is not None:
+        pids.extend(pipeline.analysis_pool.worker_pids())
+    if pids:
         from multiprocessing import forkserver
 
         server = getattr(forkserver._forkserver, "_forkserver_pid", None)
@@ -45,6 +49,13 @@ def _pool_cpu(pipeline: Any) -> float:
     return total
 
 
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("stage", choices=["poll", "poll-analyze", "reanalyze"])
@@ -57,6 +68,9 @@ def main() -> None:
         from feeds.models import Document
 
         pipeline.analyzer.analyze(Document("0", "warm up", "NATO met in Brussels.", None, None))
+        if pipeline.analysis_pool is not None:
+            pipeline.analysis_pool.start_workers()
+        warm_up_cpu = _pool_cpu(pipeline)
     if args.stage != "reanalyze":
         # Worker processes started before the clock, as in a long-running `newsmon run`
         # (their start-up is imports, like the process's own, excluded for every program).
@@ -79,7 +93,13 @@ def main() -> None:
         if args.stage == "reanalyze":
             with c.store.transaction() as repo:
                 ids = repo.article_ids(pending=True)
-            out["articles"] = analyze_articles(c.store, pipeline.analyzer, pipeline.clock, ids)
+            out["articles"] = analyze_articles(
+                c.store, pipeline.analyze_documents, pipeline.clock, ids
+            )
+            pool = pipeline.analysis_pool
+            out["processes"] = pool.processes if pool is not None else 1
+            out["worker_rss_mb"] = [_peak_rss_mb(pid) for pid in
+                                    (pool.worker_pids() if pool is not None else [])]
         else:
             report = pipeline.poll_pass(pipeline.sources(), analyze=args.stage == "poll-analyze")
             out.update(ok=report.count("ok"), not_modified=report.count("not_modified"),
@@ -90,10 +110,10 @@ def main() -> None:
         out["seconds"] = time.perf_counter() - started
         # CPU of the whole process (every thread): steadier than wall time on a shared host.
         out["cpu_seconds"] = time.process_time() - cpu_started
-        # ...plus the ingest worker processes' and their fork server's (started in the pass).
+        # ...plus the worker processes' and their fork server's (started before the clock).
+        out["worker_cpu_seconds"] = _pool_cpu(pipeline) - warm_up_cpu
+        out["total_cpu_seconds"] = out["cpu_seconds"] + out["worker_cpu_seconds"]
         if args.stage != "reanalyze":
-            out["worker_cpu_seconds"] = _pool_cpu(pipeline) - warm_up_cpu
-            out["total_cpu_seconds"] = out["cpu_seconds"] + out["worker_cpu_seconds"]
             out.update(warm_up, workers_start_cpu_seconds=warm_up_cpu)
     if profiler is not None:
         args.profile.write_text(profiler.output_html())

@@ -96,6 +96,17 @@ def bench_embedded(
     for key, name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
         if poll_only and key == "analysis":
             return res
+        if key == "analysis":
+            # The same pending articles analysed in one process, on a copy of the database,
+            # so that the analysis worker processes are measured against it in this run.
+            one = work / (name + "-one-process.db")
+            for suffix in ("", "-wal"):  # a WAL left behind holds committed pages too
+                if (work / (name + ".db" + suffix)).exists():
+                    shutil.copyfile(work / (name + ".db" + suffix), str(one) + suffix)
+            env1 = {**env, "NEWSMON_DATABASE_URL": f"sqlite:///{one}",
+                    "NEWSMON_ANALYSIS_PROCESSES": "1"}
+            out, wall, rss = measured([*stage, name], env1)
+            res["analysis_one_process"] = {**json.loads(out), "wall": wall, "rss_mb": rss}
         out, wall, rss = measured([*stage, name], env)
         res[key] = {**json.loads(out), "wall": wall, "rss_mb": rss}
     subprocess.run([newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
@@ -222,10 +233,21 @@ def report(r: dict[str, Any]) -> str:
     row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
     if "analysis" in e:
         a = e["analysis"]
-        row("analysis alone (`reanalyze --pending`, models loaded), articles/s",
-            a["articles"] / a["seconds"],
+        one = e.get("analysis_one_process")
+        if one is not None:
+            row("analysis alone in one process (`NEWSMON_ANALYSIS_PROCESSES=1`), articles/s",
+                one["articles"] / one["seconds"], None, "articles/s")
+            row("same, articles per CPU-second", one["articles"] / one["cpu_seconds"], None,
+                "articles/CPU-s")
+        row(f"analysis alone (`reanalyze --pending`, {a.get('processes', 1)} analysis "
+            "process(es), models loaded), articles/s", a["articles"] / a["seconds"],
             None, "articles/s")
-        row("peak RSS with models loaded (reanalyze)", a["rss_mb"], None, "MB")
+        row("same, articles per CPU-second (all processes)",
+            a["articles"] / a.get("total_cpu_seconds", a["cpu_seconds"]), None,
+            "articles/CPU-s")
+        row("peak RSS with models loaded (reanalyze, calling process)", a["rss_mb"], None, "MB")
+        for i, mb in enumerate(a.get("worker_rss_mb", [])):
+            row(f"peak RSS of analysis worker {i + 1}", mb, None, "MB")
         w = e["first_with_analysis"]
         row("whole first poll with analysis, feeds/s", n / w["seconds"], first_r, "feeds/s")
         row("digest of the day (`digest preview`, wall incl. start-up), s",

@@ -6,8 +6,10 @@ them, or re-analyses articles already analysed after the models or the watchlist
 The flow, per batch of ids::
 
     read the articles' text                       -- one short transaction
-    analyse them                                  -- Analyzer, outside any transaction
+    analyse them                                  -- outside any transaction: here, or in
+                                                     worker processes (AnalysisPool)
     replace their analysis                        -- a second transaction
+    give those without a story theirs             -- feeds.grouping
 
 Reading and saving are separate transactions because analysis is slow and must not hold
 SQLite's write lock. Saving replaces, so a batch repeated after a crash changes nothing,
@@ -18,15 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from feeds.models import Document
-from feeds.ports import Analyzer, Clock, Store
+from feeds.grouping import group_pending
+from feeds.models import AnalysisResult, Document
+from feeds.ports import Clock, Store
 
 DEFAULT_BATCH = 200
 
 
 def analyze_articles(
     store: Store,
-    analyzer: Analyzer,
+    analyze: Callable[[Sequence[Document]], list[AnalysisResult]],
     clock: Clock,
     ids: Sequence[int],
     *,
@@ -34,24 +37,29 @@ def analyze_articles(
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Analyse the articles with these ids, whatever their state; returns how many were
-    analysed (ids of articles that no longer exist are skipped). ``on_batch`` is called
-    with the size of each saved batch (for a progress bar)."""
+    analysed (ids of articles that no longer exist are skipped). ``analyze`` gives each
+    document's analysis in order (``Pipeline.analyze_documents``). ``on_batch`` is called
+    with the size of each saved batch (for a progress bar).
+
+    Stories are part of the analysis stage: articles of the batch that have none yet (a
+    deferred poll's) are grouped after their analysis is saved, as ``analyze_pending``
+    does; re-analysed articles keep the story they have."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     done = 0
     for start in range(0, len(ids), batch):
         with store.transaction() as repo:
             items = repo.articles_for_analysis(ids[start : start + batch])
-        results = [
-            (item.id, analyzer.analyze(Document(str(item.id), item.title, item.text,
-                                                item.author, item.url)))
-            for item in items
-        ]
+        results = list(
+            zip([item.id for item in items], analyze([item.document() for item in items]),
+                strict=True)
+        )
         if results:
             now = clock.now()
             with store.transaction() as repo:
                 for article_id, result in results:
                     repo.save_analysis(article_id, result, now)
+            group_pending(store, ids=[article_id for article_id, _ in results])
         done += len(results)
         if on_batch is not None:
             on_batch(len(results))

@@ -258,6 +258,9 @@ class ArticleForAnalysis:
     author: str | None = None
     url: str | None = None
 
+    def document(self) -> Document:
+        return Document(str(self.id), self.title, self.text, self.author, self.url)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:

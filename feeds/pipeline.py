@@ -53,6 +53,7 @@ from feeds.fulltext import needs_full_text, page_text
 from feeds.grouping import group_pending
 from feeds.identity import guid_links_usable
 from feeds.models import (
+    AnalysisResult,
     Document,
     FeedSource,
     FetchOutcome,
@@ -61,7 +62,16 @@ from feeds.models import (
     Period,
 )
 from feeds.politeness import LocalHostLimiter, host_key, run_politely
-from feeds.ports import Analyzer, Clock, Fetcher, HostLimiter, Mailer, Repository, Store
+from feeds.ports import (
+    AnalysisPool,
+    Analyzer,
+    Clock,
+    Fetcher,
+    HostLimiter,
+    Mailer,
+    Repository,
+    Store,
+)
 from feeds.unsubscribe import UnsubscribeConfig
 
 __all__ = [
@@ -138,6 +148,8 @@ class Pipeline:
     full_text_per_poll: int = 10  # article pages fetched per poll at most
     # Processes that parse and prepare fetched documents in a pass (1: in this process).
     ingest_processes: int = 1
+    # Analyses big batches elsewhere (worker processes); None: here, with ``analyzer``.
+    analysis_pool: AnalysisPool | None = None
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -293,6 +305,8 @@ class Pipeline:
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
+        if self.analysis_pool is not None:
+            self.analysis_pool.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -588,6 +602,12 @@ class Pipeline:
         with self.store.transaction() as repo:
             return repo.article_ids(pending=True, feed_id=feed_id)
 
+    def analyze_documents(self, docs: Sequence[Document]) -> list[AnalysisResult]:
+        """Each document's analysis, in order: in the pool when there is one."""
+        if self.analysis_pool is not None:
+            return self.analysis_pool.analyze_many(docs)
+        return [self.analyzer.analyze(doc) for doc in docs]
+
     def analyze_pending(self, *, ids: Sequence[int] | None = None, limit: int = 500) -> int:
         """Analyse articles that have no analysis yet; returns how many were analysed."""
         total = 0
@@ -596,15 +616,10 @@ class Pipeline:
             batch_ids = remaining[:limit] if remaining is not None else None
             with self.store.transaction() as repo:
                 items = repo.pending_analysis(ids=batch_ids, limit=limit)
-            results = [
-                (
-                    item.id,
-                    self.analyzer.analyze(
-                        Document(str(item.id), item.title, item.text, item.author, item.url)
-                    ),
-                )
-                for item in items
-            ]
+            results = list(
+                zip([item.id for item in items], self.analyze_documents(
+                    [item.document() for item in items]), strict=True)
+            )
             if results:
                 now = self.clock.now()
                 with self.store.transaction() as repo:

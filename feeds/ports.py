@@ -81,6 +81,19 @@ class Analyzer(Protocol):
         ...
 
 
+class AnalysisPool(Protocol):
+    """Analyses many documents in one call, for example spread over worker processes.
+
+    The results are those :meth:`Analyzer.analyze` gives for each document, in order.
+    """
+
+    def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]: ...
+
+    def close(self) -> None:
+        """Stop whatever processes the pool started."""
+        ...
+
+
 class TargetSentimentModel(Protocol):
     def predict(self, targets: Sequence[TargetInSentence]) -> list[MentionSentiment]:
         """Sentiment toward each target, read with respect to it; same order as given."""

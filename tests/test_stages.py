@@ -66,6 +66,8 @@ def test_deferred_poll_then_reanalyze_pending_and_since(env, server) -> None:  #
     with store.transaction() as repo:
         articles = list(repo.iter_articles())
     assert all(a.analyzed and any(x.name == "NATO" for x in a.actors) for a in articles)
+    # Stories belong to the analysis stage: a deferred poll's articles get theirs here.
+    assert all(a.story_id is not None for a in articles)
     assert "nothing to analyse" in invoke("reanalyze", "--pending").output
 
     # Re-analysis covers analysed articles too, and replaces rather than adds.

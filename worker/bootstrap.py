@@ -26,11 +26,12 @@ from feeds.fetch_policy import PollPolicy
 from feeds.models import Actor, WatchedActor
 from feeds.pipeline import Pipeline
 from feeds.politeness import LocalHostLimiter
-from feeds.ports import HostLimiter
+from feeds.ports import Analyzer, HostLimiter
 from feeds.unsubscribe import UnsubscribeConfig
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
+from worker.analysis_pool import ProcessAnalysisPool
 from worker.mailer import SmtpMailer, validate_address
 from worker.settings import Settings, load_settings
 from worker.topics import with_topics
@@ -50,6 +51,7 @@ class Container:
     host_limiter: HostLimiter | None = None
 
     def close(self) -> None:
+        self.pipeline.close()  # its worker processes, if any
         self.fetcher.close()
         self.store.engine.dispose()
         close = getattr(self.host_limiter, "close", None)
@@ -136,6 +138,16 @@ def stored_actors(store: SqlStore) -> list[WatchedActor]:
         return repo.list_watched_actors()
 
 
+def build_analyzer(settings: Settings, store: SqlStore) -> Analyzer:
+    """The analyzer a worker uses: the seed and the user's watchlist, IPTC and user topics."""
+    return with_topics(load_analyzer(settings, stored_actors(store), keyword_topics=False), store)
+
+
+def build_analyzer_for(settings: Settings) -> Analyzer:
+    """:func:`build_analyzer` with its own connection (for an analysis worker process)."""
+    return build_analyzer(settings, SqlStore(make_engine(settings.database_url)))
+
+
 def build_container(
     settings: Settings,
     *,
@@ -167,12 +179,19 @@ def build_container(
         timeout=settings.smtp_timeout,
     )
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "newsmon.localhost"
+    analyzer = build_analyzer(settings, store)
+    # Celery's --concurrency already gives a worker its processes; the pool is for the
+    # embedded mode's one process (worker/analysis_pool.py).
+    analysis_pool = (
+        ProcessAnalysisPool(settings, settings.analysis_processes, analyzer)
+        if settings.analysis_processes > 1 and not celery_worker
+        else None
+    )
     pipeline = Pipeline(
         store=store,
         fetcher=fetcher,
-        analyzer=with_topics(
-            load_analyzer(settings, stored_actors(store), keyword_topics=False), store
-        ),
+        analyzer=analyzer,
+        analysis_pool=analysis_pool,
         clock=clock or SystemClock(),
         mailer=mailer,
         mail_from=settings.mail_from,

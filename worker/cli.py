@@ -250,10 +250,13 @@ def poll(
         )
         return
     started = time.monotonic()
-    report = pipeline.poll_pass(sources, analyze=False)
-    if not defer_analysis:
-        # The pass's new articles and any a deferred pass or a crash left pending.
-        report = replace(report, analyzed=pipeline.analyze_pending())
+    try:
+        report = pipeline.poll_pass(sources, analyze=False)
+        if not defer_analysis:
+            # The pass's new articles and any a deferred pass or a crash left pending.
+            report = replace(report, analyzed=pipeline.analyze_pending())
+    finally:
+        pipeline.close()  # worker processes, if the pass started any
     print_pass(report, time.monotonic() - started)
 
 

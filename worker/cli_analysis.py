@@ -64,14 +64,17 @@ def reanalyze(
         transient=True,
     ) as bar:
         task = bar.add_task("analysis", total=len(ids))
-        done = analyze_articles(
-            c.store,
-            pipeline.analyzer,
-            pipeline.clock,
-            ids,
-            batch=batch,
-            on_batch=lambda n: bar.advance(task, n),
-        )
+        try:
+            done = analyze_articles(
+                c.store,
+                pipeline.analyze_documents,
+                pipeline.clock,
+                ids,
+                batch=batch,
+                on_batch=lambda n: bar.advance(task, n),
+            )
+        finally:
+            pipeline.close()  # the analysis worker processes, if any
     console.print(f"analysed {done} articles", markup=False)
 
 

@@ -37,6 +37,13 @@ def _default_ingest_processes() -> int:
     return 1 if not cpus or cpus <= 2 else min(cpus - 1, 4)
 
 
+def _default_analysis_processes() -> int:
+    # Analysis is CPU-bound and the calling process waits while the workers run, so one
+    # worker per CPU (at most four: each holds its own models, about 230 MB).
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 1 if not cpus or cpus < 2 else min(cpus, 4)
+
+
 def _default_seeds_dir() -> Path:
     # An editable install or a checkout: seeds/ sits next to the packages. Otherwise the
     # current directory's seeds/ (for example a deployment's mounted folder).
@@ -65,6 +72,8 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(default=8, ge=1, le=256)
     # Worker processes that parse and prepare fetched feeds in a pass (1: none).
     ingest_processes: int = Field(default_factory=_default_ingest_processes, ge=1, le=64)
+    # Worker processes that analyse big batches in the embedded mode (1: in this process).
+    analysis_processes: int = Field(default_factory=_default_analysis_processes, ge=1, le=64)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=20.0, gt=0)
     fetch_deadline: float = Field(default=60.0, gt=0)

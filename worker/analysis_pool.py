@@ -1,0 +1,128 @@
+"""Analysis spread over worker processes, for the embedded mode's big batches.
+
+Analysis is CPU-bound (the target-sentiment model reads every actor mention) and the
+model runs on one thread per process (docs/ACTORS.md: one thread per process is the
+setting that stays fast when the machine is busy). A one-process ``reanalyze`` or ``poll``
+therefore used one core of however many the machine has. This pool gives the embedded
+mode what Celery's ``--concurrency`` gives the distributed one: N processes, each with its
+own analyzer, built as a worker builds it (watchlist from the database, IPTC and user
+topics).
+
+Principles:
+
+- **Same answers.** A worker process builds its analyzer with the same function as this
+  process (:func:`worker.bootstrap.build_analyzer`), and the model's readings do not depend
+  on batching (static int8 scales), so the pool's results equal the in-process ones
+  (tested).
+- **Only where it pays.** Starting a worker costs its imports and a model load (about
+  1-2 s of CPU); a batch smaller than ``min_docs`` is analysed here. The workers, once
+  started, stay for later batches (``newsmon run``) until :meth:`close`.
+- **Never fork a threaded process.** The workers come from a fork server (or spawn), as
+  the ingest processes do: this process may run fetch threads and hold connections.
+- **A dead worker loses nothing.** If a worker dies (killed, out of memory), the batch is
+  analysed here instead and the pool is started again on the next batch; nothing is
+  saved until the whole batch has its results, so nothing is saved twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+
+from feeds.models import AnalysisResult, Document
+from feeds.ports import Analyzer
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Below this many documents a batch is analysed in the calling process: at ~50 ms of CPU
+# per article (docs/BENCHMARKS.md), 64 articles are ~3 s of work, about what starting
+# two workers costs.
+MIN_DOCS = 64
+# Pieces per worker and batch: small enough that the workers finish together, large
+# enough that pickling and scheduling stay negligible next to the analysis.
+CHUNKS_PER_WORKER = 4
+
+_analyzer: Analyzer | None = None  # the worker process's own, built by _start
+
+
+def _start(settings: Settings) -> None:
+    from worker import bootstrap  # here, not at import: bootstrap builds this pool
+
+    global _analyzer
+    _analyzer = bootstrap.build_analyzer_for(settings)
+
+
+def _analyze(docs: Sequence[Document]) -> list[AnalysisResult]:
+    if _analyzer is None:  # _start runs first in every worker
+        raise RuntimeError("analysis worker started without its analyzer")
+    return [_analyzer.analyze(doc) for doc in docs]
+
+
+def _ready() -> bool:
+    return _analyzer is not None
+
+
+class ProcessAnalysisPool:
+    """Implements :class:`feeds.ports.AnalysisPool` with ``processes`` worker processes."""
+
+    def __init__(
+        self, settings: Settings, processes: int, local: Analyzer, *, min_docs: int = MIN_DOCS
+    ) -> None:
+        if processes < 2:
+            raise ValueError("a pool needs at least two processes; use the analyzer itself")
+        self._settings = settings
+        self.processes = processes
+        self._local = local
+        self._min_docs = max(1, min_docs)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
+        if len(docs) < self._min_docs:
+            return [self._local.analyze(doc) for doc in docs]
+        pool = self._pool()
+        size = -(-len(docs) // (self.processes * CHUNKS_PER_WORKER))
+        chunks = [list(docs[i : i + size]) for i in range(0, len(docs), size)]
+        try:
+            return [result for chunk in pool.map(_analyze, chunks) for result in chunk]
+        except BrokenExecutor:
+            # A worker died mid-batch (killed, out of memory): nothing of this batch was
+            # saved, so analysing it here loses and repeats nothing.
+            log.warning("an analysis worker process died; analysing this batch in-process")
+            self.close()
+            return [self._local.analyze(doc) for doc in docs]
+
+    def start_workers(self) -> int:
+        """Start the workers and load their models now (not on the first big batch)."""
+        pool = self._pool()
+        for future in [pool.submit(_ready) for _ in range(self.processes)]:
+            future.result()
+        return self.processes
+
+    def worker_pids(self) -> list[int]:
+        """The workers' process ids (for measuring them); empty before the first start."""
+        if self._executor is None:
+            return []
+        return list(getattr(self._executor, "_processes", {}) or {})
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if ctx.get_start_method() == "forkserver":
+                # The heavy imports (ONNX Runtime, SQLAlchemy) once, in the server.
+                ctx.set_forkserver_preload(["worker.bootstrap"])
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.processes,
+                mp_context=ctx,
+                initializer=_start,
+                initargs=(self._settings,),
+            )
+        return self._executor
