@@ -27,11 +27,9 @@ def _pool_cpu(pipeline: Any) -> float:
     """CPU seconds (user + system) of the pipeline's worker processes (ingest and
     analysis) and fork server."""
     pids: list[int] = []
-    pool = getattr(pipeline, "_pool", None)
-    if pool is not None:
-        pids.extend(getattr(pool, "_processes", {}) or {})
-    if pipeline.analysis_pool is not None:
-        pids.extend(pipeline.analysis_pool.worker_pids())
+    for pool in (pipeline.ingest_pool, pipeline.analysis_pool):
+        if pool is not None:
+            pids.extend(pool.worker_pids())
     if pids:
         from multiprocessing import forkserver
 

@@ -93,7 +93,7 @@ def bench_embedded(
                    env=env, check=True, capture_output=True)
     res: dict[str, Any] = {}
     stage = [sys.executable, str(ROOT / "bench" / "newsmon_stage.py")]
-    for key, name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
+    for key, stage_name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
         if poll_only and key == "analysis":
             return res
         if key == "analysis":
@@ -105,9 +105,9 @@ def bench_embedded(
                     shutil.copyfile(work / (name + ".db" + suffix), str(one) + suffix)
             env1 = {**env, "NEWSMON_DATABASE_URL": f"sqlite:///{one}",
                     "NEWSMON_ANALYSIS_PROCESSES": "1"}
-            out, wall, rss = measured([*stage, name], env1)
+            out, wall, rss = measured([*stage, stage_name], env1)
             res["analysis_one_process"] = {**json.loads(out), "wall": wall, "rss_mb": rss}
-        out, wall, rss = measured([*stage, name], env)
+        out, wall, rss = measured([*stage, stage_name], env)
         res[key] = {**json.loads(out), "wall": wall, "rss_mb": rss}
     subprocess.run([newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
                    env=env, check=True, capture_output=True)

@@ -35,12 +35,10 @@ must not stop a pass. Storage failures propagate; the driver decides about retri
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -69,6 +67,7 @@ from feeds.ports import (
     Fetcher,
     HostLimiter,
     Mailer,
+    PreparePool,
     Repository,
     Store,
 )
@@ -146,11 +145,10 @@ class Pipeline:
     jitter: Callable[[], float] = random.random
     claim_window: timedelta = timedelta(minutes=10)  # a queued poll holds its feed this long
     full_text_per_poll: int = 10  # article pages fetched per poll at most
-    # Processes that parse and prepare fetched documents in a pass (1: in this process).
-    ingest_processes: int = 1
+    # Worker processes that parse and prepare fetched documents; None: this process.
+    ingest_pool: PreparePool | None = None
     # Analyses big batches elsewhere (worker processes); None: here, with ``analyzer``.
     analysis_pool: AnalysisPool | None = None
-    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -223,8 +221,8 @@ class Pipeline:
         analyse the new articles.
 
         Ingest writes on the calling thread only, so the database sees one writer per
-        process however many fetches are in flight. With ``ingest_processes`` > 1 the pure
-        part of ingest (parsing, normalising, hashing, canonical URLs) runs in that many
+        process however many fetches are in flight. With an ``ingest_pool`` the pure
+        part of ingest (parsing, normalising, hashing, canonical URLs) runs in its
         worker processes; fetching, the host limits and every read and write of the
         store stay here, so dedup across feeds is decided by the one writer as before.
         """
@@ -234,7 +232,7 @@ class Pipeline:
         # to a crash only means those feeds are polled again early.
         unchanged: list[FetchOutcome] = []
         flushed = time.monotonic()
-        pool = self._prepare_pool() if len(sources) >= _POOL_MIN_FEEDS else None
+        pool = self.ingest_pool if len(sources) >= _POOL_MIN_FEEDS else None
         pending: dict[Future[PreparedFeed | ParseError], _Waiting] = {}
         offloaded = [0]
         try:
@@ -249,7 +247,8 @@ class Pipeline:
                     reports.append(self.ingest(source, fetched, unchanged=unchanged))
                 else:
                     pool = self._hand_over(pool, source, fetched, pending, reports, unchanged)
-                    self._store_finished(pending, reports, offloaded, block=False)
+                    if self._store_finished(pending, reports, offloaded, block=False):
+                        pool = None  # a worker died: the rest of this pass prepares here
                 if len(unchanged) >= _SCHEDULE_BATCH or (
                     unchanged and time.monotonic() - flushed > _SCHEDULE_BATCH_SECONDS
                 ):
@@ -272,54 +271,30 @@ class Pipeline:
         return PassReport(tuple(reports), analyzed, offloaded[0])
 
     @property
-    def _backlog(self) -> int:
-        return _POOL_BACKLOG * self.ingest_processes
-
-    def _prepare_pool(self) -> ProcessPoolExecutor | None:
-        """The worker processes (started on first use and kept for later passes)."""
-        if self.ingest_processes <= 1:
-            return None
-        if self._pool is None:
-            # Never fork: this process runs fetch threads (and a database connection).
-            # forkserver imports the parser once and forks clean workers from it.
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            if ctx.get_start_method() == "forkserver":
-                # Workers import the main module before their first task; preloading it
-                # in the server makes that one import instead of one per worker.
-                ctx.set_forkserver_preload(["__main__", "feeds.dedup"])
-            self._pool = ProcessPoolExecutor(max_workers=self.ingest_processes, mp_context=ctx)
-        return self._pool
+    def ingest_processes(self) -> int:
+        """Processes preparing fetched documents (1: this one)."""
+        return self.ingest_pool.processes if self.ingest_pool is not None else 1
 
     def start_workers(self) -> int:
-        """Start the worker processes now rather than in the first pass (they import the
-        parser, and the main module, before their first document); returns how many."""
-        pool = self._prepare_pool()
-        if pool is None:
-            return 0
-        # A short sleep each, so that no process can take two of these while another
-        # is still starting.
-        for future in [pool.submit(time.sleep, 0.2) for _ in range(self.ingest_processes)]:
-            future.result()
-        return self.ingest_processes
+        """Start the ingest worker processes now rather than in the first pass; returns
+        how many (0 without a pool)."""
+        return self.ingest_pool.start_workers() if self.ingest_pool is not None else 0
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
-        if self.analysis_pool is not None:
-            self.analysis_pool.close()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for pool in (self.analysis_pool, self.ingest_pool):
+            if pool is not None:
+                pool.close()
 
     def _hand_over(
         self,
-        pool: ProcessPoolExecutor | None,
+        pool: PreparePool | None,
         source: FeedSource,
         fetched: FetchResult | FetchError,
         pending: dict[Future[PreparedFeed | ParseError], _Waiting],
         reports: list[PollReport],
         unchanged: list[FetchOutcome],
-    ) -> ProcessPoolExecutor | None:
+    ) -> PreparePool | None:
         """Settle a fetch that needs no parsing here, or queue its document for a worker
         process; returns the pool to go on with (None once it broke)."""
         now = self.clock.now()
@@ -331,19 +306,20 @@ class Pipeline:
         waiting = _Waiting(source, fetched, now, body_hash)
         # With the processes busy (or still starting), this thread prepares the document
         # itself rather than queueing more bodies and waiting idle.
-        if pool is not None and len(pending) < self._backlog:
+        if pool is not None and len(pending) < _POOL_BACKLOG * pool.processes:
             try:
                 future = pool.submit(
-                    prepare_feed, fetched.content, url=fetched.url,
-                    content_type=fetched.content_type, feed_id=source.id, seen_at=now,
+                    fetched.content, url=fetched.url, content_type=fetched.content_type,
+                    feed_id=source.id, seen_at=now,
                 )
-            except (BrokenProcessPool, RuntimeError):
-                self._drop_pool()
+            except (BrokenExecutor, RuntimeError):
+                self._drop_pool(pool)
+                pool = None  # the rest of this pass prepares here
             else:
                 pending[future] = waiting
                 return pool
         reports.append(self._store_prepared(waiting, self._prepare_here(waiting)))
-        return self._pool
+        return pool
 
     def _steal(
         self,
@@ -365,25 +341,31 @@ class Pipeline:
         offloaded: list[int],
         *,
         block: bool,
-    ) -> None:
+    ) -> bool:
+        """Store the documents the processes have finished; True if a worker died."""
+        broke = False
         if not pending:
-            return
+            return broke
         done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         for future in done:
             waiting = pending.pop(future)
             try:
                 prepared = future.result()
                 offloaded[0] += 1
-            except BrokenProcessPool:
+            except BrokenExecutor:
                 # A worker process died (killed, out of memory): prepare here instead.
-                self._drop_pool()
+                self._drop_pool(self.ingest_pool)
+                broke = True
                 prepared = self._prepare_here(waiting)
             reports.append(self._store_prepared(waiting, prepared))
+        return broke
 
-    def _drop_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=False)
-            self._pool = None
+    @staticmethod
+    def _drop_pool(pool: PreparePool | None) -> None:
+        """A worker died: drop the broken processes. The pass goes on preparing here;
+        the next pass starts fresh ones."""
+        if pool is not None:
+            pool.reset()
 
     @staticmethod
     def _prepare_here(waiting: _Waiting) -> PreparedFeed | ParseError:

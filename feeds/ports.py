@@ -8,10 +8,13 @@ transaction: it opens ``store.transaction()`` and everything done through the yi
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from feeds.dedup import PreparedFeed
+from feeds.errors import ParseError
 from feeds.models import (
     ActorMention,
     AnalysisResult,
@@ -78,6 +81,38 @@ class Analyzer(Protocol):
         self, text: str, targets: Sequence[TargetSpan]
     ) -> list[TargetSentiment]:
         """Sentiment toward each span of ``text``, same order as ``targets``."""
+        ...
+
+
+class PreparePool(Protocol):
+    """Worker processes that run :func:`feeds.dedup.prepare_feed`, the pure part of ingest
+    (parse, text, hashes, canonical URLs), for the one writer of a poll pass."""
+
+    processes: int
+
+    def submit(
+        self,
+        content: bytes,
+        *,
+        url: str | None,
+        content_type: str | None,
+        feed_id: int,
+        seen_at: datetime,
+    ) -> Future[PreparedFeed | ParseError]:
+        """Queue one fetched document; raises ``concurrent.futures.BrokenExecutor`` when a
+        worker has died (and the future's ``result()`` raises it too)."""
+        ...
+
+    def start_workers(self) -> int:
+        """Start the processes now; returns how many."""
+        ...
+
+    def reset(self) -> None:
+        """Drop broken processes without waiting; the next ``submit`` starts new ones."""
+        ...
+
+    def close(self) -> None:
+        """Stop the processes, waiting for them."""
         ...
 
 

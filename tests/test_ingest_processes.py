@@ -9,6 +9,8 @@ copy).
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,13 +124,11 @@ def test_worker_processes_store_the_same_as_one_process(
     try:
         # Started before the pass: a pass steals back what processes still starting have
         # not begun, which would make "some went to the processes" a matter of timing.
-        pool = multi.pipeline._prepare_pool()
-        assert pool is not None
-        assert [f.result() for f in [pool.submit(abs, -n) for n in range(processes)]]
+        assert multi.pipeline.start_workers() == processes
         reports = [c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
                    for c in (single, multi)]
         assert reports[1].offloaded > 0  # documents did go to other processes
-        assert reports[0].offloaded == 0 and single.pipeline._pool is None
+        assert reports[0].offloaded == 0 and single.pipeline.ingest_pool is None
         assert _summary(reports[0]) == _summary(reports[1])
         first = _stored(single)
         assert first == _stored(multi)
@@ -151,7 +151,8 @@ def test_worker_processes_store_the_same_as_one_process(
         assert _stored(single) == _stored(multi)
     finally:
         multi.pipeline.close()
-    assert multi.pipeline._pool is None
+    assert multi.pipeline.ingest_pool is not None
+    assert multi.pipeline.ingest_pool.worker_pids() == []  # type: ignore[attr-defined]
 
 
 def test_a_small_pass_stays_in_process(tmp_path: Path, server: RunningServer) -> None:
@@ -163,7 +164,9 @@ def test_a_small_pass_stays_in_process(tmp_path: Path, server: RunningServer) ->
     report = c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
     assert report.new_articles == 3
     assert report.offloaded == 0
-    assert c.pipeline._pool is None  # not worth starting processes for one feed
+    assert c.pipeline.ingest_pool is not None
+    # not worth starting processes for one feed
+    assert c.pipeline.ingest_pool.worker_pids() == []  # type: ignore[attr-defined]
 
 
 def test_a_pass_survives_its_worker_processes_dying(tmp_path: Path, server: RunningServer) -> None:
@@ -177,11 +180,10 @@ def test_a_pass_survives_its_worker_processes_dying(tmp_path: Path, server: Runn
                 repo.add_feed(url, None, clock.now())
     try:
         assert multi.pipeline.start_workers() == 2
-        pool = multi.pipeline._pool
+        pool = multi.pipeline.ingest_pool
         assert pool is not None
-        for process in list(pool._processes.values()):  # killed as by the OOM killer
-            process.kill()
-            process.join()
+        for pid in pool.worker_pids():  # type: ignore[attr-defined]
+            os.kill(pid, signal.SIGKILL)  # as by the out-of-memory killer
         reports = [c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
                    for c in (single, multi)]
         # Everything was prepared in the polling process instead, with the same result.

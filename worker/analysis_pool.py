@@ -27,12 +27,12 @@ Principles:
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
 from feeds.models import AnalysisResult, Document
 from feeds.ports import Analyzer
+from worker.ingest_pool import worker_context
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,14 +114,10 @@ class ProcessAnalysisPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            if ctx.get_start_method() == "forkserver":
-                # The heavy imports (ONNX Runtime, SQLAlchemy) once, in the server.
-                ctx.set_forkserver_preload(["worker.bootstrap"])
             self._executor = ProcessPoolExecutor(
                 max_workers=self.processes,
-                mp_context=ctx,
+                # the heavy imports (ONNX Runtime, SQLAlchemy) once, in the fork server
+                mp_context=worker_context(["worker.bootstrap"]),
                 initializer=_start,
                 initargs=(self._settings,),
             )

@@ -32,6 +32,7 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
 from worker.analysis_pool import ProcessAnalysisPool
+from worker.ingest_pool import ProcessPreparePool
 from worker.mailer import SmtpMailer, validate_address
 from worker.settings import Settings, load_settings
 from worker.topics import with_topics
@@ -199,7 +200,11 @@ def build_container(
         poll_interval=timedelta(minutes=settings.poll_interval_minutes),
         retry_interval=timedelta(minutes=settings.retry_interval_minutes),
         fetch_concurrency=settings.fetch_concurrency,
-        ingest_processes=settings.ingest_processes,
+        ingest_pool=(
+            ProcessPreparePool(settings.ingest_processes)
+            if settings.ingest_processes > 1
+            else None
+        ),
         unsubscribe=unsubscribe_config(settings),
         delivery=DeliverySettings(
             lease=timedelta(seconds=settings.digest_lease_seconds),
