@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
+import pytest
+
+from feeds.errors import ConfigError
 from feeds.models import Document
 from tests.support import make_settings
 from worker.analysis_pool import ProcessAnalysisPool
-from worker.bootstrap import build_container
+from worker.bootstrap import LazyAnalyzer, build_container
 
 SENTENCES = (
     "Russia's brutal invasion was condemned by NATO, while Ukraine's defenders were praised.",
@@ -75,3 +79,20 @@ def test_the_composition_root_gives_celery_workers_and_one_process_setups_no_poo
             assert c.pipeline.analysis_pool is None
         finally:
             c.close()
+
+
+def test_models_load_on_the_first_analysis_not_with_the_container(sqlite_url: str) -> None:
+    c = build_container(make_settings(sqlite_url, analysis_processes=1))
+    try:
+        analyzer = c.pipeline.analyzer
+        assert isinstance(analyzer, LazyAnalyzer)
+        assert analyzer._analyzer is None  # a poll that defers analysis never loads them
+        assert c.pipeline.analyze_documents(DOCS[:1])[0].actors
+        assert analyzer._analyzer is not None
+    finally:
+        c.close()
+
+
+def test_a_broken_seed_folder_still_fails_at_start(sqlite_url: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="NEWSMON_SEEDS_DIR"):
+        build_container(make_settings(sqlite_url, seeds_dir=tmp_path / "nowhere"))

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.analysis.actor_list import merge_watchlist
-from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment
 from feeds.delivery import DeliverySettings
 from feeds.errors import ConfigError
 from feeds.fetch import HttpFetcher
 from feeds.fetch_policy import PollPolicy
-from feeds.models import Actor, WatchedActor
+from feeds.models import (
+    Actor,
+    AnalysisResult,
+    Document,
+    TargetSentiment,
+    TargetSpan,
+    WatchedActor,
+)
 from feeds.pipeline import Pipeline
 from feeds.politeness import LocalHostLimiter
 from feeds.ports import Analyzer, HostLimiter
@@ -125,6 +131,9 @@ def load_analyzer(
         rules = parse_topic_rules(settings.topics_path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise _unreadable_seed(exc) from None
+    # Imported here: ONNX Runtime is a large import that only analysing processes need.
+    from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment
+
     return LexiconAnalyzer(
         merge_watchlist(actors, user_actors),
         rules if keyword_topics else (),
@@ -139,14 +148,57 @@ def stored_actors(store: SqlStore) -> list[WatchedActor]:
         return repo.list_watched_actors()
 
 
-def build_analyzer(settings: Settings, store: SqlStore) -> Analyzer:
-    """The analyzer a worker uses: the seed and the user's watchlist, IPTC and user topics."""
-    return with_topics(load_analyzer(settings, stored_actors(store), keyword_topics=False), store)
+def build_analyzer(settings: Settings, store: SqlStore, *, lazy: bool = True) -> Analyzer:
+    """The analyzer a worker uses: the seed and the user's watchlist, IPTC and user topics.
+
+    ``lazy``: the models are loaded on the first analysis, not now (see LazyAnalyzer); the
+    seed files are read now either way, so a broken configuration still fails at start.
+    """
+    seed_actors(settings)
+    try:
+        settings.topics_path.read_bytes()
+    except OSError as exc:
+        raise _unreadable_seed(exc) from None
+
+    def build() -> Analyzer:
+        return with_topics(
+            load_analyzer(settings, stored_actors(store), keyword_topics=False), store
+        )
+
+    return LazyAnalyzer(build) if lazy else build()
 
 
 def build_analyzer_for(settings: Settings) -> Analyzer:
-    """:func:`build_analyzer` with its own connection (for an analysis worker process)."""
-    return build_analyzer(settings, SqlStore(make_engine(settings.database_url)))
+    """:func:`build_analyzer`, models loaded, with its own connection (for an analysis
+    worker process)."""
+    return build_analyzer(settings, SqlStore(make_engine(settings.database_url)), lazy=False)
+
+
+class LazyAnalyzer:
+    """An :class:`~feeds.ports.Analyzer` built on first use.
+
+    The models (target sentiment, IPTC vectors, VADER) take about 90 MB and a second of
+    start-up; a process that never analyses -- ``poll --defer-analysis``, an ingest-only
+    Celery worker, every admin command -- never loads them. The user's watchlist is read
+    when the analyzer is built, i.e. at the first analysis.
+    """
+
+    def __init__(self, build: Callable[[], Analyzer]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._analyzer: Analyzer | None = None
+
+    def _get(self) -> Analyzer:
+        with self._lock:  # fetch threads and the CLI may reach it at once
+            if self._analyzer is None:
+                self._analyzer = self._build()
+            return self._analyzer
+
+    def analyze(self, doc: Document) -> AnalysisResult:
+        return self._get().analyze(doc)
+
+    def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
+        return self._get().target_sentiment(text, targets)
 
 
 def build_container(
