@@ -32,7 +32,7 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
 from feeds.models import AnalysisResult, Document
 from feeds.ports import Analyzer
-from worker.ingest_pool import worker_context
+from worker.ingest_pool import ignore_interrupts, worker_context
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def _start(settings: Settings) -> None:
     from worker import bootstrap  # here, not at import: bootstrap builds this pool
 
     global _analyzer
+    ignore_interrupts()
     _analyzer = bootstrap.build_analyzer_for(settings)
 
 

@@ -11,6 +11,7 @@ none on two CPUs.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
@@ -30,6 +31,12 @@ def worker_context(preload: list[str]) -> BaseContext:
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(preload)
     return ctx
+
+
+def ignore_interrupts() -> None:
+    """Run first in every worker: Ctrl-C reaches the whole process group, and stopping is
+    the calling process's decision (it shuts the pool down), not each worker's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ProcessPreparePool:
@@ -85,5 +92,7 @@ class ProcessPreparePool:
             # Workers import the main module before their first task; preloading it in
             # the server makes that one import instead of one per worker.
             ctx = worker_context(["__main__", "feeds.dedup"])
-            self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.processes, mp_context=ctx, initializer=ignore_interrupts
+            )
         return self._executor
