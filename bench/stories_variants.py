@@ -21,7 +21,8 @@ Variants (tried to stop merges of two events of one protagonist; none is shipped
 ``cohesion:A``
     a story of two or more members is a candidate only if the article's mean cosine to
     its members is at least A times the members' mean pairwise cosine (average link
-    relative to the story's own tightness).
+    relative to the story's own tightness). The replay keeps every member's vector; a
+    shipped version would keep a bounded sample per story.
 ``secondary:K:R``
     conflict (no candidate) when *each* side has, among its K heaviest names weighing at
     least R times its heaviest, a name that occurs nowhere on the other side (neither
