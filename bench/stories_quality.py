@@ -198,7 +198,9 @@ def bcubed(gold: list[str], pred: list[Any]) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def run_once(items: list[Item]) -> dict[str, float]:
+def poll(items: list[Item]) -> tuple[list[Any], dict[int, str]]:
+    """Serve ``items`` as feeds, run the real pipeline into a fresh SQLite database and
+    return the stored articles with the served item key of each article id."""
     server = _Server()
     try:
         by_outlet: dict[str, list[Item]] = defaultdict(list)
@@ -229,8 +231,13 @@ def run_once(items: list[Item]) -> dict[str, float]:
                 container.close()
     finally:
         server.close()
-    by_key = {it.key: it for it in items}
     key_of = {a.id: (a.url or "").rsplit("/", 1)[-1].removesuffix(".html") for a in stored}
+    return stored, key_of
+
+
+def run_once(items: list[Item]) -> dict[str, float]:
+    stored, key_of = poll(items)
+    by_key = {it.key: it for it in items}
     id_of = {key: article_id for article_id, key in key_of.items()}
     gold = [by_key[key_of[a.id]].gold for a in stored]
     pred = [a.story_id for a in stored]
