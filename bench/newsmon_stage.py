@@ -65,9 +65,10 @@ def main() -> None:
         # Load the models before the clock starts, as a long-running worker has them.
         from feeds.models import Document
 
-        pipeline.analyzer.analyze(Document("0", "warm up", "NATO met in Brussels.", None, None))
         if pipeline.analysis_pool is not None:
-            pipeline.analysis_pool.start_workers()
+            pipeline.analysis_pool.start_workers()  # their models; this process needs none
+        else:
+            pipeline.analyzer.analyze(Document("0", "warm up", "NATO met in Brussels."))
         warm_up_cpu = _pool_cpu(pipeline)
     if args.stage != "reanalyze":
         # Worker processes started before the clock, as in a long-running `newsmon run`

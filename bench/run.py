@@ -141,6 +141,9 @@ def bench_distributed(
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
+    from storage.db import make_engine
+    from storage.repository import SqlStore
+
     server = make_url(pg)
     name = f"newsmon_bench_{os.getpid()}"
     admin = create_engine(server.set(drivername="postgresql+psycopg"),
@@ -155,30 +158,50 @@ def bench_distributed(
     newsmon = str(BIN / "newsmon")
     subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds-d.opml"))],
                    env=env, check=True, capture_output=True)
-    # Polls only: the workers take the ingest queue alone, so that the analysis the
-    # ingest tasks queue does not share their two processes during the measurement.
-    queues = ["-Q", "ingest"] if poll_only else []
-    worker = subprocess.Popen(
-        [newsmon, "worker", "--concurrency", "2", "--loglevel", "WARNING", *queues],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    # The polls are measured with workers on the ingest queue alone, as a deployment with
+    # separate stages runs them (docs/STAGES.md): the analysis tasks each poll queues
+    # wait on their own queue and do not share the ingest workers' two processes.
+    def start(*queues: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [newsmon, "worker", "--concurrency", "2", "--loglevel", "WARNING", "-Q",
+             ",".join(queues)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def children_rss(parent: subprocess.Popen[bytes]) -> list[float]:
+        rss = subprocess.run(["ps", "-o", "rss=", "--ppid", str(parent.pid)],
+                             capture_output=True, text=True).stdout.split()
+        return [int(r) / 1024 for r in rss]
+
+    worker = start("ingest")
     res: dict[str, Any] = {}
     try:
         time.sleep(4)  # workers up and connected
-        for key, extra in (("first", ["--defer-analysis"]), ("repoll", ["--defer-analysis"])):
+        for key in ("first", "repoll"):
             started = time.perf_counter()
-            subprocess.run([newsmon, "poll", "--all", "--enqueue", "--wait", *extra],
+            subprocess.run([newsmon, "poll", "--all", "--enqueue", "--wait", "--defer-analysis"],
                            env=env, check=True, capture_output=True)
             res[key] = {"seconds": time.perf_counter() - started}
+        res["worker_child_rss_mb"] = children_rss(worker)
         if not poll_only:
-            # The analysis the first pass left pending runs on the same workers; wait for it.
+            # Then two analysis processes drain what the first pass queued (its analysis
+            # tasks wait in the analysis queue); timed from their start, start-up included.
+            worker.terminate()
+            worker.wait(timeout=60)
             started = time.perf_counter()
-            subprocess.run([newsmon, "poll", "--all", "--enqueue", "--wait"], env=env,
-                           check=True, capture_output=True)
+            worker = start("analysis", "celery")
+            store = SqlStore(make_engine(url))
+            while True:
+                with store.transaction() as repo:
+                    pending = len(repo.article_ids(pending=True))
+                if not pending:
+                    break
+                time.sleep(0.25)
             res["drain_analysis"] = {"seconds": time.perf_counter() - started}
-        rss = subprocess.run(["ps", "-o", "rss=", "--ppid", str(worker.pid)],
-                             capture_output=True, text=True).stdout.split()
-        res["worker_child_rss_mb"] = [int(r) / 1024 for r in rss]
+            with store.transaction() as repo:
+                res["drain_analysis"]["articles"] = len(repo.article_ids())
+            store.engine.dispose()
+            res["analysis_worker_child_rss_mb"] = children_rss(worker)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -258,6 +281,10 @@ def report(r: dict[str, Any]) -> str:
             n / d["first"]["seconds"], first_r, "feeds/s")
         row("distributed unchanged re-poll, feeds/s", n / d["repoll"]["seconds"],
             n / rd["repoll"], "feeds/s")
+        if "drain_analysis" in d:
+            row("distributed analysis (2 worker processes, start-up incl.), articles/s",
+                d["drain_analysis"]["articles"] / d["drain_analysis"]["seconds"], None,
+                "articles/s")
     lines.append("")
     lines.append(f"stored: newsmon {e['first']['new']} articles (syndicated copies once), "
                  f"reader {rd['entries']} entries; re-poll not modified: newsmon "

@@ -56,13 +56,22 @@ def test_the_pool_answers_as_this_process_does_and_survives_a_killed_worker(
     assert pool.worker_pids() == []
 
 
-def test_small_batches_stay_in_this_process(sqlite_url: str) -> None:
+def test_small_batches_stay_in_this_process_until_the_workers_run(sqlite_url: str) -> None:
     c = build_container(make_settings(sqlite_url, analysis_processes=2))
     try:
         pool = c.pipeline.analysis_pool
         assert isinstance(pool, ProcessAnalysisPool)
-        assert pool.analyze_many(DOCS[:3]) == [c.pipeline.analyzer.analyze(d) for d in DOCS[:3]]
+        analyzer = c.pipeline.analyzer
+        assert isinstance(analyzer, LazyAnalyzer)
+        pool.start_workers()
+        # Once the workers run, a small batch (a long run's tail) goes to them too: this
+        # process never loads the models.
+        small = pool.analyze_many(DOCS[:3])
+        assert analyzer._analyzer is None
+        pool.close()
+        assert pool.analyze_many(DOCS[:3]) == small  # without workers: here, same answers
         assert pool.worker_pids() == []  # below min_docs: no process was started
+        assert analyzer._analyzer is not None
     finally:
         c.close()
 

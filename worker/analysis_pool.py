@@ -15,8 +15,9 @@ Principles:
   on batching (static int8 scales), so the pool's results equal the in-process ones
   (tested).
 - **Only where it pays.** Starting a worker costs its imports and a model load (about
-  1-2 s of CPU); a batch smaller than ``min_docs`` is analysed here. The workers, once
-  started, stay for later batches (``newsmon run``) until :meth:`close`.
+  1-2 s of CPU); a batch smaller than ``min_docs`` is analysed here while no worker runs.
+  The workers, once started, take every batch (so the calling process never loads the
+  models for a small tail) and stay for later ones (``newsmon run``) until :meth:`close`.
 - **Never fork a threaded process.** The workers come from a fork server (or spawn), as
   the ingest processes do: this process may run fetch threads and hold connections.
 - **A dead worker loses nothing.** If a worker dies (killed, out of memory), the batch is
@@ -81,7 +82,9 @@ class ProcessAnalysisPool:
         self._executor: ProcessPoolExecutor | None = None
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
-        if len(docs) < self._min_docs:
+        if len(docs) < self._min_docs and self._executor is None:
+            # Not worth starting the workers for; once they run (the tail of a long
+            # reanalyze, the next tick of `run`), they take every batch.
             return [self._local.analyze(doc) for doc in docs]
         pool = self._pool()
         size = -(-len(docs) // (self.processes * CHUNKS_PER_WORKER))
