@@ -386,8 +386,7 @@ class Pipeline:
     def _record_unchanged(self, outcomes: list[FetchOutcome]) -> None:
         if outcomes:
             with self.store.transaction() as repo:
-                for outcome in outcomes:
-                    repo.record_fetch(outcome)
+                repo.record_fetches(outcomes)
             outcomes.clear()
 
     def ingest(

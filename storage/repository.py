@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from feeds.errors import AlreadyExists, NotFound, StorageError
 from feeds.models import (
@@ -264,29 +265,7 @@ class SqlRepository:
         return sorted(found, key=lambda source: source.id)
 
     def record_fetch(self, outcome: FetchOutcome) -> None:
-        values: dict[str, Any] = {
-            "last_fetch_at": outcome.fetched_at,
-            "next_fetch_at": outcome.next_fetch_at,
-            "last_http_status": outcome.http_status,
-        }
-        if outcome.ok:
-            values.update(last_success_at=outcome.fetched_at, last_error=None, error_count=0)
-            # A 304 usually does not repeat the validators: keep the ones we have.
-            if outcome.etag is not None:
-                values["etag"] = outcome.etag
-            if outcome.last_modified is not None:
-                values["last_modified"] = outcome.last_modified
-            # The feed's own title only fills a gap; a name the user gave wins.
-            if outcome.title:
-                values["title"] = func.coalesce(FEED.c.title, outcome.title)
-            if outcome.site_url:
-                values["site_url"] = func.coalesce(FEED.c.site_url, outcome.site_url)
-        else:
-            values.update(
-                error_count=FEED.c.error_count + 1,
-                last_error=outcome.error or "unknown error",
-            )
-        values.update(_schedule_values(outcome))
+        values = _fetch_values(outcome)
         if outcome.new_url is not None:
             taken = self._session.execute(
                 select(FEED.c.id).where(FEED.c.url == outcome.new_url)
@@ -298,6 +277,29 @@ class SqlRepository:
         ).scalar_one_or_none()
         if updated is None:
             raise _no_feed(outcome.feed_id)
+
+    def record_fetches(self, outcomes: Sequence[FetchOutcome]) -> None:
+        """:meth:`record_fetch` for many (the unchanged feeds of a pass): outcomes that set
+        the same columns to plain values go in one executemany UPDATE, the rest one by
+        one. A feed deleted meanwhile is skipped rather than reported."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for outcome in outcomes:
+            values = _fetch_values(outcome)
+            if outcome.new_url is not None or any(
+                isinstance(v, ClauseElement) for v in values.values()
+            ):
+                self.record_fetch(outcome)
+                continue
+            row = {f"v_{name}": value for name, value in values.items()}
+            row["v_feed_id"] = outcome.feed_id
+            groups.setdefault(tuple(sorted(values)), []).append(row)
+        for names, rows in groups.items():
+            statement = (
+                update(FEED)
+                .where(FEED.c.id == bindparam("v_feed_id"))
+                .values({name: bindparam(f"v_{name}") for name in names})
+            )
+            self._session.execute(statement, rows)
 
     # ------------------------------------------------------------------ articles
 
@@ -1419,6 +1421,34 @@ def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
         "outlets": dump_strings(spec.outlets),
         "spike_alerts": spec.spike_alerts,
     }
+
+
+def _fetch_values(outcome: FetchOutcome) -> dict[str, Any]:
+    """The feed columns one poll's outcome sets (some as SQL expressions)."""
+    values: dict[str, Any] = {
+        "last_fetch_at": outcome.fetched_at,
+        "next_fetch_at": outcome.next_fetch_at,
+        "last_http_status": outcome.http_status,
+    }
+    if outcome.ok:
+        values.update(last_success_at=outcome.fetched_at, last_error=None, error_count=0)
+        # A 304 usually does not repeat the validators: keep the ones we have.
+        if outcome.etag is not None:
+            values["etag"] = outcome.etag
+        if outcome.last_modified is not None:
+            values["last_modified"] = outcome.last_modified
+        # The feed's own title only fills a gap; a name the user gave wins.
+        if outcome.title:
+            values["title"] = func.coalesce(FEED.c.title, outcome.title)
+        if outcome.site_url:
+            values["site_url"] = func.coalesce(FEED.c.site_url, outcome.site_url)
+    else:
+        values.update(
+            error_count=FEED.c.error_count + 1,
+            last_error=outcome.error or "unknown error",
+        )
+    values.update(_schedule_values(outcome))
+    return values
 
 
 def _schedule_values(outcome: FetchOutcome) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 
 from feeds.models import FetchOutcome, NewArticle
@@ -115,3 +116,38 @@ def test_prune_leaves_tombstones_that_block_reingest(store: SqlStore) -> None:
         # Pruning again finds nothing and adds nothing.
         assert repo.prune_articles(T0 + timedelta(seconds=1), T0) == 0
         assert repo.count_tombstones() == 9
+
+
+
+def test_recording_many_fetches_at_once_equals_recording_each(store: SqlStore) -> None:
+    shapes: list[dict[str, object]] = [
+        {"http_status": 304, "interval_seconds": 900, "failure_score": 0.0, "health": "ok"},
+        {"http_status": 304, "interval_seconds": 1800, "failure_score": 0.0, "health": "ok"},
+        {"http_status": 200, "etag": '"v2"', "last_modified": "Fri, 27 Nov 2026 06:00:00 GMT",
+         "body_hash": "cd" * 32},
+        {"ok": False, "http_status": 503, "error": "HTTP 503", "health": "flaky"},  # expression
+        {"title": "Named by the feed", "site_url": "https://a.example/"},  # coalesce
+    ]
+    with store.transaction() as repo:
+        each = [repo.add_feed(f"https://each.example/{n}", None, T0).id for n in range(5)]
+        many = [repo.add_feed(f"https://many.example/{n}", None, T0).id for n in range(5)]
+        gone = repo.add_feed("https://gone.example/feed", None, T0).id
+        repo.remove_feed(gone)
+        for feed_id, shape in zip(each, shapes, strict=True):
+            repo.record_fetch(outcome(feed_id, **shape))
+        repo.record_fetches(
+            [outcome(feed_id, **shape) for feed_id, shape in zip(many, shapes, strict=True)]
+            + [outcome(gone)]  # removed meanwhile: skipped
+        )
+        found = repo.feed_sources(ids=each + many) + [repo.get_feed(i) for i in each + many]
+
+    def state(x: object) -> tuple[object, ...]:
+        assert is_dataclass(x) and not isinstance(x, type)
+        return tuple(v for k, v in asdict(x).items() if k not in {"id", "url"})
+
+    pairs = list(zip(found[:5], found[5:10], strict=True))
+    pairs += list(zip(found[10:15], found[15:], strict=True))
+    assert all(state(a) == state(b) for a, b in pairs)
+    infos = found[15:]
+    assert infos[3].error_count == 1 and infos[4].title == "Named by the feed"  # type: ignore[attr-defined]
+    assert infos[0].last_http_status == 304  # type: ignore[attr-defined]
