@@ -995,18 +995,14 @@ class SqlRepository:
         by_kind = {kind: [k for (k_kind, k) in wanted if k_kind == kind]
                    for kind in ("hash", "entry", "url")}  # fmt: skip
         # One query per chunk of each kind, all kinds together: this runs for every
-        # changed feed, and the table is usually small or empty.
+        # changed feed, and the table is usually small or empty. The statement is built
+        # once (its lists are expanding parameters): building it per feed cost more
+        # than running it.
         chunked = {kind: list(_chunks(keys)) for kind, keys in by_kind.items()}
         for n in range(max(len(c) for c in chunked.values())):
-            conditions = [
-                and_(TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(chunks[n]))
-                for kind, chunks in chunked.items()
-                if n < len(chunks)
-            ]
-            rows = self._session.execute(
-                select(TOMBSTONE.c.kind, TOMBSTONE.c.key).where(or_(*conditions))
-            )
-            for kind, key in rows:
+            params = {kind: list(chunks[n]) if n < len(chunks) else [] for kind, chunks
+                      in chunked.items()}  # fmt: skip
+            for kind, key in self._session.execute(_TOMBSTONE_LOOKUP, params):
                 found.update(wanted[(kind, key)])
         return found
 
@@ -1371,6 +1367,15 @@ class SqlRepository:
         ).scalar_one_or_none()
         if deleted is None:
             raise NotFound(f"no user-added actor named {name!r} (see `newsmon actors list`)")
+
+
+# Tombstones of any of three kinds of key; an empty list matches nothing.
+_TOMBSTONE_LOOKUP = select(TOMBSTONE.c.kind, TOMBSTONE.c.key).where(
+    or_(*(
+        and_(TOMBSTONE.c.kind == kind, TOMBSTONE.c.key.in_(bindparam(kind, expanding=True)))
+        for kind in ("hash", "entry", "url")
+    ))
+)  # fmt: skip
 
 
 @functools.cache
