@@ -18,8 +18,8 @@ Principles:
   1-2 s of CPU); a batch smaller than ``min_docs`` is analysed here while no worker runs.
   The workers, once started, take every batch (so the calling process never loads the
   models for a small tail) and stay for later ones (``newsmon run``) until :meth:`close`.
-- **Never fork a threaded process.** The workers come from a fork server (or spawn), as
-  the ingest processes do: this process may run fetch threads and hold connections.
+- **Never fork a threaded process**, and other rules both pools follow: see
+  :mod:`worker.processes`.
 - **A dead worker loses nothing.** If a worker dies (killed, out of memory), the batch is
   analysed here instead and the pool is started again on the next batch; nothing is
   saved until the whole batch has its results, so nothing is saved twice.
@@ -33,7 +33,7 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
 from feeds.models import AnalysisResult, Document
 from feeds.ports import Analyzer
-from worker.ingest_pool import ignore_interrupts, worker_context
+from worker.processes import WorkerProcesses, ignore_interrupts, worker_context
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,22 +67,19 @@ def _ready() -> bool:
     return _analyzer is not None
 
 
-class ProcessAnalysisPool:
+class ProcessAnalysisPool(WorkerProcesses):
     """Implements :class:`feeds.ports.AnalysisPool` with ``processes`` worker processes."""
 
     def __init__(
         self, settings: Settings, processes: int, local: Analyzer, *, min_docs: int = MIN_DOCS
     ) -> None:
-        if processes < 2:
-            raise ValueError("a pool needs at least two processes; use the analyzer itself")
+        super().__init__(processes)
         self._settings = settings
-        self.processes = processes
         self._local = local
         self._min_docs = max(1, min_docs)
-        self._executor: ProcessPoolExecutor | None = None
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
-        if len(docs) < self._min_docs and self._executor is None:
+        if len(docs) < self._min_docs and not self.running:
             # Not worth starting the workers for; once they run (the tail of a long
             # reanalyze, the next tick of `run`), they take every batch.
             return [self._local.analyze(doc) for doc in docs]
@@ -95,7 +92,7 @@ class ProcessAnalysisPool:
             # A worker died mid-batch (killed, out of memory): nothing of this batch was
             # saved, so analysing it here loses and repeats nothing.
             log.warning("an analysis worker process died; analysing this batch in-process")
-            self.close()
+            self.reset()
             return [self._local.analyze(doc) for doc in docs]
 
     def start_workers(self) -> int:
@@ -105,24 +102,11 @@ class ProcessAnalysisPool:
             future.result()
         return self.processes
 
-    def worker_pids(self) -> list[int]:
-        """The workers' process ids (for measuring them); empty before the first start."""
-        if self._executor is None:
-            return []
-        return list(getattr(self._executor, "_processes", {}) or {})
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.processes,
-                # the heavy imports (ONNX Runtime, SQLAlchemy) once, in the fork server
-                mp_context=worker_context(["worker.bootstrap"]),
-                initializer=_start,
-                initargs=(self._settings,),
-            )
-        return self._executor
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            # the heavy imports (ONNX Runtime, SQLAlchemy) once, in the fork server
+            mp_context=worker_context(["worker.bootstrap"]),
+            initializer=_start,
+            initargs=(self._settings,),
+        )

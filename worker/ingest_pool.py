@@ -10,44 +10,18 @@ none on two CPUs.
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
-from multiprocessing.context import BaseContext
 
 from feeds.dedup import PreparedFeed, prepare_feed
 from feeds.errors import ParseError
+from worker.processes import WorkerProcesses, ignore_interrupts, worker_context
 
 
-def worker_context(preload: list[str]) -> BaseContext:
-    """The start method for a pool of a process that may run threads: never fork it.
-
-    A fork server imports ``preload`` once and forks clean workers from itself (spawn
-    where there is no fork server)."""
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(preload)
-    return ctx
-
-
-def ignore_interrupts() -> None:
-    """Run first in every worker: Ctrl-C reaches the whole process group, and stopping is
-    the calling process's decision (it shuts the pool down), not each worker's."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-class ProcessPreparePool:
+class ProcessPreparePool(WorkerProcesses):
     """Implements :class:`feeds.ports.PreparePool`; processes start on first use and stay
     for later passes until :meth:`close`."""
-
-    def __init__(self, processes: int) -> None:
-        if processes < 2:
-            raise ValueError("a pool needs at least two processes; prepare in-process instead")
-        self.processes = processes
-        self._executor: ProcessPoolExecutor | None = None
 
     def submit(
         self,
@@ -71,28 +45,11 @@ class ProcessPreparePool:
             future.result()
         return self.processes
 
-    def worker_pids(self) -> list[int]:
-        """The workers' process ids (for measuring them); empty before the first start."""
-        if self._executor is None:
-            return []
-        return list(getattr(self._executor, "_processes", {}) or {})
-
-    def reset(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=False)
-            self._executor = None
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # Workers import the main module before their first task; preloading it in
-            # the server makes that one import instead of one per worker.
-            ctx = worker_context(["__main__", "feeds.dedup"])
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=ctx, initializer=ignore_interrupts
-            )
-        return self._executor
+    def _new_executor(self) -> ProcessPoolExecutor:
+        # Workers import the main module before their first task; preloading it in the
+        # server makes that one import instead of one per worker.
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=worker_context(["__main__", "feeds.dedup"]),
+            initializer=ignore_interrupts,
+        )
