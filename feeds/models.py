@@ -421,11 +421,17 @@ class StorySummary:
 
 @dataclass(frozen=True, slots=True)
 class TargetInSentence:
-    """One mention to judge: ``sentence[start:end]`` is the target (end exclusive)."""
+    """One mention to judge: ``sentence[start:end]`` is the target (end exclusive).
+
+    ``others``: the (start, end) spans, in the same sentence, of the other targets read
+    with it (other actors' mentions, other requested spans); the model marks them, so it
+    sees whom else the sentence's tone may be aimed at.
+    """
 
     sentence: str
     start: int
     end: int
+    others: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -303,8 +303,9 @@ def _encoding() -> Any:
     return loaded
 
 
-def _training_rows(data: Path, tokenizer_file: Path) -> list[Row]:
-    """Encoded training targets (the held-out tenth left out), as the training script has it."""
+def _training_rows(data: Path, tokenizer_file: Path, *, plain: bool = False) -> list[Row]:
+    """Encoded training targets (the held-out tenth left out), as the training script has it;
+    ``plain``: without the other targets marked (the input of the first model)."""
     encoding = _encoding()
     from tokenizers import Tokenizer
 
@@ -314,11 +315,14 @@ def _training_rows(data: Path, tokenizer_file: Path) -> list[Row]:
     rows = []
     for line in data.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
+        spans = [(t["from"], t["to"]) for t in item["targets"]]
         for target in item["targets"]:
             article = "_".join(target["Input.gid"].split("_")[:3])
             if hashlib.sha256(article.encode()).digest()[0] % 10 < 1:
                 continue
-            pair = encoding.marked_pair(item["sentence_normalized"], target["from"], target["to"])
+            own = (target["from"], target["to"])
+            others = [] if plain else [span for span in spans if span != own]
+            pair = encoding.marked_pair(item["sentence_normalized"], *own, others)
             rows.append(encoding.encode_pair(tok, pair))
     return rows
 
@@ -330,10 +334,17 @@ def main() -> int:
     parser.add_argument("--data", type=Path, required=True, help="NewsMTSC train.jsonl")
     parser.add_argument("--tokenizer", type=Path, default=here / "tokenizer.json")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--no-mark-others",
+        action="store_true",
+        help="calibrate without the other targets marked (a model trained that way)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     w = weights_from_int8(args.from_onnx)
-    sample = calibration_sample(_training_rows(args.data, args.tokenizer))
+    sample = calibration_sample(
+        _training_rows(args.data, args.tokenizer, plain=args.no_mark_others)
+    )
     ranges = calibrate(w, sample)  # type: ignore[arg-type]
     (args.out / "ranges.json").write_text(json.dumps(ranges, indent=1))
     onnx.save(build_graph(w, ranges), str(args.out / "model.onnx"))

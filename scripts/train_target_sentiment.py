@@ -76,14 +76,21 @@ def load(path: Path) -> list[dict[str, Any]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         sentence = item["sentence_normalized"]
-        for target in item["targets"]:
+        targets = item["targets"]
+        spans = [(t["from"], t["to"]) for t in targets]
+        differ = len({t["polarity"] for t in targets}) > 1
+        for target in targets:
+            own = (target["from"], target["to"])
             rows.append(
                 {
                     "article": article_of(target["Input.gid"]),
                     "sentence": sentence,
                     "start": target["from"],
                     "end": target["to"],
+                    "others": [span for span in spans if span != own],
                     "label": LABELS[target["polarity"]],
+                    "multi": len(targets) > 1,
+                    "differ": differ,
                 }
             )
     return rows
@@ -97,8 +104,11 @@ class Encoder:
         self.tok.no_padding()
         self.tok.enable_truncation(MAX_TOKENS, strategy="longest_first")
 
-    def encode(self, sentence: str, start: int, end: int) -> tuple[list[int], list[int], list[int]]:
-        ids, types, span = encoding.encode_pair(self.tok, marked_pair(sentence, start, end))
+    def encode(
+        self, sentence: str, start: int, end: int, others: list[tuple[int, int]]
+    ) -> tuple[list[int], list[int], list[int]]:
+        pair = marked_pair(sentence, start, end, others)
+        ids, types, span = encoding.encode_pair(self.tok, pair)
         return ids, types, span
 
 
@@ -125,13 +135,14 @@ def batches(items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.
         mask = torch.zeros_like(ids)
         span = torch.zeros_like(ids)
         labels = torch.tensor([items[j][3] for j in group])
+        weights = torch.tensor([items[j][4] for j in group], dtype=torch.float32)
         for row, j in enumerate(group):
             n = len(items[j][0])
             ids[row, :n] = torch.tensor(items[j][0])
             types[row, :n] = torch.tensor(items[j][1])
             mask[row, :n] = 1
             span[row, :n] = torch.tensor(items[j][2])
-        yield group, ids, mask, types, span, labels
+        yield group, ids, mask, types, span, labels, weights
 
 
 class TargetClassifier(nn.Module):
@@ -166,16 +177,8 @@ def macro_f1(gold: list[int], pred: list[int]) -> tuple[float, float, list[float
     return sum(f1s) / 3, acc, f1s
 
 
-def evaluate(model: TargetClassifier, items: list[tuple[Any, ...]]) -> dict[str, Any]:
-    model.eval()
-    gold, pred = [], []
-    with torch.no_grad():
-        for _group, ids, mask, types, span, labels in batches(items, 64, False, random.Random(0)):
-            logits = model(ids, mask, types, span)
-            gold.extend(labels.tolist())
-            pred.extend(logits.argmax(-1).tolist())
+def _scores(gold: list[int], pred: list[int]) -> dict[str, Any]:
     f1m, acc, f1s = macro_f1(gold, pred)
-    model.train()
     return {
         "f1_macro": round(f1m, 4),
         "accuracy": round(acc, 4),
@@ -184,16 +187,40 @@ def evaluate(model: TargetClassifier, items: list[tuple[Any, ...]]) -> dict[str,
     }
 
 
+def report(items: list[tuple[Any, ...]], pred: dict[int, int]) -> dict[str, Any]:
+    """Scores on all items and on the multi-target subsets (item[5]: 2+ targets in the
+    sentence, item[6]: the sentence's targets differ in gold polarity)."""
+
+    def subset(k: int | None) -> dict[str, Any]:
+        picked = [j for j in range(len(items)) if k is None or items[j][k]]
+        return _scores([items[j][3] for j in picked], [pred[j] for j in picked])
+
+    return {**subset(None), "multi_target": subset(5), "differing_polarity": subset(6)}
+
+
+def evaluate(model: TargetClassifier, items: list[tuple[Any, ...]]) -> dict[str, Any]:
+    model.eval()
+    pred: dict[int, int] = {}
+    with torch.no_grad():
+        for group, ids, mask, types, span, _labels, _w in batches(
+            items, 64, False, random.Random(0)
+        ):
+            logits = model(ids, mask, types, span)
+            pred.update(zip(group, logits.argmax(-1).tolist(), strict=True))
+    model.train()
+    return report(items, pred)
+
+
 def onnx_eval(path: Path, items: list[tuple[Any, ...]]) -> dict[str, Any]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    gold, pred = [], []
+    pred: dict[int, int] = {}
     # length-sorted batches of 8, as at inference (fixed activation scales: a reading does
     # not depend on its batch)
-    for _group, ids, mask, types, span, labels in batches(items, 8, False, random.Random(0)):
+    for group, ids, mask, types, span, _labels, _w in batches(items, 8, False, random.Random(0)):
         logits = session.run(
             None,
             {
@@ -203,15 +230,8 @@ def onnx_eval(path: Path, items: list[tuple[Any, ...]]) -> dict[str, Any]:
                 "target_mask": span.numpy(),
             },
         )[0]
-        gold.extend(labels.tolist())
-        pred.extend(np.argmax(logits, -1).tolist())
-    f1m, acc, f1s = macro_f1(gold, pred)
-    return {
-        "f1_macro": round(f1m, 4),
-        "accuracy": round(acc, 4),
-        "f1_per_class": dict(zip(NAMES, (round(f, 4) for f in f1s), strict=True)),
-        "n": len(gold),
-    }
+        pred.update(zip(group, np.argmax(logits, -1).tolist(), strict=True))
+    return report(items, pred)
 
 
 def main() -> int:
@@ -234,6 +254,17 @@ def main() -> int:
     parser.add_argument("--all", action="store_true", help="train on every row (no held-out)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--no-mark-others",
+        action="store_true",
+        help="do not mark the sentence's other targets (the input of the first model)",
+    )
+    parser.add_argument(
+        "--multi-weight",
+        type=float,
+        default=1.0,
+        help="loss weight of targets in sentences with two or more targets",
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -271,7 +302,18 @@ def main() -> int:
     encoder = Encoder(encoder_dir / "tokenizer.json")
 
     def encode_all(subset: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        return [(*encoder.encode(r["sentence"], r["start"], r["end"]), r["label"]) for r in subset]
+        return [
+            (
+                *encoder.encode(
+                    r["sentence"], r["start"], r["end"], [] if args.no_mark_others else r["others"]
+                ),
+                r["label"],
+                args.multi_weight if r["multi"] else 1.0,
+                r["multi"],
+                r["differ"],
+            )
+            for r in subset
+        ]
 
     train_items = encode_all(train_rows)
     test_items = encode_all(test_rows)
@@ -293,16 +335,17 @@ def main() -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(steps - warm, 1)))
     )
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(reduction="none")
     history = []
     step = 0
     for epoch in range(args.epochs):
         began = time.time()
         running = 0.0
-        for k, (_, ids, mask, types, span, labels) in enumerate(
+        for k, (_, ids, mask, types, span, labels, weights) in enumerate(
             batches(train_items, args.batch, True, rng)
         ):
-            loss = loss_fn(model(ids, mask, types, span), labels)
+            # weighted mean; with every weight 1 this is the plain mean cross-entropy
+            loss = (loss_fn(model(ids, mask, types, span), labels) * weights).sum() / weights.sum()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()

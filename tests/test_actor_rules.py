@@ -14,6 +14,7 @@ import pytest
 from feeds.analysis import LexiconAnalyzer
 from feeds.analysis.actor_list import check_watchlist, merge_watchlist, watched_entry
 from feeds.analysis.discovery import discover_actors
+from feeds.analysis.targeted.encoding import marked_pair
 from feeds.analysis.targeted.verdict import LEAN, ReadMention, actor_verdict
 from feeds.errors import InvalidInput
 from feeds.models import (
@@ -132,6 +133,62 @@ def test_target_sentiment_uses_the_model_on_the_sentence_of_each_span() -> None:
     assert [(s.start, s.sentiment) for s in spans] == [(9, "negative"), (0, "positive")]
     assert model.calls[-1][0] == TargetInSentence("Ann failed.", 0, 3)
     assert spans[0].score == round(NEG.score, 3)
+
+
+def test_other_actors_of_the_sentence_are_passed_as_others() -> None:
+    model = WordModel()
+    analyzer = LexiconAnalyzer(
+        [Actor("Russia", "country", ("Kremlin",)), Actor("Ukraine", "country")],
+        [],
+        target_model=model,
+    )
+    text = "Russia failed and Ukraine won, the Kremlin said. Ukraine won."
+    analyzer.analyze(Document("1", "", text))
+    requests = {(t.sentence[t.start : t.end], t.start): t for t in model.calls[-1]}
+    # Russia's other mention (the Kremlin) is not an "other"; Ukraine's is Russia's
+    first = "Russia failed and Ukraine won, the Kremlin said."
+    assert requests[("Russia", 0)].others == ((18, 25),)
+    assert requests[("Kremlin", 35)].others == ((18, 25),)
+    assert requests[("Ukraine", 18)].others == ((0, 6), (35, 42))
+    assert requests[("Ukraine", 18)].sentence == first
+    assert requests[("Ukraine", 0)].others == ()  # alone in its sentence
+
+
+def test_target_sentiment_marks_the_other_requested_spans_of_the_sentence() -> None:
+    model = WordModel()
+    analyzer = LexiconAnalyzer([Actor("X", "other")], [], target_model=model)
+    text = "Bob won and Ann failed. Cy won."
+    spans = [TargetSpan(0, 3), TargetSpan(12, 15), TargetSpan(24, 26), TargetSpan(0, 3)]
+    analyzer.target_sentiment(text, spans)
+    others = [t.others for t in model.calls[-1]]
+    assert others == [((12, 15),), ((0, 3),), (), ((12, 15),)]
+
+
+def test_the_input_marks_the_other_targets() -> None:
+    s = "Russia's invasion was condemned, while Ukraine's defenders were praised."
+    u = s.index("Ukraine")
+    plain = marked_pair(s, 0, 6)
+    assert plain.marked == "<< Russia >>'s invasion was condemned, while Ukraine's defenders " + (
+        "were praised."
+    )
+    pair = marked_pair(s, 0, 6, [(u, u + 7)])
+    assert pair.marked == (
+        "<< Russia >>'s invasion was condemned, while [ Ukraine ] 's defenders were praised."
+    )
+    assert pair.marked[pair.span_start : pair.span_end] == "Russia"
+    back = marked_pair(s, u, u + 7, [(0, 6), (2, 5), (u, u + 7), (u + 2, u + 9)])
+    # overlapping spans (with another other, or with the mention) are left unmarked
+    assert back.marked.startswith("[ Russia ] 's invasion") and back.marked.count("[") == 1
+    assert back.marked[back.span_start : back.span_end] == "Ukraine"
+
+
+def test_others_outside_the_cropped_window_are_not_marked() -> None:
+    s = "Ann Lee said " + "that the court met again on Monday " * 12 + "while Bob Marsh lied."
+    b = s.index("Bob")
+    pair = marked_pair(s, 0, 7, [(b, b + 9)])
+    assert "Bob" not in pair.marked and "[" not in pair.marked
+    near = marked_pair(s, b, b + 9, [(0, 7)])
+    assert "Ann" not in near.marked and "[" not in near.marked
 
 
 def test_analyzer_adds_discovered_actors_after_watched_ones() -> None:

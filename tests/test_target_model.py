@@ -49,10 +49,16 @@ def test_committed_files_match_the_hashes_in_model_md() -> None:
     assert (folder / "model.onnx").stat().st_size < 30_000_000
 
 
-def test_a_contrast_sentence_is_read_per_target(model: OnnxTargetSentiment) -> None:
+@pytest.mark.parametrize("marked", [True, False])
+def test_a_contrast_sentence_is_read_per_target(model: OnnxTargetSentiment, marked: bool) -> None:
+    # as the pipeline reads it (each target with the other one marked), and without marks
     s = "Russia's brutal invasion was condemned, while Ukraine's defenders were praised."
+    u = s.index("Ukraine")
     russia, ukraine = model.predict(
-        [TargetInSentence(s, 0, 6), TargetInSentence(s, s.index("Ukraine"), s.index("Ukraine") + 7)]
+        [
+            TargetInSentence(s, 0, 6, ((u, u + 7),) if marked else ()),
+            TargetInSentence(s, u, u + 7, ((0, 6),) if marked else ()),
+        ]
     )
     assert russia.sentiment == "negative" and ukraine.sentiment != "negative"
     assert russia.score < ukraine.score
@@ -75,7 +81,7 @@ def test_a_reading_does_not_depend_on_its_batch(model: OnnxTargetSentiment) -> N
     s = "Russia's brutal invasion was condemned, while Ukraine's defenders were praised."
     u = s.index("Ukraine")
     targets = [
-        TargetInSentence(s, 0, 6),
+        TargetInSentence(s, 0, 6, ((u, u + 7),)),
         TargetInSentence(s, u, u + 7),
         TargetInSentence("Ann Lee won.", 0, 7),
         TargetInSentence("The court said on Monday that " * 12 + "Bob Marsh lied.", 360, 369),
@@ -129,5 +135,5 @@ def test_held_out_newsmtsc_through_the_analyze_command(analyzer, tmp_path: Path)
         fp = sum(p == c != g for g, p in zip(gold, pred, strict=True))
         fn = sum(g == c != p for g, p in zip(gold, pred, strict=True))
         f1s.append(2 * tp / (2 * tp + fp + fn))
-    # the committed model scores F1m 0.768 here (docs/BENCHMARKS.md); the bar is 0.75
+    # the committed model scores F1m 0.776 here (docs/BENCHMARKS.md); the bar is 0.75
     assert sum(f1s) / 3 >= MIN_F1M

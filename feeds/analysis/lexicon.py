@@ -24,7 +24,7 @@ from feeds.analysis.sentiment import (
 )
 from feeds.analysis.targeted.actors import (
     actor_sentiments,
-    target_in_sentence,
+    targets_in_sentences,
     watched_and_discovered,
 )
 from feeds.analysis.topics import score_topics
@@ -96,9 +96,10 @@ class LexiconAnalyzer:
                 )
         sentences = split_sentences(text)
         if self._target_model is not None:
-            readings = self._target_model.predict(
-                [target_in_sentence(text, sentences, t.start, t.end) for t in targets]
-            )
+            # the other requested spans of a target's sentence are marked as its others
+            spans = [(t.start, t.end) for t in targets]
+            cut = targets_in_sentences(text, sentences, spans)
+            readings = self._target_model.predict([request for _, request in cut])
             return [
                 TargetSentiment(t.start, t.end, r.sentiment, round(r.score, SCORE_DECIMALS))
                 for t, r in zip(targets, readings, strict=True)

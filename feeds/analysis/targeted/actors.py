@@ -1,7 +1,8 @@
 """Per-actor sentiment with a target-dependent model: mentions in, verdicts out.
 
 Each mention is cut to the sentence that holds it and read by the
-:class:`~feeds.ports.TargetSentimentModel` *with respect to that mention*; the readings
+:class:`~feeds.ports.TargetSentimentModel` *with respect to that mention*, with the other
+actors' mentions in that sentence passed as its ``others`` (the model marks them); the readings
 of one actor become its article-level verdict by
 :func:`~feeds.analysis.targeted.verdict.actor_verdict`.
 All mentions of an article, watched and discovered, go to the model in one call, so it can
@@ -10,7 +11,8 @@ batch them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from feeds.analysis.discovery import discover_actors
@@ -38,9 +40,34 @@ def sentence_around(text: str, sentences: list[Span], start: int, end: int) -> S
     return Span(min(found.start, start), max(found.end, end))
 
 
-def target_in_sentence(text: str, sentences: list[Span], start: int, end: int) -> TargetInSentence:
-    span = sentence_around(text, sentences, start, end)
-    return TargetInSentence(text[span.start : span.end], start - span.start, end - span.start)
+def targets_in_sentences(
+    text: str,
+    sentences: list[Span],
+    spans: Sequence[tuple[int, int]],
+    owners: Sequence[Hashable] | None = None,
+) -> list[tuple[int, TargetInSentence]]:
+    """Each span cut to its sentence, as (sentence start, request), in the order given.
+
+    A request's ``others`` are the spans that lie wholly in the same sentence and belong
+    to another owner (``owners[i]`` says whose span ``i`` is, e.g. the actor; by default
+    every span is its own owner, and an identical span is never an "other").
+    """
+    keys: Sequence[Hashable] = owners if owners is not None else spans
+    by_start = sorted(range(len(spans)), key=lambda i: spans[i])
+    starts = [spans[i][0] for i in by_start]
+    out = []
+    for i, (start, end) in enumerate(spans):
+        span = sentence_around(text, sentences, start, end)
+        others = set()
+        for j in by_start[bisect_left(starts, span.start) : bisect_left(starts, span.end)]:
+            s, e = spans[j]
+            if keys[j] != keys[i] and e <= span.end and (s, e) != (start, end):
+                others.add((s - span.start, e - span.start))
+        request = TargetInSentence(
+            text[span.start : span.end], start - span.start, end - span.start, tuple(sorted(others))
+        )
+        out.append((span.start, request))
+    return out
 
 
 def actor_sentiments(
@@ -50,18 +77,15 @@ def actor_sentiments(
     model: TargetSentimentModel,
 ) -> tuple[ActorSentiment, ...]:
     """One :class:`ActorSentiment` per actor with mentions, in the order given."""
-    requests: list[TargetInSentence] = []
-    owners: list[tuple[int, int]] = []  # (actor index, sentence start)
-    for index, actor in enumerate(actors):
-        for start, end in actor.spans:
-            span = sentence_around(text, sentences, start, end)
-            requests.append(
-                TargetInSentence(text[span.start : span.end], start - span.start, end - span.start)
-            )
-            owners.append((index, span.start))
+    # every mention is read with the other actors' mentions of its sentence marked
+    # (watched and discovered alike); the actor's own further mentions are not "others"
+    spans = [span for actor in actors for span in actor.spans]
+    owners = [index for index, actor in enumerate(actors) for _ in actor.spans]
+    cut = targets_in_sentences(text, sentences, spans, owners)
+    requests = [request for _, request in cut]
     readings = model.predict(requests) if requests else []
     per_actor: dict[int, list[ReadMention]] = {}
-    for (index, sentence_start), request, reading in zip(owners, requests, readings, strict=True):
+    for index, (sentence_start, request), reading in zip(owners, cut, readings, strict=True):
         read = ReadMention(sentence_start, request.sentence, reading)
         per_actor.setdefault(index, []).append(read)
     results = []

@@ -1,8 +1,9 @@
 """How a (sentence, mention) pair becomes model input — shared by training and inference.
 
 The classifier reads two segments: the mention alone, then the sentence with the mention
-wrapped in ``<<`` and ``>>``. The first segment says *whom* to judge, the markers say
-*which* occurrence, so "Russia condemned Ukraine" reads differently for each of them.
+wrapped in ``<<`` and ``>>`` and the sentence's *other* targets wrapped in ``[`` and ``]``.
+The first segment says *whom* to judge, the markers say *which* occurrence and who else
+the tone may be aimed at, so "Russia condemned Ukraine" reads differently for each of them.
 
 Long sentences are cropped to a character window around the mention before tokenising, so
 the mention always survives truncation to :data:`MAX_TOKENS`. Whitespace runs (line breaks
@@ -23,6 +24,8 @@ import numpy as np
 MAX_TOKENS = 64
 OPEN_MARK = "<<"
 CLOSE_MARK = ">>"
+OTHER_OPEN = "["  # around the sentence's other targets (separate word pieces, like << >>)
+OTHER_CLOSE = "]"
 _LEFT_CHARS = 120  # context kept before the mention when a sentence is cropped
 _WINDOW_CHARS = 240  # about 50-60 word pieces of news English, the mention's segment aside
 INPUTS = ("input_ids", "attention_mask", "token_type_ids", "target_mask")
@@ -44,20 +47,42 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def marked_pair(sentence: str, start: int, end: int) -> MarkedPair:
-    """Build the input for the mention ``sentence[start:end]`` (offsets are trusted)."""
-    left = sentence[:start]
-    right = sentence[end:]
+def _mark_others(text: str, offset: int, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` (which starts at ``offset`` of the sentence) with every span that lies
+    wholly inside it wrapped in :data:`OTHER_OPEN` / :data:`OTHER_CLOSE`."""
+    parts: list[str] = []
+    pos = 0
+    for s, e in spans:
+        s, e = s - offset, e - offset
+        if s < pos or e > len(text) or s >= e:  # outside the window, or overlapping
+            continue
+        parts += [text[pos:s], f" {OTHER_OPEN} {text[s:e]} {OTHER_CLOSE} "]
+        pos = e
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def marked_pair(
+    sentence: str, start: int, end: int, others: Sequence[tuple[int, int]] = ()
+) -> MarkedPair:
+    """Build the input for the mention ``sentence[start:end]`` (offsets are trusted).
+
+    ``others``: character spans of the sentence's other targets; those that overlap the
+    mention, each other, or fall outside the cropped window are left unmarked.
+    """
+    spans = sorted((s, e) for s, e in others if e <= start or s >= end)
+    left_from = 0
+    right_to = len(sentence)
     mention = _squash(sentence[start:end]) or sentence[start:end]
-    if len(left) > _LEFT_CHARS:
-        cut = left.find(" ", len(left) - _LEFT_CHARS)
-        left = left[cut + 1 :] if cut >= 0 else left[-_LEFT_CHARS:]
-    room = max(_WINDOW_CHARS - len(left) - len(mention), 40)
-    if len(right) > room:
-        cut = right.rfind(" ", 0, room)
-        right = right[:cut] if cut > 0 else right[:room]
-    left = _squash(left)
-    right = _squash(right)
+    if start > _LEFT_CHARS:
+        cut = sentence[:start].find(" ", start - _LEFT_CHARS)
+        left_from = cut + 1 if cut >= 0 else start - _LEFT_CHARS
+    room = max(_WINDOW_CHARS - (start - left_from) - len(mention), 40)
+    if right_to - end > room:
+        cut = sentence[end:].rfind(" ", 0, room)
+        right_to = end + (cut if cut > 0 else room)
+    left = _squash(_mark_others(sentence[left_from:start], left_from, spans))
+    right = _squash(_mark_others(sentence[end:right_to], end, spans))
     prefix = f"{left} {OPEN_MARK} " if left else f"{OPEN_MARK} "
     marked = f"{prefix}{mention} {CLOSE_MARK}"
     if right:

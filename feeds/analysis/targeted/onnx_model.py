@@ -76,7 +76,8 @@ class OnnxTargetSentiment:
         return [p for p in out if p is not None]
 
     def _encode(self, target: TargetInSentence) -> Row:
-        return encode_pair(self._tokenizer, marked_pair(target.sentence, target.start, target.end))
+        pair = marked_pair(target.sentence, target.start, target.end, target.others)
+        return encode_pair(self._tokenizer, pair)
 
     def _run(self, rows: Sequence[Row]) -> np.ndarray:
         if len(rows) == 1:  # a lone target needs no padding: skip the mask bookkeeping
