@@ -56,12 +56,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-
-from wordfreq import zipf_frequency
 
 __all__ = [
     "GUARD_NAMES",
@@ -123,9 +121,22 @@ _PIECE = re.compile(r"[^\W\d_](?:[\w'’.-]*[^\W_.])?|\d+(?:[.,]\d+)*|``|''|[.!?
 _RESTART = frozenset({".", "!", "?", ":", "``", "''", '"', "“", "”", "‘", "’"})
 
 
+@lru_cache(maxsize=1)
+def _zipf_frequency() -> Callable[[str, str], float]:
+    # Imported on first use: the word list is only for processes that group stories, and
+    # importing it cost every command line start-up 0.1 s.
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency
+
+
+def _zipf(word: str) -> float:
+    return float(_zipf_frequency()(word, "en"))
+
+
 @lru_cache(maxsize=200_000)
 def _rarity(word: str) -> float:
-    zipf = float(zipf_frequency(word, "en"))
+    zipf = _zipf(word)
     if zipf >= COMMON_ZIPF:
         return 0.0
     return math.pow(CEILING_ZIPF - zipf, RARITY_POWER)
@@ -195,7 +206,7 @@ def name_vector(title: str, text: str) -> dict[str, float]:
         if key in inside:
             is_name = inside[key] > lower.get(key, 0)
         else:
-            is_name = key not in lower and zipf_frequency(key, "en") < RARE_NAME_ZIPF
+            is_name = key not in lower and _zipf(key) < RARE_NAME_ZIPF
         rarity = _rarity(key)
         if is_name and rarity:
             weights[NAME_PREFIX + key] = (mentions + TITLE_WEIGHT * headline.get(key, 0)) * rarity

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis
 import typer
 
 from feeds.errors import ConfigError, NotFound
 from worker import bootstrap
 from worker.cli_output import console
-from worker.reliability import CrashLedger
+
+if TYPE_CHECKING:
+    from worker.reliability import CrashLedger
 
 tasks_app = typer.Typer(
     help="Tasks the workers parked after they crashed their process too often.",
@@ -20,6 +24,9 @@ tasks_app = typer.Typer(
 
 
 def _ledger() -> CrashLedger:
+    # Imported here: it pulls in Celery, which no other admin command needs at start-up.
+    from worker.reliability import CrashLedger
+
     settings = bootstrap.current_settings()
     return CrashLedger(settings.broker_url, max_crashes=settings.max_task_crashes)
 

@@ -15,19 +15,25 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds.analysis.composite import TopicsAnalyzer
-from feeds.analysis.iptc import MODEL_DIR, IptcClassifier
 from feeds.ports import Analyzer
 from feeds.user_topics import UserTopic
 from storage.repository import SqlStore
+
+if TYPE_CHECKING:
+    from feeds.analysis.iptc import IptcClassifier
 
 USER_TOPICS_TTL = 5.0
 
 
 @lru_cache(maxsize=2)
-def iptc_classifier(directory: Path = MODEL_DIR) -> IptcClassifier:
-    return IptcClassifier.load(directory)
+def iptc_classifier(directory: Path | None = None) -> IptcClassifier:
+    # Imported here: NumPy and the vectors are for analysing processes only.
+    from feeds.analysis.iptc import MODEL_DIR, IptcClassifier
+
+    return IptcClassifier.load(directory or MODEL_DIR)
 
 
 class UserTopicCache:
