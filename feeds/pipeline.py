@@ -181,10 +181,13 @@ class Pipeline:
     def sources(self, ids: Sequence[int] | None = None) -> list[FeedSource]:
         """Active feeds: those with these ids (every one must exist), or all."""
         with self.store.transaction() as repo:
-            if ids:
+            found = repo.feed_sources(ids=ids)
+            if ids and len(found) < len(set(ids)):
+                # Paused, or missing: the look-up raises NotFound (with a helpful message)
+                # for a missing one. Only then, as every Celery poll asks for one feed.
                 for feed_id in ids:
-                    repo.get_feed(feed_id)  # raises NotFound with a helpful message
-            return repo.feed_sources(ids=ids)
+                    repo.get_feed(feed_id)
+            return found
 
     def claim_due_feeds(self) -> list[FeedSource]:
         """The due feeds, each postponed by ``claim_window`` so that the next scheduler

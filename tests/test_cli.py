@@ -89,6 +89,7 @@ def test_bad_input_gives_one_line_and_nonzero_exit(env, tmp_path) -> None:
     bad_opml.write_text("<opml><body><outline")
     cases = [
         (("feeds", "show", "42"), 1, "no feed with id 42"),
+        (("poll", "42"), 1, "no feed with id 42"),
         (("feeds", "add", "ftp://x.example/feed"), 1, "not an http(s) URL"),
         (("feeds", "import", str(tmp_path / "nope.opml")), 1, "cannot read"),
         (("feeds", "import", str(bad_opml)), 1, "OPML"),
@@ -187,3 +188,11 @@ def test_demo_runs_offline(env, tmp_path) -> None:
     exported = [json.loads(x) for x in lines]
     assert any(len(a["feeds"]) > 1 for a in exported)  # syndicated copies stored once
     assert "not modified" in result.output
+
+
+def test_polling_a_paused_feed_by_id_polls_nothing(env) -> None:  # type: ignore[no-untyped-def]
+    assert invoke("feeds", "add", "https://paused.example/rss").exit_code == 0
+    assert invoke("feeds", "pause", "1").exit_code == 0
+    result = invoke("poll", "1")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("polled 0 feeds"), result.output
