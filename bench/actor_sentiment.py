@@ -88,6 +88,12 @@ def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
         )
         seconds = time.perf_counter() - began
     results = [json.loads(line) for line in done.stdout.splitlines()]
+    return {**scored_subsets(rows, results), "cli_seconds": round(seconds, 1)}
+
+
+def scored_subsets(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """F1 of `analyze`'s readings against the gold labels: all targets, and the two
+    multi-target subsets (2+ targets; targets of differing gold polarity)."""
     pairs = [
         (t["gold"], p["sentiment"], row)
         for row, r in zip(rows, results, strict=True)
@@ -100,7 +106,6 @@ def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     return {
         **subset(lambda row: True),
-        "cli_seconds": round(seconds, 1),
         "sentences_with_2_or_more_targets": subset(lambda row: len(row["targets"]) > 1),
         "sentences_with_differing_polarities": subset(
             lambda row: len({t["gold"] for t in row["targets"]}) > 1

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from actor_sentiment import f1_report, held_out_rows  # noqa: E402
+from actor_sentiment import held_out_rows, scored_subsets  # noqa: E402
 
 from feeds.analysis import LexiconAnalyzer  # noqa: E402
 from feeds.analysis.actor_list import merge_watchlist  # noqa: E402
@@ -68,23 +68,7 @@ def quality(analyzer: LexiconAnalyzer, rows: list[dict[str, Any]]) -> dict[str, 
                 f.write(json.dumps({"id": n, "text": row["text"], "targets": targets}) + "\n")
         analyze_stream(analyzer, str(src), str(out))
         results = [json.loads(line) for line in out.read_text().splitlines()]
-    pairs = [
-        (t["gold"], p["sentiment"], row)
-        for row, r in zip(rows, results, strict=True)
-        for t, p in zip(row["targets"], r["targets"], strict=True)
-    ]
-
-    def subset(keep: Any) -> dict[str, Any]:
-        picked = [(g, p) for g, p, row in pairs if keep(row)]
-        return f1_report([g for g, _ in picked], [p for _, p in picked])
-
-    return {
-        **subset(lambda row: True),
-        "sentences_with_2_or_more_targets": subset(lambda row: len(row["targets"]) > 1),
-        "sentences_with_differing_polarities": subset(
-            lambda row: len({t["gold"] for t in row["targets"]}) > 1
-        ),
-    }
+    return scored_subsets(rows, results)
 
 
 def main() -> int:
