@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import peak_rss_mb  # noqa: E402
+
 LABELS = {2.0: "negative", 4.0: "neutral", 6.0: "positive"}
 
 
@@ -135,14 +137,13 @@ def worker_main(shared: Path, part: int, parts: int, database: Path) -> dict[str
         result = analyzer.analyze(Document(str(n), title, text))
         mentions += sum(a.mentions for a in result.actors)
     ended, cpu = time.time(), time.process_time() - cpu_began
-    status = Path("/proc/self/status").read_text()
-    peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    peak_mb = peak_rss_mb()
     return {
         "targets": targets + mentions,
         "began": began,
         "ended": ended,
         "cpu_seconds": cpu,
-        "peak_rss_kb": peak,
+        "peak_rss_mb": peak_mb,
     }
 
 
@@ -192,7 +193,7 @@ def speed(shared: Path, workers: int) -> dict[str, Any]:
         # what the workers would do with a core each to themselves (an estimate: a busy
         # machine also slows each CPU-second through shared caches)
         "targets_per_second_if_each_worker_had_a_core": round(sum(per_cpu), 1),
-        "peak_rss_mb_per_worker": [round(r["peak_rss_kb"] / 1024, 1) for r in results],
+        "peak_rss_mb_per_worker": [round(r["peak_rss_mb"], 1) for r in results],
     }
 
 

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
 
+from bench.procstat import cpu_seconds  # noqa: E402
 from feeds.models import Document  # noqa: E402
 from worker.bootstrap import build_container  # noqa: E402
 from worker.settings import load_settings  # noqa: E402
@@ -65,15 +66,6 @@ def generated_docs(count: int) -> list[Document]:
     return docs
 
 
-def _cpu_of(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
 def measure(database: str, processes: int, docs: list[Document]) -> dict[str, Any]:
     settings = load_settings(
         database_url=database, analysis_processes=processes, seeds_dir=ROOT / "seeds"
@@ -87,10 +79,10 @@ def measure(database: str, processes: int, docs: list[Document]) -> dict[str, An
         if pool is not None:
             pool.start_workers()
             pids = pool.worker_pids()  # type: ignore[attr-defined]
-        began, cpu, workers_cpu = time.perf_counter(), time.process_time(), _cpu_of(pids)
+        began, cpu, workers_cpu = time.perf_counter(), time.process_time(), cpu_seconds(pids)
         results = pipeline.analyze_documents(docs)
         wall = time.perf_counter() - began
-        used = time.process_time() - cpu + _cpu_of(pids) - workers_cpu
+        used = time.process_time() - cpu + cpu_seconds(pids) - workers_cpu
     finally:
         c.close()
     mentions = sum(a.mentions for r in results for a in r.actors)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -19,6 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.procstat import cpu_seconds, peak_rss_mb  # noqa: E402
 from feeds.analysis_stage import analyze_articles  # noqa: E402
 from worker import bootstrap  # noqa: E402
 
@@ -36,22 +36,7 @@ def _pool_cpu(pipeline: Any) -> float:
         server = getattr(forkserver._forkserver, "_forkserver_pid", None)
         if server:
             pids.append(server)
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return cpu_seconds(pids)
 
 
 def main() -> None:
@@ -97,7 +82,7 @@ def main() -> None:
             )
             pool = pipeline.analysis_pool
             out["processes"] = pool.processes if pool is not None else 1
-            out["worker_rss_mb"] = [_peak_rss_mb(pid) for pid in
+            out["worker_rss_mb"] = [peak_rss_mb(pid) for pid in
                                     (pool.worker_pids() if pool is not None else [])]
         else:
             report = pipeline.poll_pass(pipeline.sources(), analyze=args.stage == "poll-analyze")

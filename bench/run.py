@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import Nginx, generate_corpus  # noqa: E402
+from bench.procstat import cpu_seconds  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -172,14 +173,7 @@ def bench_distributed(
         """CPU seconds so far of the Celery worker and its pool processes."""
         kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent.pid)],
                               capture_output=True, text=True).stdout.split()
-        total = 0.0
-        for pid in [parent.pid, *map(int, kids)]:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return cpu_seconds([parent.pid, *map(int, kids)])
 
     def children_rss(parent: subprocess.Popen[bytes]) -> list[float]:
         rss = subprocess.run(["ps", "-o", "rss=", "--ppid", str(parent.pid)],

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from feeds.grouping import group_pending
-from feeds.models import AnalysisResult, Document
+from feeds.models import AnalysisResult, ArticleForAnalysis, Document
 from feeds.ports import Clock, Store
 
 DEFAULT_BATCH = 200
@@ -50,17 +50,28 @@ def analyze_articles(
     for start in range(0, len(ids), batch):
         with store.transaction() as repo:
             items = repo.articles_for_analysis(ids[start : start + batch])
-        results = list(
-            zip([item.id for item in items], analyze([item.document() for item in items]),
-                strict=True)
-        )
-        if results:
-            now = clock.now()
-            with store.transaction() as repo:
-                for article_id, result in results:
-                    repo.save_analysis(article_id, result, now)
-            group_pending(store, ids=[article_id for article_id, _ in results])
-        done += len(results)
+        analysed = save_analyses(store, analyze, clock, items)
+        if analysed:
+            group_pending(store, ids=analysed)
+        done += len(analysed)
         if on_batch is not None:
-            on_batch(len(results))
+            on_batch(len(analysed))
     return done
+
+
+def save_analyses(
+    store: Store,
+    analyze: Callable[[Sequence[Document]], list[AnalysisResult]],
+    clock: Clock,
+    items: Sequence[ArticleForAnalysis],
+) -> list[int]:
+    """Analyse ``items`` (outside any transaction), then save every result in one
+    transaction; returns the ids saved, in order."""
+    if not items:
+        return []
+    results = analyze([item.document() for item in items])
+    now = clock.now()
+    with store.transaction() as repo:
+        for item, result in zip(items, results, strict=True):
+            repo.save_analysis(item.id, result, now)
+    return [item.id for item in items]

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from feeds.analysis_stage import save_analyses
 from feeds.dedup import PreparedFeed, prepare_feed
 from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, DigestService
 from feeds.errors import FetchError, ParseError
@@ -600,20 +601,11 @@ class Pipeline:
             batch_ids = remaining[:limit] if remaining is not None else None
             with self.store.transaction() as repo:
                 items = repo.pending_analysis(ids=batch_ids, limit=limit)
-            results = list(
-                zip([item.id for item in items], self.analyze_documents(
-                    [item.document() for item in items]), strict=True)
-            )
-            if results:
-                now = self.clock.now()
-                with self.store.transaction() as repo:
-                    for article_id, result in results:
-                        repo.save_analysis(article_id, result, now)
+            analysed = save_analyses(self.store, self.analyze_documents, self.clock, items)
             # Near-duplicates and stories, once per article (feeds.grouping); a repeated
             # task still groups its articles if an earlier run stopped before this step.
-            analysed = [article_id for article_id, _ in results]
             group_pending(self.store, ids=batch_ids if batch_ids is not None else analysed)
-            total += len(results)
+            total += len(analysed)
             if remaining is not None:
                 remaining = remaining[limit:]
                 if not remaining:
