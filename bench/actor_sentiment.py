@@ -93,6 +93,13 @@ def quality(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {**scored_subsets(rows, results), "cli_seconds": round(seconds, 1)}
 
 
+# the multi-target subsets: a held-out sentence (row) belongs to a subset if ...
+SUBSETS: dict[str, Any] = {
+    "sentences_with_2_or_more_targets": lambda row: len(row["targets"]) > 1,
+    "sentences_with_differing_polarities": lambda row: len({t["gold"] for t in row["targets"]}) > 1,
+}
+
+
 def scored_subsets(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
     """F1 of `analyze`'s readings against the gold labels: all targets, and the two
     multi-target subsets (2+ targets; targets of differing gold polarity)."""
@@ -108,10 +115,7 @@ def scored_subsets(rows: list[dict[str, Any]], results: list[dict[str, Any]]) ->
 
     return {
         **subset(lambda row: True),
-        "sentences_with_2_or_more_targets": subset(lambda row: len(row["targets"]) > 1),
-        "sentences_with_differing_polarities": subset(
-            lambda row: len({t["gold"] for t in row["targets"]}) > 1
-        ),
+        **{name: subset(keep) for name, keep in SUBSETS.items()},
     }
 
 
