@@ -98,8 +98,11 @@ def measure(database: str, processes: int, docs: list[Document]) -> dict[str, An
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--shared", type=Path,
-                    default=Path(os.environ.get("NEWSMON_SHARED_DIR", ROOT.parent / "shared")))
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=Path(os.environ.get("NEWSMON_SHARED_DIR", ROOT.parent / "shared")),
+    )
     ap.add_argument("--processes", default="1,2", help="analysis processes to compare")
     args = ap.parse_args()
     sets = {"ecbplus": ecbplus_docs(args.shared)}

@@ -32,8 +32,11 @@ def documents(limit: int) -> dict[str, list[tuple[str, str]]]:
     hp = [(row["headline"], row["short_description"]) for row in rows]
     seed = (SHARED / "seeds/000_30ea7d5ece656d38.txt").read_text()
     seed_title, _, seed_body = seed.partition("\n")
-    return {"full articles (ECB+)": ecb[:limit], "short items (HuffPost)": hp,
-            "seed article x50": [(seed_title, seed_body)] * 50}
+    return {
+        "full articles (ECB+)": ecb[:limit],
+        "short items (HuffPost)": hp,
+        "seed article x50": [(seed_title, seed_body)] * 50,
+    }
 
 
 def cpu_ms(fn, docs) -> float:  # type: ignore[no-untyped-def]
@@ -70,17 +73,21 @@ def main() -> None:
         one = per_doc_ms(model.classify, docs, 1)
         two = per_doc_ms(model.classify, docs, 2)
         cpu = cpu_ms(model.classify, docs)
-        print(f"classify {name}: {len(docs)} docs, {words:.0f} words avg: "
-              f"wall {one:.2f} ms/doc (1 thread), {two:.2f} ms/doc (2 threads); "
-              f"CPU {cpu:.2f} ms/doc")
+        print(
+            f"classify {name}: {len(docs)} docs, {words:.0f} words avg: "
+            f"wall {one:.2f} ms/doc (1 thread), {two:.2f} ms/doc (2 threads); "
+            f"CPU {cpu:.2f} ms/doc"
+        )
     node = parse('(sanction* OR embargo) AND (russia OR "european union") NOT title:sport*')
     docs = sets["full articles (ECB+)"]
     searchables = [Searchable(t, b) for t, b in docs]
     start = time.perf_counter()
     for s in searchables:
         matches(node, s)
-    print(f"query match, full articles: {(time.perf_counter() - start) * 1000 / len(docs):.3f} "
-          "ms/doc (includes word splitting)")
+    print(
+        f"query match, full articles: {(time.perf_counter() - start) * 1000 / len(docs):.3f} "
+        "ms/doc (includes word splitting)"
+    )
 
 
 if __name__ == "__main__":

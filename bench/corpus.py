@@ -37,8 +37,18 @@ WORDS = (
     "the court ruled that the law was unconstitutional and ordered a new hearing players "
     "celebrated the victory in front of a crowd of fans while the coach praised the team"
 ).split()
-ACTORS = ("NATO", "Russia", "Ukraine", "the European Union", "China", "the United Nations",
-          "Emmanuel Macron", "Olaf Scholz", "the Kremlin", "Germany")
+ACTORS = (
+    "NATO",
+    "Russia",
+    "Ukraine",
+    "the European Union",
+    "China",
+    "the United Nations",
+    "Emmanuel Macron",
+    "Olaf Scholz",
+    "the Kremlin",
+    "Germany",
+)
 MOODS = ("praised", "condemned", "welcomed", "criticised", "supported", "attacked")
 BASE_TIME = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
@@ -134,17 +144,17 @@ def nginx_config(prefix: Path, docroot: Path, port: int, *, workers: int = 1) ->
     temp = prefix / "temp"
     return f"""
 worker_processes {workers};
-pid {prefix / 'nginx.pid'};
-error_log {prefix / 'error.log'} warn;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} warn;
 daemon off;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
-    client_body_temp_path {temp / 'body'};
-    proxy_temp_path {temp / 'proxy'};
-    fastcgi_temp_path {temp / 'fastcgi'};
-    uwsgi_temp_path {temp / 'uwsgi'};
-    scgi_temp_path {temp / 'scgi'};
+    client_body_temp_path {temp / "body"};
+    proxy_temp_path {temp / "proxy"};
+    fastcgi_temp_path {temp / "fastcgi"};
+    uwsgi_temp_path {temp / "uwsgi"};
+    scgi_temp_path {temp / "scgi"};
     types {{ application/rss+xml xml; }}
     default_type application/octet-stream;
     sendfile on;
@@ -183,9 +193,17 @@ class Nginx:
     def __enter__(self) -> Nginx:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         self._proc = subprocess.Popen(
-            [binary, "-p", str(self.prefix), "-c", str(self.conf),
-             "-e", str(self.prefix / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                binary,
+                "-p",
+                str(self.prefix),
+                "-c",
+                str(self.conf),
+                "-e",
+                str(self.prefix / "error.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -82,15 +82,21 @@ def main() -> None:
             )
             pool = pipeline.analysis_pool
             out["processes"] = pool.processes if pool is not None else 1
-            out["worker_rss_mb"] = [peak_rss_mb(pid) for pid in
-                                    (pool.worker_pids() if pool is not None else [])]
+            out["worker_rss_mb"] = [
+                peak_rss_mb(pid) for pid in (pool.worker_pids() if pool is not None else [])
+            ]
         else:
             report = pipeline.poll_pass(pipeline.sources(), analyze=args.stage == "poll-analyze")
-            out.update(ok=report.count("ok"), not_modified=report.count("not_modified"),
-                       failed=report.count("failed"), new=report.new_articles,
-                       analysed=report.analyzed, offloaded=report.offloaded,
-                       processes=pipeline.ingest_processes,
-                       errors=[r.error for r in report.feeds if r.error][:3])
+            out.update(
+                ok=report.count("ok"),
+                not_modified=report.count("not_modified"),
+                failed=report.count("failed"),
+                new=report.new_articles,
+                analysed=report.analyzed,
+                offloaded=report.offloaded,
+                processes=pipeline.ingest_processes,
+                errors=[r.error for r in report.feeds if r.error][:3],
+            )
         out["seconds"] = time.perf_counter() - started
         # CPU of the whole process (every thread): steadier than wall time on a shared host.
         out["cpu_seconds"] = time.process_time() - cpu_started

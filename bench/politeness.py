@@ -127,8 +127,10 @@ def main() -> None:
         f"limit {args.concurrency} per host, spacing {args.spacing * 1000:.0f} ms, "
         f"{args.workers} fetch threads{'; fetch only' if args.fetch_only else '; full pass'}"
     )
-    print("| limiter | feeds ok | pass (s) | feeds/s | max in flight per host | "
-          "min gap per host (ms) | pass / ideal |")
+    print(
+        "| limiter | feeds ok | pass (s) | feeds/s | max in flight per host | "
+        "min gap per host (ms) | pass / ideal |"
+    )
     print("|---|---|---|---|---|---|---|")
     for kind in args.kinds.split(","):
         r = run(kind, args)

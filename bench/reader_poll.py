@@ -33,8 +33,19 @@ def main() -> None:
     unchanged = sum(1 for r in results if r.value is None)
     errors = sum(1 for f in reader.get_feeds() if f.last_exception)
     reader.close()
-    print(json.dumps({"first": first, "repoll": again, "entries": entries, "errors": errors,
-                      "unchanged": unchanged, "first_cpu": first_cpu, "repoll_cpu": again_cpu}))
+    print(
+        json.dumps(
+            {
+                "first": first,
+                "repoll": again,
+                "entries": entries,
+                "errors": errors,
+                "unchanged": unchanged,
+                "first_cpu": first_cpu,
+                "repoll_cpu": again_cpu,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from bench.procstat import cpu_seconds  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
+
 def measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
     """Like :func:`run`, but through a helper so the peak RSS is this command's alone."""
     helper = (
@@ -52,8 +53,9 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
         "print(json.dumps({'rc':p.returncode,'out':p.stdout.decode(),'err':p.stderr.decode()[-3000:],"
         "'wall':w,'rss':r}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", helper, *cmd], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", helper, *cmd], env=env, capture_output=True, text=True, check=True
+    )
     data = json.loads(out.stdout)
     if data["rc"] != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({data['rc']}):\n{data['err']}")
@@ -84,14 +86,22 @@ def opml(urls: list[str], path: Path) -> Path:
 
 
 def bench_embedded(
-    work: Path, urls: list[str], *, poll_only: bool = False, processes: int | None = None,
+    work: Path,
+    urls: list[str],
+    *,
+    poll_only: bool = False,
+    processes: int | None = None,
     name: str = "embedded",
 ) -> dict[str, Any]:
     newsmon = str(BIN / "newsmon")
     extra = {"NEWSMON_INGEST_PROCESSES": str(processes)} if processes else {}
     env = newsmon_env(f"sqlite:///{work / (name + '.db')}", **extra)
-    subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds.opml"))],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [newsmon, "feeds", "import", str(opml(urls, work / "feeds.opml"))],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     res: dict[str, Any] = {}
     stage = [sys.executable, str(ROOT / "bench" / "newsmon_stage.py")]
     for key, stage_name in (("first", "poll"), ("repoll", "poll"), ("analysis", "reanalyze")):
@@ -104,23 +114,38 @@ def bench_embedded(
             for suffix in ("", "-wal"):  # a WAL left behind holds committed pages too
                 if (work / (name + ".db" + suffix)).exists():
                     shutil.copyfile(work / (name + ".db" + suffix), str(one) + suffix)
-            env1 = {**env, "NEWSMON_DATABASE_URL": f"sqlite:///{one}",
-                    "NEWSMON_ANALYSIS_PROCESSES": "1"}
+            env1 = {
+                **env,
+                "NEWSMON_DATABASE_URL": f"sqlite:///{one}",
+                "NEWSMON_ANALYSIS_PROCESSES": "1",
+            }
             out, wall, rss = measured([*stage, stage_name], env1)
             res["analysis_one_process"] = {**json.loads(out), "wall": wall, "rss_mb": rss}
         out, wall, rss = measured([*stage, stage_name], env)
         res[key] = {**json.loads(out), "wall": wall, "rss_mb": rss}
-    subprocess.run([newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
-                   env=env, check=True, capture_output=True)
-    out, wall, rss = measured([newsmon, "digest", "preview", "bench", "--output",
-                               str(work / "digest.html")], env)
+    subprocess.run(
+        [newsmon, "subscriptions", "add", "bench", "--email", "desk@example.org"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    out, wall, rss = measured(
+        [newsmon, "digest", "preview", "bench", "--output", str(work / "digest.html")], env
+    )
     m = re.search(r"wrote (\d+) articles", out)
-    res["digest"] = {"articles_in_digest": int(m.group(1)) if m else None, "wall": wall,
-                     "rss_mb": rss}
+    res["digest"] = {
+        "articles_in_digest": int(m.group(1)) if m else None,
+        "wall": wall,
+        "rss_mb": rss,
+    }
     # The whole first poll with analysis, on a fresh database.
     env2 = newsmon_env(f"sqlite:///{work / 'embedded2.db'}")
-    subprocess.run([newsmon, "feeds", "import", str(work / "feeds.opml")], env=env2,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [newsmon, "feeds", "import", str(work / "feeds.opml")],
+        env=env2,
+        check=True,
+        capture_output=True,
+    )
     out, wall, rss = measured([*stage, "poll-analyze"], env2)
     res["first_with_analysis"] = {**json.loads(out), "wall": wall, "rss_mb": rss}
     return res
@@ -128,8 +153,13 @@ def bench_embedded(
 
 def bench_reader(work: Path, urls: list[str], workers: int) -> dict[str, Any]:
     out, wall, rss = measured(
-        [sys.executable, str(ROOT / "bench" / "reader_poll.py"), str(work / "reader.sqlite"),
-         str(workers), *urls],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "reader_poll.py"),
+            str(work / "reader.sqlite"),
+            str(workers),
+            *urls,
+        ],
         dict(os.environ),
     )
     return {**json.loads(out), "wall": wall, "rss_mb": rss}
@@ -147,37 +177,57 @@ def bench_distributed(
 
     server = make_url(pg)
     name = f"newsmon_bench_{os.getpid()}"
-    admin = create_engine(server.set(drivername="postgresql+psycopg"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = server.set(database=name).render_as_string(hide_password=False)
     redis.Redis.from_url(redis_url).flushdb()
-    env = newsmon_env(url, NEWSMON_BROKER_URL=redis_url, NEWSMON_SCHEDULER_TICK_SECONDS="3600",
-                      NEWSMON_HOST_LIMITER="redis")
+    env = newsmon_env(
+        url,
+        NEWSMON_BROKER_URL=redis_url,
+        NEWSMON_SCHEDULER_TICK_SECONDS="3600",
+        NEWSMON_HOST_LIMITER="redis",
+    )
     newsmon = str(BIN / "newsmon")
-    subprocess.run([newsmon, "feeds", "import", str(opml(urls, work / "feeds-d.opml"))],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [newsmon, "feeds", "import", str(opml(urls, work / "feeds-d.opml"))],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
     # The polls are measured with workers on the ingest queue alone, as a deployment with
     # separate stages runs them (docs/STAGES.md): the analysis tasks each poll queues
     # wait on their own queue and do not share the ingest workers' two processes.
     def start(*queues: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [newsmon, "worker", "--concurrency", "2", "--loglevel", "WARNING", "-Q",
-             ",".join(queues)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                newsmon,
+                "worker",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "WARNING",
+                "-Q",
+                ",".join(queues),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def tree_cpu(parent: subprocess.Popen[bytes]) -> float:
         """CPU seconds so far of the Celery worker and its pool processes."""
-        kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent.pid)],
-                              capture_output=True, text=True).stdout.split()
+        kids = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(parent.pid)], capture_output=True, text=True
+        ).stdout.split()
         return cpu_seconds([parent.pid, *map(int, kids)])
 
     def children_rss(parent: subprocess.Popen[bytes]) -> list[float]:
-        rss = subprocess.run(["ps", "-o", "rss=", "--ppid", str(parent.pid)],
-                             capture_output=True, text=True).stdout.split()
+        rss = subprocess.run(
+            ["ps", "-o", "rss=", "--ppid", str(parent.pid)], capture_output=True, text=True
+        ).stdout.split()
         return [int(r) / 1024 for r in rss]
 
     worker = start("ingest")
@@ -186,11 +236,17 @@ def bench_distributed(
         time.sleep(4)  # workers up and connected
         for key in ("first", "repoll"):
             started, cpu = time.perf_counter(), tree_cpu(worker)
-            subprocess.run([newsmon, "poll", "--all", "--enqueue", "--wait", "--defer-analysis"],
-                           env=env, check=True, capture_output=True)
+            subprocess.run(
+                [newsmon, "poll", "--all", "--enqueue", "--wait", "--defer-analysis"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             # The workers' CPU for the pass: per task, what the estimate in SCALING.md needs.
-            res[key] = {"seconds": time.perf_counter() - started,
-                        "worker_cpu_seconds": tree_cpu(worker) - cpu}
+            res[key] = {
+                "seconds": time.perf_counter() - started,
+                "worker_cpu_seconds": tree_cpu(worker) - cpu,
+            }
         res["worker_child_rss_mb"] = children_rss(worker)
         if not poll_only:
             # Then two analysis processes drain what the first pass queued (its analysis
@@ -237,71 +293,130 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"| {label} | {ours:,.1f} {unit} | {theirs_s} | {ratio} |")
 
     first_r = n / rd["first"]
-    row("first poll, feeds/s (`poll --all --defer-analysis`)",
-        n / e["first"]["seconds"], first_r, "feeds/s")
+    row(
+        "first poll, feeds/s (`poll --all --defer-analysis`)",
+        n / e["first"]["seconds"],
+        first_r,
+        "feeds/s",
+    )
     row("first poll, entries/s", n * m / e["first"]["seconds"], n * m / rd["first"], "entries/s")
     row("unchanged re-poll, feeds/s", n / e["repoll"]["seconds"], n / rd["repoll"], "feeds/s")
     # Per CPU-second of the polling process (all its threads): less sensitive to the
     # other load on a shared machine than wall time.
     if "cpu_seconds" in e["first"] and "first_cpu" in rd:
-        row("first poll, feeds per CPU-second", n / e["first"]["cpu_seconds"],
-            n / rd["first_cpu"], "feeds/CPU-s")
-        row("unchanged re-poll, feeds per CPU-second", n / e["repoll"]["cpu_seconds"],
-            n / rd["repoll_cpu"], "feeds/CPU-s")
+        row(
+            "first poll, feeds per CPU-second",
+            n / e["first"]["cpu_seconds"],
+            n / rd["first_cpu"],
+            "feeds/CPU-s",
+        )
+        row(
+            "unchanged re-poll, feeds per CPU-second",
+            n / e["repoll"]["cpu_seconds"],
+            n / rd["repoll_cpu"],
+            "feeds/CPU-s",
+        )
     if e["first"].get("processes", 1) > 1 and "first_cpu" in rd:
-        row(f"first poll, feeds per CPU-second incl. the {e['first'].get('processes')} "
-            "worker processes", n / e["first"]["total_cpu_seconds"], n / rd["first_cpu"],
-            "feeds/CPU-s")
+        row(
+            f"first poll, feeds per CPU-second incl. the {e['first'].get('processes')} "
+            "worker processes",
+            n / e["first"]["total_cpu_seconds"],
+            n / rd["first_cpu"],
+            "feeds/CPU-s",
+        )
     for key, one in sorted(r.items()):
         if not key.startswith("embedded_p"):
             continue
         label = f"{one['first'].get('processes')} ingest process(es)"
         row(f"first poll, feeds/s, {label}", n / one["first"]["seconds"], first_r, "feeds/s")
-        row(f"first poll, feeds per CPU-second (all processes), {label}",
+        row(
+            f"first poll, feeds per CPU-second (all processes), {label}",
             n / one["first"].get("total_cpu_seconds", one["first"]["cpu_seconds"]),
-            n / rd["first_cpu"], "feeds/CPU-s")
-        row(f"unchanged re-poll, feeds/s, {label}", n / one["repoll"]["seconds"],
-            n / rd["repoll"], "feeds/s")
+            n / rd["first_cpu"],
+            "feeds/CPU-s",
+        )
+        row(
+            f"unchanged re-poll, feeds/s, {label}",
+            n / one["repoll"]["seconds"],
+            n / rd["repoll"],
+            "feeds/s",
+        )
     row("peak RSS of the polling process", e["first"]["rss_mb"], rd["rss_mb"], "MB")
     if "analysis" in e:
         a = e["analysis"]
         one = e.get("analysis_one_process")
         if one is not None:
-            row("analysis alone in one process (`NEWSMON_ANALYSIS_PROCESSES=1`), articles/s",
-                one["articles"] / one["seconds"], None, "articles/s")
-            row("same, articles per CPU-second", one["articles"] / one["cpu_seconds"], None,
-                "articles/CPU-s")
-        row(f"analysis alone (`reanalyze --pending`, {a.get('processes', 1)} analysis "
-            "process(es), models loaded), articles/s", a["articles"] / a["seconds"],
-            None, "articles/s")
-        row("same, articles per CPU-second (all processes)",
-            a["articles"] / a.get("total_cpu_seconds", a["cpu_seconds"]), None,
-            "articles/CPU-s")
+            row(
+                "analysis alone in one process (`NEWSMON_ANALYSIS_PROCESSES=1`), articles/s",
+                one["articles"] / one["seconds"],
+                None,
+                "articles/s",
+            )
+            row(
+                "same, articles per CPU-second",
+                one["articles"] / one["cpu_seconds"],
+                None,
+                "articles/CPU-s",
+            )
+        row(
+            f"analysis alone (`reanalyze --pending`, {a.get('processes', 1)} analysis "
+            "process(es), models loaded), articles/s",
+            a["articles"] / a["seconds"],
+            None,
+            "articles/s",
+        )
+        row(
+            "same, articles per CPU-second (all processes)",
+            a["articles"] / a.get("total_cpu_seconds", a["cpu_seconds"]),
+            None,
+            "articles/CPU-s",
+        )
         row("peak RSS with models loaded (reanalyze, calling process)", a["rss_mb"], None, "MB")
         for i, mb in enumerate(a.get("worker_rss_mb", [])):
             row(f"peak RSS of analysis worker {i + 1}", mb, None, "MB")
         w = e["first_with_analysis"]
         row("whole first poll with analysis, feeds/s", n / w["seconds"], first_r, "feeds/s")
-        row("digest of the day (`digest preview`, wall incl. start-up), s",
-            e["digest"]["wall"], None, "s")
+        row(
+            "digest of the day (`digest preview`, wall incl. start-up), s",
+            e["digest"]["wall"],
+            None,
+            "s",
+        )
     if "distributed" in r:
         d = r["distributed"]
-        row("distributed (2 workers) first poll, feeds/s (wall incl. queueing)",
-            n / d["first"]["seconds"], first_r, "feeds/s")
-        row("distributed unchanged re-poll, feeds/s", n / d["repoll"]["seconds"],
-            n / rd["repoll"], "feeds/s")
+        row(
+            "distributed (2 workers) first poll, feeds/s (wall incl. queueing)",
+            n / d["first"]["seconds"],
+            first_r,
+            "feeds/s",
+        )
+        row(
+            "distributed unchanged re-poll, feeds/s",
+            n / d["repoll"]["seconds"],
+            n / rd["repoll"],
+            "feeds/s",
+        )
         for key, label in (("first", "first poll"), ("repoll", "unchanged re-poll")):
             if "worker_cpu_seconds" in d[key]:
-                row(f"distributed {label}, worker CPU per feed (all worker processes)",
-                    1000 * d[key]["worker_cpu_seconds"] / n, None, "ms")
+                row(
+                    f"distributed {label}, worker CPU per feed (all worker processes)",
+                    1000 * d[key]["worker_cpu_seconds"] / n,
+                    None,
+                    "ms",
+                )
         if "drain_analysis" in d:
-            row("distributed analysis (2 worker processes, start-up incl.), articles/s",
-                d["drain_analysis"]["articles"] / d["drain_analysis"]["seconds"], None,
-                "articles/s")
+            row(
+                "distributed analysis (2 worker processes, start-up incl.), articles/s",
+                d["drain_analysis"]["articles"] / d["drain_analysis"]["seconds"],
+                None,
+                "articles/s",
+            )
     lines.append("")
-    lines.append(f"stored: newsmon {e['first']['new']} articles (syndicated copies once), "
-                 f"reader {rd['entries']} entries; re-poll not modified: newsmon "
-                 f"{e['repoll']['not_modified']}/{n}, reader {rd['unchanged']}/{n}")
+    lines.append(
+        f"stored: newsmon {e['first']['new']} articles (syndicated copies once), "
+        f"reader {rd['entries']} entries; re-poll not modified: newsmon "
+        f"{e['repoll']['not_modified']}/{n}, reader {rd['unchanged']}/{n}"
+    )
     return "\n".join(lines)
 
 
@@ -315,25 +430,36 @@ def main() -> None:
     ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     ap.add_argument("--json", type=Path, help="Also write the raw results here.")
-    ap.add_argument("--poll-only", action="store_true",
-                    help="Only the polls (first and unchanged), no analysis or digest.")
+    ap.add_argument(
+        "--poll-only",
+        action="store_true",
+        help="Only the polls (first and unchanged), no analysis or digest.",
+    )
     ap.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
-    ap.add_argument("--compare-processes", type=int, nargs="*", default=[],
-                    help="Also poll with these NEWSMON_INGEST_PROCESSES (embedded, polls "
-                         "only), next to the default.")
+    ap.add_argument(
+        "--compare-processes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="Also poll with these NEWSMON_INGEST_PROCESSES (embedded, polls "
+        "only), next to the default.",
+    )
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     work.chmod(0o755)  # nginx's workers may run as another user (when started by root)
     try:
-        paths = generate_corpus(work / "www", feeds=args.feeds, entries=args.entries,
-                                syndicated=args.syndicated)
+        paths = generate_corpus(
+            work / "www", feeds=args.feeds, entries=args.entries, syndicated=args.syndicated
+        )
         size = (work / "www" / paths[0].lstrip("/")).stat().st_size / 1024
         results: dict[str, Any] = {
-            "feeds": args.feeds, "entries": args.entries, "syndicated": args.syndicated,
+            "feeds": args.feeds,
+            "entries": args.entries,
+            "syndicated": args.syndicated,
             "feed_kb": size,
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                       f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}",
+            f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}",
         }
         with Nginx(work / "nginx", work / "www") as nginx:
             urls = [nginx.base + p for p in paths]

@@ -86,7 +86,12 @@ class MemoryIndex:
         return self.story_id.get(article_id)
 
     def duplicate_candidates(
-        self, band_keys: Sequence[int], *, start: datetime, end: datetime, limit: int,
+        self,
+        band_keys: Sequence[int],
+        *,
+        start: datetime,
+        end: datetime,
+        limit: int,
         exclude: int,
     ) -> list[DuplicateCandidate]:
         shared: dict[int, int] = defaultdict(int)
@@ -97,8 +102,11 @@ class MemoryIndex:
         best = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [
             DuplicateCandidate(
-                id=a, text=self.text[a], story_id=self.story_id.get(a),
-                duplicate_of=self.duplicate_of.get(a), shared_bands=n,
+                id=a,
+                text=self.text[a],
+                story_id=self.story_id.get(a),
+                duplicate_of=self.duplicate_of.get(a),
+                shared_bands=n,
             )
             for a, n in best
         ]
@@ -132,7 +140,11 @@ class MemoryIndex:
         return story_id
 
     def extend_story(
-        self, story_id: int, when: datetime, *, signature: dict[str, float] | None,
+        self,
+        story_id: int,
+        when: datetime,
+        *,
+        signature: dict[str, float] | None,
         index_terms: Sequence[str] | None,
     ) -> None:
         s = self.stories[story_id]
@@ -182,7 +194,11 @@ def _core(members: list[dict[str, float]], k: int) -> dict[str, float]:
 
 
 def _distinct(
-    names: Vector, other_terms: Vector, other_names: Vector, k: int, ratio: float,
+    names: Vector,
+    other_terms: Vector,
+    other_names: Vector,
+    k: int,
+    ratio: float,
     figures: bool,
 ) -> bool:
     if not names:
@@ -199,8 +215,9 @@ def _distinct(
 
 
 def secondary(k: int, ratio: float, protagonist: bool) -> Filter:
-    def keep(terms: dict[str, float], names: dict[str, float], c: StoryCandidate,
-             members: Members) -> bool:
+    def keep(
+        terms: dict[str, float], names: dict[str, float], c: StoryCandidate, members: Members
+    ) -> bool:
         story_terms, story_names = _split(c.signature)
         if not names or not story_names:
             return True
@@ -213,46 +230,53 @@ def secondary(k: int, ratio: float, protagonist: bool) -> Filter:
             _distinct(names, story_terms, story_names, k, ratio, figures)
             and _distinct(story_names, terms, names, k, ratio, figures)
         )
+
     return keep
 
 
 def core_gate(k: int) -> Filter:
-    def keep(terms: dict[str, float], names: dict[str, float], c: StoryCandidate,
-             members: Members) -> bool:
+    def keep(
+        terms: dict[str, float], names: dict[str, float], c: StoryCandidate, members: Members
+    ) -> bool:
         core = _split(_core(members.get(c.id, []), k))[0]
         return stories.cosine(terms, core) >= stories.MIN_SIMILARITY
+
     return keep
 
 
 def cohesion(alpha: float) -> Filter:
-    def keep(terms: dict[str, float], names: dict[str, float], c: StoryCandidate,
-             members: Members) -> bool:
+    def keep(
+        terms: dict[str, float], names: dict[str, float], c: StoryCandidate, members: Members
+    ) -> bool:
         vectors = [_split(v)[0] for v in members.get(c.id, [])]
         if len(vectors) < 2:
             return True
         link = sum(stories.cosine(terms, v) for v in vectors) / len(vectors)
         pairs = [
-            stories.cosine(vectors[i], vectors[j])
-            for i in range(len(vectors)) for j in range(i)
+            stories.cosine(vectors[i], vectors[j]) for i in range(len(vectors)) for j in range(i)
         ]
         return link >= alpha * sum(pairs) / len(pairs)
+
     return keep
 
 
 def residual(threshold: float) -> Filter:
-    def keep(terms: dict[str, float], names: dict[str, float], c: StoryCandidate,
-             members: Members) -> bool:
+    def keep(
+        terms: dict[str, float], names: dict[str, float], c: StoryCandidate, members: Members
+    ) -> bool:
         story_terms = _split(c.signature)[0]
         shared = set(stories._heaviest(terms, 3)) & set(stories._heaviest(story_terms, 3))
         mine = {t: w for t, w in terms.items() if t not in shared}
         theirs = {t: w for t, w in story_terms.items() if t not in shared}
         return stories.cosine(mine, theirs) >= threshold
+
     return keep
 
 
 def core_score(k: int) -> Rescore:
     def rescore(c: StoryCandidate, members: Members) -> StoryCandidate:
         return dataclasses.replace(c, signature=_core(members.get(c.id, []), k))
+
     return rescore
 
 
@@ -274,6 +298,7 @@ def parse_variant(spec: str) -> tuple[Filter | None, Rescore | None]:
 
 
 # --- record and replay -----------------------------------------------------------------
+
 
 def record(
     items: list[quality.Item],
@@ -321,9 +346,7 @@ def replay(
         for article in order:
             result = grouping.group_one(store, article)  # type: ignore[arg-type]
             if result is not None:
-                members[result.story_id].append(
-                    stories.article_vector(article.title, article.text)
-                )
+                members[result.story_id].append(stories.article_vector(article.title, article.text))
     finally:
         grouping.choose_story = shipped  # type: ignore[assignment]
     ids = [a.id for a in order]
@@ -347,8 +370,10 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         items = quality.make_items(docs, seed, args.copies, args.spread_days, args.burst_hours)
         runs.append(record(items))
-    print(f"{len(docs)} documents, topics {args.topics}, spread {args.spread_days} days, "
-          f"seeds {args.seeds} (recorded once, replayed per variant)")
+    print(
+        f"{len(docs)} documents, topics {args.topics}, spread {args.spread_days} days, "
+        f"seeds {args.seeds} (recorded once, replayed per variant)"
+    )
     print("| variant | B3 P | B3 R | B3 F1 |\n|---|---|---|---|")
 
     def row(name: str, scores: list[tuple[float, float, float]]) -> None:

@@ -86,10 +86,20 @@ def render_trend_png(points: Sequence[DailyPoint]) -> bytes:
     if points:
         first, last = points[0].day, points[-1].day
         label_y = top + plot_h + 6 * s
-        draw.text((left, label_y), f"{first.day} {_MONTHS[first.month - 1]}", fill=_TEXT,
-                  font=font, anchor="la")
-        draw.text((left + plot_w, label_y), f"{last.day} {_MONTHS[last.month - 1]}",
-                  fill=_TEXT, font=font, anchor="ra")
+        draw.text(
+            (left, label_y),
+            f"{first.day} {_MONTHS[first.month - 1]}",
+            fill=_TEXT,
+            font=font,
+            anchor="la",
+        )
+        draw.text(
+            (left + plot_w, label_y),
+            f"{last.day} {_MONTHS[last.month - 1]}",
+            fill=_TEXT,
+            font=font,
+            anchor="ra",
+        )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=9)
     return out.getvalue()

@@ -325,7 +325,7 @@ def prepare_feed(
         plain_keys.append(plain_key)
         if entry.guid and entry.link:
             # The canonical link, else the link as written (as feeds.identity has it).
-            guid_links.append((entry.guid, plain_key[len("link:"):]))
+            guid_links.append((entry.guid, plain_key[len("link:") :]))
     return PreparedFeed(
         title=parsed.title,
         link=parsed.link,

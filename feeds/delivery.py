@@ -148,8 +148,9 @@ class DigestService:
         candidates = [
             (sub, period)
             for sub in subs.values()
-            for period in recent_periods(sub.spec, now, catch_up=cfg.immediate_catch_up,
-                                         since=sub.created_at)
+            for period in recent_periods(
+                sub.spec, now, catch_up=cfg.immediate_catch_up, since=sub.created_at
+            )
             if period.end + cfg.settle <= now
         ]
         if not candidates and not subs:
@@ -166,13 +167,23 @@ class DigestService:
                 due[(sub.id, period.key)] = period
         for run in runs:  # retries of older periods (and runs a crashed sender left)
             owner = subs.get(run.subscription_id)
-            if (owner is None or run.period_key.startswith("spike:") or run.period_start is None
-                    or run.period_end is None or not self._ready(run, now)):
+            if (
+                owner is None
+                or run.period_key.startswith("spike:")
+                or run.period_start is None
+                or run.period_end is None
+                or not self._ready(run, now)
+            ):
                 continue
-            due.setdefault((owner.id, run.period_key),
-                           Period(run.period_key, run.period_start, run.period_end))
-        return [(subs[sub_id].name, period) for (sub_id, _), period in sorted(
-            due.items(), key=lambda item: (item[1].end, subs[item[0][0]].name))]
+            due.setdefault(
+                (owner.id, run.period_key), Period(run.period_key, run.period_start, run.period_end)
+            )
+        return [
+            (subs[sub_id].name, period)
+            for (sub_id, _), period in sorted(
+                due.items(), key=lambda item: (item[1].end, subs[item[0][0]].name)
+            )
+        ]
 
     @staticmethod
     def _ready(run: DigestRun, now: datetime) -> bool:
@@ -181,8 +192,11 @@ class DigestService:
             return False
         if run.status == "pending":
             return True
-        return (run.status == "failed" and run.next_attempt_at is not None
-                and run.next_attempt_at <= now)
+        return (
+            run.status == "failed"
+            and run.next_attempt_at is not None
+            and run.next_attempt_at <= now
+        )
 
     # ------------------------------------------------------------------ sending
 
@@ -196,8 +210,9 @@ class DigestService:
         with self.store.transaction() as repo:
             sub = repo.get_subscription(name)
         period = period or current_period(sub.spec, now)
-        return self._deliver(sub, period, lambda: self._compose(sub, period, now),
-                             respect_backoff=respect_backoff)
+        return self._deliver(
+            sub, period, lambda: self._compose(sub, period, now), respect_backoff=respect_backoff
+        )
 
     def send_due(self) -> list[DigestOutcome]:
         outcomes = []
@@ -222,14 +237,19 @@ class DigestService:
         token = "preview-token"
         if self.unsubscribe is not None:
             try:
-                token = make_token(check_secret(self.unsubscribe.secret), sub.id,
-                                   _bare(recipient))
+                token = make_token(check_secret(self.unsubscribe.secret), sub.id, _bare(recipient))
             except ConfigError:
                 pass  # a preview shows a placeholder link instead of failing
-        email = self._render(content, sub, recipient,
-                             message_id_for(sub.id, period.key, self.message_id_domain), token)
-        return DigestPreview(sub, period, tuple(articles), email.html, email.text,
-                             email.subject, content.images)
+        email = self._render(
+            content,
+            sub,
+            recipient,
+            message_id_for(sub.id, period.key, self.message_id_domain),
+            token,
+        )
+        return DigestPreview(
+            sub, period, tuple(articles), email.html, email.text, email.subject, content.images
+        )
 
     # ------------------------------------------------------------------ spike alerts
 
@@ -239,8 +259,11 @@ class DigestService:
         now = self.clock.now()
         cfg = self.settings.spikes
         with self.store.transaction() as repo:
-            subs = [s for s in repo.list_subscriptions()
-                    if not s.paused and s.spec.spike_alerts and s.spec.actors]
+            subs = [
+                s
+                for s in repo.list_subscriptions()
+                if not s.paused and s.spec.spike_alerts and s.spec.actors
+            ]
             names = sorted({a for s in subs for a in s.spec.actors}, key=str.casefold)
             mentions = repo.actor_mentions(names, now - cfg.history, now) if names else []
         outcomes = []
@@ -298,17 +321,28 @@ class DigestService:
         owner = _owner()
         with self.store.transaction() as repo:
             run, leased = repo.lease_digest_run(
-                sub.id, period.key, message_id_for(sub.id, period.key, self.message_id_domain),
-                owner=owner, now=now, lease_until=now + self.settings.lease,
-                period_start=period.start, period_end=period.end,
+                sub.id,
+                period.key,
+                message_id_for(sub.id, period.key, self.message_id_domain),
+                owner=owner,
+                now=now,
+                lease_until=now + self.settings.lease,
+                period_start=period.start,
+                period_end=period.end,
                 respect_backoff=respect_backoff,
             )
         if not leased:
             status: OutcomeStatus = (
                 "already_sent" if run.status in ("sent", "skipped") else "deferred"
             )
-            return DigestOutcome(name, period, status, run.article_count, run.message_id,
-                                 run.error if status == "deferred" else None)
+            return DigestOutcome(
+                name,
+                period,
+                status,
+                run.article_count,
+                run.message_id,
+                run.error if status == "deferred" else None,
+            )
         try:
             content = compose()
         except NewsmonError as exc:
@@ -324,15 +358,20 @@ class DigestService:
             address = _bare(recipient)
             if address.casefold() in done:
                 continue
-            email = self._render(content, sub, recipient,
-                                 recipient_message_id(run.message_id, address),
-                                 make_token(secret, sub.id, address))
+            email = self._render(
+                content,
+                sub,
+                recipient,
+                recipient_message_id(run.message_id, address),
+                make_token(secret, sub.id, address),
+            )
             try:
                 self.mailer.send(email)
             except MailError as exc:
                 error = self._failed(run, owner, str(exc))
-                return DigestOutcome(name, period, "failed", content.article_count,
-                                     run.message_id, error)
+                return DigestOutcome(
+                    name, period, "failed", content.article_count, run.message_id, error
+                )
             with self.store.transaction() as repo:
                 repo.record_delivery(run.id, address)
         with self.store.transaction() as repo:
@@ -370,14 +409,24 @@ class DigestService:
             with self.store.transaction() as repo:
                 mentions = repo.actor_mentions(names, since, until)
         content = compose_digest(
-            subscription=sub, period=period, articles=articles, generated_at=now,
-            mentions=mentions, charts=charts, spike=spike, panel_actors=names,
+            subscription=sub,
+            period=period,
+            articles=articles,
+            generated_at=now,
+            mentions=mentions,
+            charts=charts,
+            spike=spike,
+            panel_actors=names,
             image_domain=self.message_id_domain,
         )
         return content, [a for a in articles if article_matches(a, sub.spec)]
 
     def _render(
-        self, content: DigestContent, sub: Subscription, recipient: str, message_id: str,
+        self,
+        content: DigestContent,
+        sub: Subscription,
+        recipient: str,
+        message_id: str,
         token: str,
     ) -> DigestEmail:
         config = self.unsubscribe or UnsubscribeConfig(secret="")
@@ -398,17 +447,22 @@ def inline_as_data_uris(html: str, images: Sequence[InlineImage]) -> str:
     shows the charts. Never used for email (the sanitiser forbids ``data:`` there)."""
     for image in images:
         encoded = base64.b64encode(image.content).decode("ascii")
-        html = html.replace(f'src="cid:{image.cid}"',
-                            f'src="data:image/{image.subtype};base64,{encoded}"')
+        html = html.replace(
+            f'src="cid:{image.cid}"', f'src="data:image/{image.subtype};base64,{encoded}"'
+        )
     return html
 
 
 def _spike_headline(spike: Spike) -> str:
     if spike.kind == "volume":
-        return (f"Coverage of {spike.actor}: {spike.observed} articles in {spike.window_hours} h "
-                f"(usually about {spike.expected:.1f})")
-    return (f"{spike.actor}: {spike.negative_share:.0%} of coverage negative in "
-            f"{spike.window_hours} h (usually {spike.baseline_negative_share:.0%})")
+        return (
+            f"Coverage of {spike.actor}: {spike.observed} articles in {spike.window_hours} h "
+            f"(usually about {spike.expected:.1f})"
+        )
+    return (
+        f"{spike.actor}: {spike.negative_share:.0%} of coverage negative in "
+        f"{spike.window_hours} h (usually {spike.baseline_negative_share:.0%})"
+    )
 
 
 def _top_actor_names(articles: Sequence[StoredArticle], sub: Subscription) -> list[str]:

@@ -230,7 +230,8 @@ def select_articles(
     batch = list(articles)
     ids = {a.id for a in batch}
     kept = [
-        a for a in batch
+        a
+        for a in batch
         if (a.duplicate_of is None or a.duplicate_of not in ids) and article_matches(a, spec)
     ]
     return [article for _, group in group_sections(kept) for article in group]
@@ -268,9 +269,7 @@ def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
             spellings.setdefault(key, Counter())[actor.name] += 1
             mentions[key] += max(actor.mentions, 1)
             sentiments.setdefault(key, Counter())[actor.sentiment] += 1
-    names = {
-        key: min(counts, key=lambda n: (-counts[n], n)) for key, counts in spellings.items()
-    }
+    names = {key: min(counts, key=lambda n: (-counts[n], n)) for key, counts in spellings.items()}
     tallies = [
         ActorTally(
             name=names[key],
@@ -441,17 +440,19 @@ def build_digest(
 ) -> DigestEmail:
     """Compose and render in one go, addressed to all recipients (previews, tests)."""
     content = compose_digest(
-        subscription=subscription, period=period, articles=articles,
-        generated_at=generated_at, mentions=mentions, charts=charts,
+        subscription=subscription,
+        period=period,
+        articles=articles,
+        generated_at=generated_at,
+        mentions=mentions,
+        charts=charts,
     )
     return render_email(
         content, sender=sender, recipient=subscription.spec.emails, message_id=message_id
     )
 
 
-def digest_subject(
-    subscription: Subscription, count: int, overview: Sequence[ActorTally]
-) -> str:
+def digest_subject(subscription: Subscription, count: int, overview: Sequence[ActorTally]) -> str:
     """E.g. ``Daily: 14 stories — Russia mostly negative · Ukraine desk``."""
     label = _LABEL.get(subscription.spec.schedule, "Digest")
     head = f"{label}: {_stories(count)}"
@@ -530,8 +531,10 @@ def _entry(story: Story, spec: SubscriptionSpec, tz: ZoneInfo) -> EntryView:
             url = safe_link(member.url) if member is not lead else None
             also[name] = AlsoLink(plain_text(name), url)
     watched = {a.casefold() for a in spec.actors}
-    actors = sorted(lead.actors, key=lambda a: (a.name.casefold() not in watched, -a.mentions,
-                                                a.name.casefold()))
+    actors = sorted(
+        lead.actors,
+        key=lambda a: (a.name.casefold() not in watched, -a.mentions, a.name.casefold()),
+    )
     return EntryView(
         title=plain_text(lead.title) or "(untitled)",
         url=safe_link(lead.url),
@@ -546,7 +549,8 @@ def _entry(story: Story, spec: SubscriptionSpec, tz: ZoneInfo) -> EntryView:
                 name=plain_text(a.name),
                 sentiment=a.sentiment,
                 evidence=truncate_words(plain_text(a.evidence[0]), EVIDENCE_LIMIT)
-                if a.evidence else None,
+                if a.evidence
+                else None,
                 watched=a.watched,
             )
             # Watched actors first; a few discovered names, marked as new.
@@ -588,7 +592,7 @@ def _panel_view(panel: ActorPanel, cid: str | None) -> PanelView:
         best=truncate_words(plain_text(panel.best), EVIDENCE_LIMIT) if panel.best else None,
         chart_cid=cid,
         chart_alt=f"{plain_text(panel.name)}: daily articles and mean sentiment, "
-                  f"last {TREND_DAYS} days",
+        f"last {TREND_DAYS} days",
     )
 
 
@@ -636,7 +640,8 @@ def mentions_from_articles(articles: Iterable[StoredArticle]) -> list[ActorMenti
     """Actor mentions taken from the articles themselves (when no history is at hand)."""
     return [
         ActorMention(a.id, a.story_id, x.name, x.sentiment, x.score, a.first_seen, x.evidence)
-        for a in articles if a.duplicate_of is None
+        for a in articles
+        if a.duplicate_of is None
         for x in a.actors
     ]
 
@@ -657,4 +662,3 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-

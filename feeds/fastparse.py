@@ -387,8 +387,15 @@ def _rss_entry(item: Any, base: str, t: _Text) -> ParsedEntry | None:
 
 
 def _entry(
-    t: _Text, guid: str | None, link: str | None, title: str, when: datetime | None,
-    author: str | None, summary: str, content: str, categories: dict[str, None],
+    t: _Text,
+    guid: str | None,
+    link: str | None,
+    title: str,
+    when: datetime | None,
+    author: str | None,
+    summary: str,
+    content: str,
+    categories: dict[str, None],
 ) -> ParsedEntry | None:
     """The entry both dialects end with; None for an item that carries nothing at all."""
     guid_opt = t.optional(guid)

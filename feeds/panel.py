@@ -66,7 +66,9 @@ class ActorPanel:
         if self.mentions == 0:
             return None
         shares: list[tuple[float, Sentiment]] = [
-            (self.negative, "negative"), (self.neutral, "neutral"), (self.positive, "positive")
+            (self.negative, "negative"),
+            (self.neutral, "neutral"),
+            (self.positive, "positive"),
         ]
         best_share, best = max(shares)
         unique = sum(1 for share, _ in shares if share == best_share) == 1
@@ -78,9 +80,7 @@ def actor_panel(name: str, mentions: Sequence[ActorMention], period: Period) -> 
     mine = [m for m in mentions if m.name.casefold() == name.casefold()]
     length = period.end - period.start
     current = _per_article(m for m in mine if period.start <= m.first_seen < period.end)
-    previous = _per_article(
-        m for m in mine if period.start - length <= m.first_seen < period.start
-    )
+    previous = _per_article(m for m in mine if period.start - length <= m.first_seen < period.start)
     shares = _shares(current)
     prev_shares = _shares(previous) if previous else None
     leaning_neg = [m for m in current if m.evidence and m.score < 0]
@@ -101,7 +101,10 @@ def actor_panel(name: str, mentions: Sequence[ActorMention], period: Period) -> 
 
 
 def daily_series(
-    name: str, mentions: Sequence[ActorMention], end: datetime, tz: ZoneInfo,
+    name: str,
+    mentions: Sequence[ActorMention],
+    end: datetime,
+    tz: ZoneInfo,
     days: int = TREND_DAYS,
 ) -> list[DailyPoint]:
     """``days`` local days ending with the day of ``end`` (exclusive instant), oldest first."""

@@ -494,9 +494,11 @@ def _json_item(item: object, base: str | None) -> ParsedEntry | None:
     if not (title or content or guid or link):
         return None
     tags = item.get("tags")
-    categories = tuple(
-        dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and t.strip())
-    ) if isinstance(tags, list) else ()
+    categories = (
+        tuple(dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and t.strip()))
+        if isinstance(tags, list)
+        else ()
+    )
     return ParsedEntry(
         guid=guid,
         link=link,

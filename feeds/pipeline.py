@@ -313,8 +313,11 @@ class Pipeline:
         if pool is not None and len(pending) < _POOL_BACKLOG * pool.processes:
             try:
                 future = pool.submit(
-                    fetched.content, url=fetched.url, content_type=fetched.content_type,
-                    feed_id=source.id, seen_at=now,
+                    fetched.content,
+                    url=fetched.url,
+                    content_type=fetched.content_type,
+                    feed_id=source.id,
+                    seen_at=now,
                 )
             except (BrokenExecutor, RuntimeError):
                 self._drop_pool(pool)
@@ -375,8 +378,11 @@ class Pipeline:
     def _prepare_here(waiting: _Waiting) -> PreparedFeed | ParseError:
         fetched = waiting.fetched
         return prepare_feed(
-            fetched.content, url=fetched.url, content_type=fetched.content_type,
-            feed_id=waiting.source.id, seen_at=waiting.now,
+            fetched.content,
+            url=fetched.url,
+            content_type=fetched.content_type,
+            feed_id=waiting.source.id,
+            seen_at=waiting.now,
         )
 
     def _fetch(self, source: FeedSource) -> FetchResult | FetchError:
@@ -453,14 +459,16 @@ class Pipeline:
             fresh = [c for c in fresh if c.entry_key not in removed]
             if not source.full_text:
                 # Nothing to fetch between reading and writing: one transaction does both.
-                new_ids = self._write(repo, source, fetched, now, waiting.body_hash,
-                                      prepared, len(candidates), fresh)
+                new_ids = self._write(
+                    repo, source, fetched, now, waiting.body_hash, prepared, len(candidates), fresh
+                )
         if source.full_text:
             # Article pages are fetched outside any transaction (SQLite's write lock).
             fresh = self._with_full_text(fresh)
             with self.store.transaction() as repo:
-                new_ids = self._write(repo, source, fetched, now, waiting.body_hash,
-                                      prepared, len(candidates), fresh)
+                new_ids = self._write(
+                    repo, source, fetched, now, waiting.body_hash, prepared, len(candidates), fresh
+                )
         return PollReport(source.id, source.url, "ok", tuple(new_ids), prepared.entries)
 
     def _write(

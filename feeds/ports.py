@@ -77,9 +77,7 @@ class Analyzer(Protocol):
         """Topics and per-actor sentiment of one document."""
         ...
 
-    def target_sentiment(
-        self, text: str, targets: Sequence[TargetSpan]
-    ) -> list[TargetSentiment]:
+    def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
         """Sentiment toward each span of ``text``, same order as ``targets``."""
         ...
 
@@ -175,9 +173,7 @@ class Repository(Protocol):
     def pending_analysis(
         self, *, ids: Sequence[int] | None = None, limit: int = 100
     ) -> list[ArticleForAnalysis]: ...
-    def save_analysis(
-        self, article_id: int, result: AnalysisResult, analyzed_at: datetime
-    ) -> None:
+    def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
         """Replace the article's analysis (idempotent)."""
         ...
 
@@ -260,6 +256,7 @@ class Repository(Protocol):
     ) -> None:
         """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
         ...
+
     # fetching: full text, claims, tombstones (see feeds.fetch_policy, docs/FETCHING.md)
     def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
     def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
@@ -331,9 +328,13 @@ class Repository(Protocol):
     def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None: ...
     def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
         """The largest stories active since ``since``, largest first."""
+
     # the analysis stage (see feeds.analysis_stage)
     def article_ids(
-        self, *, since: datetime | None = None, pending: bool = False,
+        self,
+        *,
+        since: datetime | None = None,
+        pending: bool = False,
         feed_id: int | None = None,
     ) -> list[int]:
         """Ids of articles first seen on or after ``since`` (all if None), ascending;
@@ -342,6 +343,7 @@ class Repository(Protocol):
 
     def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
         """The analysis input of these articles, analysed or not, ascending by id."""
+
     # the user's part of the actor watchlist
     def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
         """Insert or replace the entry with this name (names compare ignoring case)."""

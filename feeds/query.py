@@ -277,9 +277,7 @@ class _Parser:
             if len(found) > 1:
                 raise self.fail("a wildcard word must be a single word", tok)
             if len(found[0]) < MIN_PREFIX:
-                raise self.fail(
-                    f"a wildcard needs at least {MIN_PREFIX} letters before '*'", tok
-                )
+                raise self.fail(f"a wildcard needs at least {MIN_PREFIX} letters before '*'", tok)
         return Term(tuple(found), field, prefix=prefix, quoted=len(found) > 1)
 
     def phrase(self, tok: _Tok, field: Field, body: str, pos: int) -> Term:
@@ -317,8 +315,9 @@ def _write(node: Node, outer: int) -> str:
         text = f"NOT {_write(node.operand, own)}"
     else:
         joiner = " OR " if isinstance(node, Or) else " AND "
-        text = joiner.join(_write(op, own + 1 if isinstance(op, type(node)) else own)
-                           for op in node.operands)
+        text = joiner.join(
+            _write(op, own + 1 if isinstance(op, type(node)) else own) for op in node.operands
+        )
     return f"({text})" if own < outer else text
 
 

@@ -25,10 +25,33 @@ import nh3
 
 __all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "clean_body", "plain_text", "safe_link"]
 
-ALLOWED_TAGS = frozenset({
-    "a", "b", "br", "div", "em", "h1", "h2", "h3", "hr", "i", "img", "li", "p", "small",
-    "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "br",
+        "div",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "p",
+        "small",
+        "span",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
 _COMMON = {"style", "align", "role", "lang", "dir", "title"}
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "*": _COMMON,
@@ -39,8 +62,18 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "th": {"colspan", "width", "valign"},
 }
 _URL_SCHEMES = {"http", "https", "mailto", "cid"}
-_DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "svg",
-                      "math", "textarea", "select"}
+_DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "template",
+    "noscript",
+    "iframe",
+    "object",
+    "svg",
+    "math",
+    "textarea",
+    "select",
+}
 
 
 def plain_text(value: str | None) -> str:
@@ -51,8 +84,9 @@ def plain_text(value: str | None) -> str:
     # Feeds often escape their HTML twice; markup that only appears after decoding the
     # entities is removed as well (a few rounds at most, then whatever "<" is left is text).
     for _ in range(3):
-        text = html.unescape(nh3.clean(text, tags=set(), clean_content_tags=_DROP_WITH_CONTENT,
-                                       strip_comments=True))
+        text = html.unescape(
+            nh3.clean(text, tags=set(), clean_content_tags=_DROP_WITH_CONTENT, strip_comments=True)
+        )
         if "<" not in text:
             break
     return " ".join(text.split())

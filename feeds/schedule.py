@@ -112,9 +112,7 @@ def _immediate(now_utc: datetime) -> Period:
     seconds = int(IMMEDIATE_BUCKET.total_seconds())
     epoch = int(now_utc.timestamp())
     end = datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
-    return Period(
-        key=f"immediate:{end:%Y-%m-%dT%H:%MZ}", start=end - IMMEDIATE_BUCKET, end=end
-    )
+    return Period(key=f"immediate:{end:%Y-%m-%dT%H:%MZ}", start=end - IMMEDIATE_BUCKET, end=end)
 
 
 def _daily(now_utc: datetime, tz: ZoneInfo, at: time) -> Period:

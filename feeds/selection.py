@@ -71,15 +71,18 @@ def article_matches(article: StoredArticle, spec: SubscriptionSpec) -> bool:
     """Whether one article passes every filter of ``spec``."""
     if spec.topics:
         wanted = {t.casefold() for t in spec.topics}
-        if not any(t.code.casefold() in wanted or t.label.casefold() in wanted
-                   for t in article.topics):
+        if not any(
+            t.code.casefold() in wanted or t.label.casefold() in wanted for t in article.topics
+        ):
             return False
     if spec.queries:
         codes = {f"{USER_TOPIC_PREFIX}{q}".casefold() for q in spec.queries}
         names = {q.casefold() for q in spec.queries}
-        if not any(t.code.casefold() in codes
-                   or (t.code.startswith(USER_TOPIC_PREFIX) and t.label.casefold() in names)
-                   for t in article.topics):
+        if not any(
+            t.code.casefold() in codes
+            or (t.code.startswith(USER_TOPIC_PREFIX) and t.label.casefold() in names)
+            for t in article.topics
+        ):
             return False
     watched = {a.casefold() for a in spec.actors}
     if watched and not any(a.name.casefold() in watched for a in article.actors):
@@ -106,8 +109,10 @@ def build_stories(
         if not passing:
             continue
         lead = min(passing, key=lambda a: (-len(a.feeds), _when(a), a.id))
-        ordered = (lead, *sorted((a for a in members if a is not lead),
-                                 key=lambda a: (_when(a), a.id)))
+        ordered = (
+            lead,
+            *sorted((a for a in members if a is not lead), key=lambda a: (_when(a), a.id)),
+        )
         stories.append(_story(key, ordered, spec, period))
     stories.sort(key=_rank)
     return stories
@@ -162,8 +167,9 @@ def _story(
         + W_WATCHED * min(len(watched), 3)
         + W_RECENCY * recency
     )
-    return Story(key, members[0], members, outlets, watched, round(importance, 6),
-                 _section(members[0]))
+    return Story(
+        key, members[0], members, outlets, watched, round(importance, 6), _section(members[0])
+    )
 
 
 def _section(article: StoredArticle) -> str:

@@ -107,7 +107,8 @@ def detect_spikes(
     cum_c, cum_n = _prefix(counts), _prefix(negatives)
 
     flags: dict[SpikeKind, list[tuple[int, int, float, float, float]]] = {
-        "volume": [], "negative": []
+        "volume": [],
+        "negative": [],
     }
     # Evaluate at t = end - j hours; the window is the w hours before t.
     for j in range(cfg.lookback_hours, -1, -1):
@@ -120,11 +121,13 @@ def detect_spikes(
         mu = max(cfg.min_expected, base_total / base_hours * w)
         p0 = (base_neg + 1) / (base_total + 2)
         share = m_neg / k if k else 0.0
-        if (k >= cfg.min_volume and k >= cfg.volume_ratio * mu
-                and poisson_tail(k, mu) <= cfg.alpha):
+        if k >= cfg.min_volume and k >= cfg.volume_ratio * mu and poisson_tail(k, mu) <= cfg.alpha:
             flags["volume"].append((t, k, mu, share, p0))
-        if (k >= cfg.min_articles and share - p0 >= cfg.negative_points
-                and binomial_tail(m_neg, k, p0) <= cfg.alpha):
+        if (
+            k >= cfg.min_articles
+            and share - p0 >= cfg.negative_points
+            and binomial_tail(m_neg, k, p0) <= cfg.alpha
+        ):
             flags["negative"].append((t, k, mu, share, p0))
 
     spikes = []
@@ -143,17 +146,19 @@ def detect_spikes(
             strongest = max(run, key=lambda h: (h[1] / h[2], h[0]))
         else:
             strongest = max(run, key=lambda h: (h[3] - h[4], h[0]))
-        spikes.append(Spike(
-            actor=actor,
-            kind=kind,
-            start=origin + run[0][0] * _HOUR,
-            last=origin + run[-1][0] * _HOUR,
-            observed=strongest[1],
-            expected=round(strongest[2], 3),
-            negative_share=round(strongest[3], 4),
-            baseline_negative_share=round(strongest[4], 4),
-            window_hours=w,
-        ))
+        spikes.append(
+            Spike(
+                actor=actor,
+                kind=kind,
+                start=origin + run[0][0] * _HOUR,
+                last=origin + run[-1][0] * _HOUR,
+                observed=strongest[1],
+                expected=round(strongest[2], 3),
+                negative_share=round(strongest[3], 4),
+                baseline_negative_share=round(strongest[4], 4),
+                window_hours=w,
+            )
+        )
     return spikes
 
 
@@ -177,8 +182,11 @@ def binomial_tail(m: int, n: int, p: float) -> float:
     total = 0.0
     for i in range(m, n + 1):
         total += math.exp(
-            math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-            + i * math.log(p) + (n - i) * math.log1p(-p)
+            math.lgamma(n + 1)
+            - math.lgamma(i + 1)
+            - math.lgamma(n - i + 1)
+            + i * math.log(p)
+            + (n - i) * math.log1p(-p)
         )
     return min(1.0, total)
 

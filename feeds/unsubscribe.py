@@ -40,8 +40,18 @@ __all__ = [
 
 MIN_SECRET_LENGTH = 16
 _PLACEHOLDERS = frozenset(
-    {"changeme", "change-me", "change_me", "secret", "placeholder", "unsubscribe-secret",
-     "xxxxxxxxxxxxxxxx", "0000000000000000", "please-change-me", "changethis"}
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "placeholder",
+        "unsubscribe-secret",
+        "xxxxxxxxxxxxxxxx",
+        "0000000000000000",
+        "please-change-me",
+        "changethis",
+    }
 )
 _MAC_BYTES = 16
 

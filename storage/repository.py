@@ -723,8 +723,14 @@ class SqlRepository:
 
     def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None:
         self._update_run(
-            run_id, status="sent", sent_at=sent_at, article_count=article_count, error=None,
-            lease_owner=None, lease_expires_at=None, next_attempt_at=None,
+            run_id,
+            status="sent",
+            sent_at=sent_at,
+            article_count=article_count,
+            error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_attempt_at=None,
         )
 
     def mark_digest_failed(self, run_id: int, error: str) -> None:
@@ -846,8 +852,14 @@ class SqlRepository:
 
     def mark_digest_skipped(self, run_id: int, now: datetime) -> None:
         self._update_run(
-            run_id, status="skipped", sent_at=now, article_count=0, error=None,
-            lease_owner=None, lease_expires_at=None, next_attempt_at=None,
+            run_id,
+            status="skipped",
+            sent_at=now,
+            article_count=0,
+            error=None,
+            lease_owner=None,
+            lease_expires_at=None,
+            next_attempt_at=None,
         )
 
     def recent_digest_runs(
@@ -906,7 +918,6 @@ class SqlRepository:
         found.sort(key=lambda m: (m.first_seen, m.article_id, m.name))
         return found
 
-
     # ------------------------------------------------------------------ user topics
 
     def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic:
@@ -963,15 +974,11 @@ class SqlRepository:
                 ],
             )
 
-
     # ------------------------------------------------------------------ fetching
 
     def set_feed_full_text(self, feed_id: int, enabled: bool) -> None:
         updated = self._session.execute(
-            update(FEED)
-            .where(FEED.c.id == feed_id)
-            .values(full_text=enabled)
-            .returning(FEED.c.id)
+            update(FEED).where(FEED.c.id == feed_id).values(full_text=enabled).returning(FEED.c.id)
         ).scalar_one_or_none()
         if updated is None:
             raise _no_feed(feed_id)
@@ -1047,14 +1054,15 @@ class SqlRepository:
             removed += len(ids)
 
     def count_tombstones(self) -> int:
-        return int(
-            self._session.execute(select(func.count()).select_from(TOMBSTONE)).scalar_one()
-        )
+        return int(self._session.execute(select(func.count()).select_from(TOMBSTONE)).scalar_one())
 
     # ------------------------------------------------------------------ analysis stage
 
     def article_ids(
-        self, *, since: datetime | None = None, pending: bool = False,
+        self,
+        *,
+        since: datetime | None = None,
+        pending: bool = False,
         feed_id: int | None = None,
     ) -> list[int]:
         stmt = select(ARTICLE.c.id).order_by(ARTICLE.c.id)
@@ -1070,7 +1078,6 @@ class SqlRepository:
     def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
         rows = self._oldest_articles(_analysis_input(), ids, len(ids))
         return [_for_analysis(r) for r in rows]
-
 
     # ------------------------------------------------------------------ feed identity
 
@@ -1127,9 +1134,7 @@ class SqlRepository:
     def lock_story_index(self) -> None:
         # SQLite: the write transaction began with BEGIN IMMEDIATE, so it is alone already.
         if self._dialect == "postgresql":
-            self._session.execute(
-                select(func.pg_advisory_xact_lock(_STORY_LOCK_KEY))
-            )
+            self._session.execute(select(func.pg_advisory_xact_lock(_STORY_LOCK_KEY)))
 
     def story_of(self, article_id: int) -> int | None:
         found = self._session.execute(
@@ -1292,9 +1297,7 @@ class SqlRepository:
             update(STORY).where(STORY.c.id == story_id).values(size=STORY.c.size + 1)
         )
 
-    def list_stories(
-        self, *, since: datetime | None = None, limit: int = 20
-    ) -> list[StorySummary]:
+    def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
         stmt = select(STORY).order_by(STORY.c.size.desc(), STORY.c.last_time.desc(), STORY.c.id)
         if since is not None:
             stmt = stmt.where(STORY.c.last_time >= since)
@@ -1334,7 +1337,6 @@ class SqlRepository:
             )
             for r in stories
         ]
-
 
     # ------------------------------------------------------------------ watchlist
 
@@ -1385,17 +1387,39 @@ def _article_statements(dialect: str) -> tuple[Any, Any]:
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     insert_article = (
         make(ARTICLE)
-        .values({name: bindparam(name) for name in (
-            "url", "canonical_url", "content_hash", "title", "published", "author",
-            "summary", "content", "categories", "first_seen",
-        )})
+        .values(
+            {
+                name: bindparam(name)
+                for name in (
+                    "url",
+                    "canonical_url",
+                    "content_hash",
+                    "title",
+                    "published",
+                    "author",
+                    "summary",
+                    "content",
+                    "categories",
+                    "first_seen",
+                )
+            }
+        )
         # No conflict target: either unique key (canonical URL or hash) means "known".
         .on_conflict_do_nothing()
         .returning(ARTICLE.c.id)
     )
-    sighting = make(SIGHTING).values({name: bindparam(name) for name in (
-        "article_id", "feed_id", "entry_key", "first_seen", "last_seen",
-    )})
+    sighting = make(SIGHTING).values(
+        {
+            name: bindparam(name)
+            for name in (
+                "article_id",
+                "feed_id",
+                "entry_key",
+                "first_seen",
+                "last_seen",
+            )
+        }
+    )
     upsert_sighting = sighting.on_conflict_do_update(
         index_elements=[SIGHTING.c.feed_id, SIGHTING.c.entry_key],
         set_={"last_seen": sighting.excluded.last_seen},
@@ -1478,6 +1502,7 @@ def _load_signature(text: str) -> dict[str, float]:
     if not isinstance(loaded, dict):
         raise StorageError("a story signature in the database is not a JSON object")
     return {str(k): float(v) for k, v in loaded.items()}
+
 
 # "newsmon-story" in ASCII, truncated to fit a bigint: the story-assignment lock.
 _STORY_LOCK_KEY = 0x6E6577735F7374

@@ -273,6 +273,8 @@ class UserTopic(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
     __table_args__ = (UniqueConstraint("name", name="uq_user_topic_name"),)
+
+
 class Tombstone(SQLModel, table=True):
     """The identity of an article removed by retention, so it is not stored again.
 
@@ -288,6 +290,8 @@ class Tombstone(SQLModel, table=True):
     removed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
     __table_args__ = (UniqueConstraint("kind", "key", name="uq_tombstone_kind_key"),)
+
+
 class FeedIdentity(SQLModel, table=True):
     """Per-feed identity policy: present only for feeds whose GUIDs proved unusable."""
 

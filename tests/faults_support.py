@@ -33,14 +33,26 @@ def publish(server: RunningServer, feeds: int = FEEDS) -> tuple[list[str], int]:
     stories among them."""
     urls = []
     for n in range(feeds):
-        items = [{"title": f"Outlet {n} story {i}", "link": f"https://o{n}.example/{i}",
-                  "guid": f"{n}-{i}", "pubDate": pub_date(i),
-                  "description": f"NATO ministers met in Brussels about item {n}-{i}."}
-                 for i in range(ITEMS_OWN)]
+        items = [
+            {
+                "title": f"Outlet {n} story {i}",
+                "link": f"https://o{n}.example/{i}",
+                "guid": f"{n}-{i}",
+                "pubDate": pub_date(i),
+                "description": f"NATO ministers met in Brussels about item {n}-{i}.",
+            }
+            for i in range(ITEMS_OWN)
+        ]
         wire = n // 3
-        items.append({"title": f"Wire story {wire}", "link": f"https://wire.example/{wire}",
-                      "guid": f"{n}-wire", "pubDate": pub_date(0.5),
-                      "description": f"Russia was criticised over the wire report {wire}."})
+        items.append(
+            {
+                "title": f"Wire story {wire}",
+                "link": f"https://wire.example/{wire}",
+                "guid": f"{n}-wire",
+                "pubDate": pub_date(0.5),
+                "description": f"Russia was criticised over the wire report {wire}.",
+            }
+        )
         urls.append(server.state.put(f"/f{n}.xml", rss(f"Outlet {n}", items)))
     return urls, feeds * ITEMS_OWN + (feeds + 2) // 3
 
@@ -80,24 +92,43 @@ class Worker:
     """``newsmon worker`` with the planted faults (or ``newsmon beat``), in its own process
     group."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2,
-                 *, beat: bool = False) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, concurrency: int = 2, *, beat: bool = False
+    ) -> None:
         self.env, self.log, self.concurrency, self.beat = env, log, concurrency, beat
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         self.starts += 1
-        command = [NEWSMON, "worker", "--concurrency", str(self.concurrency),
-                   "--loglevel", "WARNING", "-I", "tests.fault_hooks",
-                   "-n", f"fault{self.starts}@%h"]
+        command = [
+            NEWSMON,
+            "worker",
+            "--concurrency",
+            str(self.concurrency),
+            "--loglevel",
+            "WARNING",
+            "-I",
+            "tests.fault_hooks",
+            "-n",
+            f"fault{self.starts}@%h",
+        ]
         if self.beat:
-            command = [NEWSMON, "beat", "--loglevel", "WARNING",
-                       "--schedule", str(self.log.with_suffix(".schedule"))]
+            command = [
+                NEWSMON,
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(self.log.with_suffix(".schedule")),
+            ]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 command,
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
                 start_new_session=True,
             )
 
@@ -150,12 +181,18 @@ class Worker:
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([NEWSMON, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO_ROOT)
+    return subprocess.run(
+        [NEWSMON, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+    )
 
 
-def wait_until(done: Callable[[], bool], timeout: float, *, while_waiting: Callable[[], None]
-               = lambda: None, step: float = 0.5) -> float:
+def wait_until(
+    done: Callable[[], bool],
+    timeout: float,
+    *,
+    while_waiting: Callable[[], None] = lambda: None,
+    step: float = 0.5,
+) -> float:
     """Seconds until ``done()``; raises AssertionError after ``timeout``."""
     started = time.monotonic()
     while not done():

@@ -123,8 +123,9 @@ def rss(title: str, items: list[dict[str, str]]) -> str:
 
 
 def pub_date(days_ago: float) -> str:
-    return format_datetime(datetime(2026, 11, 26, 12, 0, tzinfo=UTC) - timedelta(days=days_ago),
-                           usegmt=True)
+    return format_datetime(
+        datetime(2026, 11, 26, 12, 0, tzinfo=UTC) - timedelta(days=days_ago), usegmt=True
+    )
 
 
 @pytest.fixture

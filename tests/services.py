@@ -68,11 +68,25 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "yes" if self.persistent else "no",
-             "--appendfsync", "always", "--daemonize", "no",
-             "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if self.persistent else "no",
+                "--appendfsync",
+                "always",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
@@ -117,9 +131,22 @@ class PostgresServer:
         if uid is not None and gid is not None:
             os.chown(directory, uid, gid)
         subprocess.run(
-            [*self.prefix, str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-             "-A", "trust", "--no-sync", "-E", "UTF8"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                *self.prefix,
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     @property
@@ -128,10 +155,26 @@ class PostgresServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [*self.prefix, str(PG_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port),
-             "-k", str(self.directory), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "max_connections=200", "-c", "full_page_writes=off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                *self.prefix,
+                str(PG_BIN / "postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.directory),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "full_page_writes=off",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _wait_port(self.port)
         self._psql("SELECT 1", retries=100)
@@ -139,10 +182,22 @@ class PostgresServer:
     def _psql(self, sql: str, *, retries: int = 1) -> str:
         for attempt in range(retries):
             done = subprocess.run(
-                [str(PG_BIN / "psql") if (PG_BIN / "psql").exists() else "psql",
-                 "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-                 "-At", "-c", sql],
-                capture_output=True, text=True,
+                [
+                    str(PG_BIN / "psql") if (PG_BIN / "psql").exists() else "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-At",
+                    "-c",
+                    sql,
+                ],
+                capture_output=True,
+                text=True,
             )
             if done.returncode == 0:
                 return done.stdout

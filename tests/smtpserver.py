@@ -64,8 +64,6 @@ def smtp() -> Iterator[tuple[Collector, int]]:
         controller.stop()
 
 
-
-
 @dataclass
 class FlakyCollector(Collector):
     """A collector that fails at random, the way real mail servers do now and then.

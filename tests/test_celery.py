@@ -40,14 +40,20 @@ def distributed(empty_pg_url: str, monkeypatch) -> Iterator[None]:  # type: igno
 
 
 def _item(n: int, outlet: str) -> dict[str, str]:
-    return {"title": f"Kremlin remarks {n}", "link": f"https://wire.example/{n}",
-            "guid": f"{outlet}-{n}", "pubDate": pub_date(n),
-            "description": f"Russia was criticised for the attack number {n}."}
+    return {
+        "title": f"Kremlin remarks {n}",
+        "link": f"https://wire.example/{n}",
+        "guid": f"{outlet}-{n}",
+        "pubDate": pub_date(n),
+        "description": f"Russia was criticised for the attack number {n}.",
+    }
 
 
 def test_poll_enqueue_wait_stores_and_analyses_once(distributed, server) -> None:
-    urls = [server.state.put(f"/{o}.xml", rss(o, [_item(n, o) for n in range(20)]))
-            for o in ("a", "b", "c")]
+    urls = [
+        server.state.put(f"/{o}.xml", rss(o, [_item(n, o) for n in range(20)]))
+        for o in ("a", "b", "c")
+    ]
     with bootstrap.container().store.transaction() as repo:
         for url in urls:
             repo.add_feed(url, None, bootstrap.container().pipeline.clock.now())

@@ -35,9 +35,18 @@ def test_every_command_has_help() -> None:
 def test_feed_lifecycle_and_poll(env, server) -> None:
     url = server.state.put(
         "/news.xml",
-        rss("Outlet", [{"title": "Russia condemned at UN", "link": "https://o.example/1",
-                        "guid": "1", "description": "Russia was condemned.",
-                        "pubDate": pub_date(0)}]),
+        rss(
+            "Outlet",
+            [
+                {
+                    "title": "Russia condemned at UN",
+                    "link": "https://o.example/1",
+                    "guid": "1",
+                    "description": "Russia was condemned.",
+                    "pubDate": pub_date(0),
+                }
+            ],
+        ),
     )
     broken = server.state.url("/gone.xml")
     assert "added feed 1" in invoke("feeds", "add", url, "--title", "Outlet").output
@@ -95,8 +104,11 @@ def test_bad_input_gives_one_line_and_nonzero_exit(env, tmp_path) -> None:
         (("feeds", "import", str(bad_opml)), 1, "OPML"),
         (("export", "--since", "yesterday"), 1, "ISO date"),
         (("subscriptions", "add", "x", "--email", "a@b.example\r\nBcc: evil@x.example"), 1, ""),
-        (("subscriptions", "add", "x", "--email", "a@b.example", "--tz", "Mars/Base"), 1,
-         "time zone"),
+        (
+            ("subscriptions", "add", "x", "--email", "a@b.example", "--tz", "Mars/Base"),
+            1,
+            "time zone",
+        ),
         (("subscriptions", "add", "x", "--email", "a@b.example", "--at", "25:99"), 1, ""),
         (("digest", "send", "nobody"), 1, "nobody"),
     ]
@@ -105,7 +117,9 @@ def test_bad_input_gives_one_line_and_nonzero_exit(env, tmp_path) -> None:
         assert result.exit_code == code, (args, result.output)
         assert "Traceback" not in result.output
         assert result.output.startswith("error: ") and result.output.count("\n") == 1, (
-            args, result.output)
+            args,
+            result.output,
+        )
         assert needle in result.output
     usage = invoke("poll", "--frobnicate")
     assert usage.exit_code == 2 and "Traceback" not in usage.output
@@ -128,9 +142,25 @@ def test_bad_setting_is_one_clear_line(env, monkeypatch) -> None:
 
 
 def test_subscriptions_and_digest_preview(env, tmp_path) -> None:
-    added = invoke("subscriptions", "add", "ru", "--email", "Ann <ann@example.org>",
-                   "--email", "bob@example.org", "--schedule", "weekly", "--day", "friday",
-                   "--at", "17:30", "--tz", "Europe/London", "--actor", "Russia")
+    added = invoke(
+        "subscriptions",
+        "add",
+        "ru",
+        "--email",
+        "Ann <ann@example.org>",
+        "--email",
+        "bob@example.org",
+        "--schedule",
+        "weekly",
+        "--day",
+        "friday",
+        "--at",
+        "17:30",
+        "--tz",
+        "Europe/London",
+        "--actor",
+        "Russia",
+    )
     assert added.exit_code == 0, added.output
     assert invoke("subscriptions", "add", "ru", "--email", "c@example.org").exit_code == 1
     listing = invoke("subscriptions", "list").output
@@ -147,9 +177,17 @@ def test_analyze_contract(env, tmp_path) -> None:
     text = "Russia's brutal invasion was condemned. Ukraine's defenders were praised."
     docs = tmp_path / "in.jsonl"
     docs.write_text(
-        json.dumps({"id": "a", "title": "War", "text": text,
-                    "targets": [{"from": 0, "to": 6}, {"from": 40, "to": 47}]}) + "\n"
-        + json.dumps({"id": 7, "title": "Plain", "text": "Nothing to see."}) + "\n"
+        json.dumps(
+            {
+                "id": "a",
+                "title": "War",
+                "text": text,
+                "targets": [{"from": 0, "to": 6}, {"from": 40, "to": 47}],
+            }
+        )
+        + "\n"
+        + json.dumps({"id": 7, "title": "Plain", "text": "Nothing to see."})
+        + "\n"
     )
     result = invoke("analyze", "--input", str(docs))
     assert result.exit_code == 0, result.output
@@ -169,8 +207,10 @@ def test_analyze_contract(env, tmp_path) -> None:
 
 
 def test_export_to_file_is_atomic_and_since_filters(env, tmp_path, server) -> None:
-    url = server.state.put("/n.xml", rss("O", [{"title": "T", "link": "https://o.example/t",
-                                                 "guid": "t", "description": "d"}]))
+    url = server.state.put(
+        "/n.xml",
+        rss("O", [{"title": "T", "link": "https://o.example/t", "guid": "t", "description": "d"}]),
+    )
     invoke("feeds", "add", url)
     invoke("poll", "--all")
     out = tmp_path / "export.jsonl"

@@ -35,19 +35,48 @@ def add_article(n: int, actor: str = "Russia") -> None:
     with c.store.transaction() as repo:
         feeds = repo.list_feeds()
         feed = feeds[0] if feeds else repo.add_feed("https://wire.example/rss", "Wire", now)
-        ref = repo.add_article(NewArticle(
-            feed_id=feed.id, entry_key=f"k{n}", url=f"https://wire.example/{n}",
-            canonical_url=f"https://wire.example/{n}", content_hash=f"h{n}",
-            title=f"Headline {n}", published=now, author=None, summary="Summary.", content="",
-            categories=(), seen_at=now))
-        repo.save_analysis(ref.id, AnalysisResult(actors=(
-            ActorSentiment(actor, "country", "negative", -0.5, ("It went badly.",), 1),)), now)
+        ref = repo.add_article(
+            NewArticle(
+                feed_id=feed.id,
+                entry_key=f"k{n}",
+                url=f"https://wire.example/{n}",
+                canonical_url=f"https://wire.example/{n}",
+                content_hash=f"h{n}",
+                title=f"Headline {n}",
+                published=now,
+                author=None,
+                summary="Summary.",
+                content="",
+                categories=(),
+                seen_at=now,
+            )
+        )
+        repo.save_analysis(
+            ref.id,
+            AnalysisResult(
+                actors=(ActorSentiment(actor, "country", "negative", -0.5, ("It went badly.",), 1),)
+            ),
+            now,
+        )
 
 
 def test_filters_show_pause_resume(env: Path) -> None:
-    added = invoke("subscriptions", "add", "desk", "--email", "ann@example.org",
-                   "--actor", "Russia", "--sentiment", "negative", "--outlet", "Wire",
-                   "--query", "arctic", "--spike-alerts")
+    added = invoke(
+        "subscriptions",
+        "add",
+        "desk",
+        "--email",
+        "ann@example.org",
+        "--actor",
+        "Russia",
+        "--sentiment",
+        "negative",
+        "--outlet",
+        "Wire",
+        "--query",
+        "arctic",
+        "--spike-alerts",
+    )
     assert added.exit_code == 0, added.output
     listing = invoke("subscriptions", "list").output
     assert "sentiment=negative" in listing and "outlet=Wire" in listing
@@ -55,8 +84,9 @@ def test_filters_show_pause_resume(env: Path) -> None:
     bad = invoke("subscriptions", "add", "x", "--email", "a@example.org", "--sentiment", "angry")
     assert bad.exit_code == 1 and "negative, neutral or positive" in bad.output
 
-    changed = invoke("subscriptions", "filters", "desk", "--clear", "--actor", "Norway",
-                     "--no-spike-alerts")
+    changed = invoke(
+        "subscriptions", "filters", "desk", "--clear", "--actor", "Norway", "--no-spike-alerts"
+    )
     assert changed.exit_code == 0 and changed.output.strip() == "desk: actor=Norway"
 
     add_article(1, "Norway")
@@ -74,8 +104,12 @@ def test_filters_show_pause_resume(env: Path) -> None:
 
 
 def test_preview_html_with_chart_and_text(env: Path) -> None:
-    assert invoke("subscriptions", "add", "desk", "--email", "ann@example.org",
-                  "--actor", "Russia").exit_code == 0
+    assert (
+        invoke(
+            "subscriptions", "add", "desk", "--email", "ann@example.org", "--actor", "Russia"
+        ).exit_code
+        == 0
+    )
     add_article(1)
     out = env / "preview.html"
     result = invoke("digest", "preview", "desk", "--output", str(out))
@@ -86,16 +120,28 @@ def test_preview_html_with_chart_and_text(env: Path) -> None:
     text = invoke("digest", "preview", "desk", "--format", "text")
     assert text.exit_code == 0 and "* Headline 1" in text.output and "<" not in text.output
     txt_file = env / "preview.txt"
-    assert invoke("digest", "preview", "desk", "--format", "text",
-                  "--output", str(txt_file)).exit_code == 0
+    assert (
+        invoke("digest", "preview", "desk", "--format", "text", "--output", str(txt_file)).exit_code
+        == 0
+    )
     assert "* Headline 1" in txt_file.read_text()
     bad = invoke("digest", "preview", "desk", "--format", "pdf")
     assert bad.exit_code == 1 and "html or text" in bad.output
 
 
 def test_unsubscribe_command(env: Path) -> None:
-    assert invoke("subscriptions", "add", "desk", "--email", "Ann <ann@example.org>",
-                  "--email", "bob@example.org").exit_code == 0
+    assert (
+        invoke(
+            "subscriptions",
+            "add",
+            "desk",
+            "--email",
+            "Ann <ann@example.org>",
+            "--email",
+            "bob@example.org",
+        ).exit_code
+        == 0
+    )
     token = make_token(SECRET, 1, "ann@example.org")
     done = invoke("subscriptions", "unsubscribe", token)
     assert done.exit_code == 0 and "unsubscribed ann@example.org from desk" in done.output

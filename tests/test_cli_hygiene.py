@@ -20,7 +20,9 @@ def _one_error_line(output: str) -> str:
 
 
 def test_poll_enqueue_with_the_broker_down_is_one_line_without_secrets(
-    env, server, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    env,
+    server,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     url = server.state.put("/a.xml", "<rss version='2.0'><channel><title>a</title></channel></rss>")
     assert invoke("feeds", "add", "--no-discover", url).exit_code == 0
@@ -32,8 +34,13 @@ def test_poll_enqueue_with_the_broker_down_is_one_line_without_secrets(
     from pathlib import Path
 
     newsmon = str(Path(sys.executable).parent / "newsmon")
-    result = subprocess.run([newsmon, "poll", "--all", "--enqueue"], env=dict(os.environ),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [newsmon, "poll", "--all", "--enqueue"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     result.output = result.stdout + result.stderr  # type: ignore[attr-defined]
     assert result.returncode == 1, result.output  # type: ignore[attr-defined]
     line = _one_error_line(result.output)  # type: ignore[attr-defined]
@@ -45,7 +52,8 @@ def test_poll_enqueue_with_the_broker_down_is_one_line_without_secrets(
 
 
 def test_parked_tasks_with_the_broker_down_is_one_line(
-    env, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    env,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("NEWSMON_BROKER_URL", f"redis://:{BROKER_SECRET}@127.0.0.1:1/0")
     for args in (["tasks", "parked"], ["tasks", "unpark", "no-such-id"]):
@@ -56,10 +64,12 @@ def test_parked_tasks_with_the_broker_down_is_one_line(
 
 
 def test_database_password_never_appears_in_error_lines(
-    env, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    env,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setenv("NEWSMON_DATABASE_URL",
-                       f"postgresql://newsmon:{DB_SECRET}@127.0.0.1:1/newsmon")
+    monkeypatch.setenv(
+        "NEWSMON_DATABASE_URL", f"postgresql://newsmon:{DB_SECRET}@127.0.0.1:1/newsmon"
+    )
     for args in (["feeds", "list"], ["status"], ["poll", "--all"]):
         result = invoke(*args)
         assert result.exit_code == 1, result.output
@@ -71,8 +81,9 @@ def test_database_password_never_appears_in_error_lines(
 def test_unknown_parked_task_is_not_found(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import os
 
-    monkeypatch.setenv("NEWSMON_BROKER_URL",
-                       os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    monkeypatch.setenv(
+        "NEWSMON_BROKER_URL", os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    )
     result = invoke("tasks", "unpark", "no-such-id")
     assert result.exit_code == 1
     assert "no parked task no-such-id" in _one_error_line(result.output)

@@ -11,13 +11,25 @@ from tests.feedserver import pub_date, rss
 def _feed(feeds) -> str:  # type: ignore[no-untyped-def]
     return feeds.state.put(
         "/news.xml",
-        rss("Outlet", [
-            {"title": "EU widens sanctions against Russia", "link": "https://o.example/1",
-             "guid": "1", "description": "New sanctions target Russian banks.",
-             "pubDate": pub_date(0)},
-            {"title": "Cup final tonight", "link": "https://o.example/2", "guid": "2",
-             "description": "The striker is fit to play.", "pubDate": pub_date(0)},
-        ]),
+        rss(
+            "Outlet",
+            [
+                {
+                    "title": "EU widens sanctions against Russia",
+                    "link": "https://o.example/1",
+                    "guid": "1",
+                    "description": "New sanctions target Russian banks.",
+                    "pubDate": pub_date(0),
+                },
+                {
+                    "title": "Cup final tonight",
+                    "link": "https://o.example/2",
+                    "guid": "2",
+                    "description": "The striker is fit to play.",
+                    "pubDate": pub_date(0),
+                },
+            ],
+        ),
     )
 
 

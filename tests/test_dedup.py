@@ -153,7 +153,7 @@ def _by_definition(text: str) -> str:
     "text",
     [
         "".join(chr(i) for i in range(128) if chr(i) not in "<&"),  # every ASCII character
-        "Rates RISE: 3.5% -- the [Bank] said; \"more\" ~ later_on\t\n(1/2)",
+        'Rates RISE: 3.5% -- the [Bank] said; "more" ~ later_on\t\n(1/2)',
         "Mixed ascii and caf\u00e9 \ufb01ne \u2460",  # not ASCII: the general path
         "",
     ],
@@ -168,10 +168,13 @@ def test_stored_hashes_do_not_change() -> None:
     assert content_hash("Rates rise", STORY) == (
         "39b7447e278a88492a3abfdf4c3bd940440cf70d159f8586846593500647330d"
     )
-    assert content_hash(
-        'A "quoted" title: 100% -- done!',
-        "Plain ASCII body; with [brackets], tabs\tand\nnewlines ~ ^ _ ` | \\ @ # $ * + = < >",
-    ) == "11cd67f33063440a9d34d61f5db3c4450abd785f1a3cc2bb0807be9257a560b6"
+    assert (
+        content_hash(
+            'A "quoted" title: 100% -- done!',
+            "Plain ASCII body; with [brackets], tabs\tand\nnewlines ~ ^ _ ` | \\ @ # $ * + = < >",
+        )
+        == "11cd67f33063440a9d34d61f5db3c4450abd785f1a3cc2bb0807be9257a560b6"
+    )
 
 
 # --------------------------------------------------------------------------- entry_key
@@ -279,18 +282,23 @@ def test_to_new_article_rejects_naive_time() -> None:
 
 
 def test_prepare_feed_matches_entry_by_entry_preparation() -> None:
-    rss = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>
+    rss = (
+        b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>
       <link>https://n.example/</link><ttl>60</ttl>
       <item><title>A</title><guid>g-1</guid><link>https://N.example/a?utm_source=x</link>
         <description>Short teaser.</description></item>
       <item><title>B</title><link>https://n.example/b?utm_campaign=z</link>
-        <description>""" + STORY.encode() + b"""</description></item>
+        <description>"""
+        + STORY.encode()
+        + b"""</description></item>
       <item><title>C</title><description>Only text.</description></item>
       <item><title>D</title><guid>g-4</guid><description>No link here.</description></item>
     </channel></rss>"""
+    )
     now = datetime(2025, 6, 10, tzinfo=UTC)
-    prepared = prepare_feed(rss, url="https://n.example/feed", content_type=None, feed_id=7,
-                            seen_at=now)
+    prepared = prepare_feed(
+        rss, url="https://n.example/feed", content_type=None, feed_id=7, seen_at=now
+    )
     assert not isinstance(prepared, Exception)
     entries = parse_feed(rss, url="https://n.example/feed").entries
     assert prepared.entries == len(entries) == 4
@@ -301,12 +309,18 @@ def test_prepare_feed_matches_entry_by_entry_preparation() -> None:
         ]
     # The (guid, canonical link) pairs are those feeds.identity judges GUIDs by.
     assert prepared.guid_links == tuple(_links(entries))
-    assert ("g-1", "https://n.example/a") in [(g.rsplit("/", 1)[-1], u)
-                                               for g, u in prepared.guid_links]
+    assert ("g-1", "https://n.example/a") in [
+        (g.rsplit("/", 1)[-1], u) for g, u in prepared.guid_links
+    ]
 
 
 def test_prepare_feed_returns_parse_errors() -> None:
-    result = prepare_feed(b"<html><body>no feed</body></html>", url=None, content_type=None,
-                          feed_id=1, seen_at=datetime(2025, 6, 10, tzinfo=UTC))
+    result = prepare_feed(
+        b"<html><body>no feed</body></html>",
+        url=None,
+        content_type=None,
+        feed_id=1,
+        seen_at=datetime(2025, 6, 10, tzinfo=UTC),
+    )
     assert isinstance(result, Exception)
     assert "not a feed" in str(result)

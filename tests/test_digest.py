@@ -72,15 +72,29 @@ def sub(**kw: Any) -> Subscription:
 PERIOD = Period("daily:2026-11-24", T0, T0 + timedelta(days=1))
 
 CORPUS = [
-    article(1, title="Defence ministry assessment", topics=(CONFLICT,),
-            actors=(actor("Russia", "negative", "Russia lost ground near the river.", 3),
-                    actor("Ukraine", "neutral"))),
-    article(2, title="Kremlin rejects talks", topics=(POLITICS, CONFLICT),
-            feeds=(COURIER, HARBOUR, MERIDIAN),
-            actors=(actor("Russia", "negative", mentions=2),)),
-    article(3, title="UN vote on resolution", topics=(CONFLICT, POLITICS),
-            feeds=(COURIER, HARBOUR),
-            actors=(actor("russia", "neutral"), actor("United Nations", "positive"))),
+    article(
+        1,
+        title="Defence ministry assessment",
+        topics=(CONFLICT,),
+        actors=(
+            actor("Russia", "negative", "Russia lost ground near the river.", 3),
+            actor("Ukraine", "neutral"),
+        ),
+    ),
+    article(
+        2,
+        title="Kremlin rejects talks",
+        topics=(POLITICS, CONFLICT),
+        feeds=(COURIER, HARBOUR, MERIDIAN),
+        actors=(actor("Russia", "negative", mentions=2),),
+    ),
+    article(
+        3,
+        title="UN vote on resolution",
+        topics=(CONFLICT, POLITICS),
+        feeds=(COURIER, HARBOUR),
+        actors=(actor("russia", "neutral"), actor("United Nations", "positive")),
+    ),
     article(4, title="Earthquake in the south", topics=(DISASTER,)),
     article(5, title="Cup final ends in penalties"),
 ]
@@ -125,7 +139,10 @@ def test_grouping_by_top_topic_other_last_and_recency_tiebreak() -> None:
     newer = article(21, topics=(DISASTER,), published=T0 + timedelta(days=1))
     sections = group_sections([*CORPUS, older, newer])
     assert [title for title, _ in sections] == [
-        "disaster and accident", "Conflict, war and peace", "Politics", "Other",
+        "disaster and accident",
+        "Conflict, war and peace",
+        "Politics",
+        "Other",
     ]
     assert [a.id for a in sections[0][1]] == [21, 4, 20]
 
@@ -168,8 +185,10 @@ def test_empty_digest_subject_and_body() -> None:
 
 
 def test_mixed_sentiment_and_one_line_subject() -> None:
-    tied = [article(1, actors=(actor("NATO", "positive"),)),
-            article(2, actors=(actor("NATO", "negative"),))]
+    tied = [
+        article(1, actors=(actor("NATO", "positive"),)),
+        article(2, actors=(actor("NATO", "negative"),)),
+    ]
     email = render(tied, name="Desk\r\nBcc: x@y.z")
     assert email.subject == "Daily: 2 stories — NATO mixed · Desk Bcc: x@y.z"
     assert "\n" not in email.subject and "\r" not in email.subject

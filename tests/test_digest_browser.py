@@ -30,16 +30,33 @@ from tests.test_digest_content import CORPUS, PERIOD, hostile_articles, sub
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-default-apps", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
-         "--no-pings", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
-         "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--no-pings",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+]
 # Chromium's own housekeeping that no flag fully silences (the updater, the sign-in
 # service). They come from the browser, not the page, and are told apart by host; the
 # page's resources are also listed by the page itself (Resource Timing, see PROBE).
-BROWSER_SERVICES = ("update.googleapis.com", "accounts.google.com", "clients2.google.com",
-                    "clientservices.googleapis.com", "redirector.gvt1.com")
+BROWSER_SERVICES = (
+    "update.googleapis.com",
+    "accounts.google.com",
+    "clients2.google.com",
+    "clientservices.googleapis.com",
+    "redirector.gvt1.com",
+)
 # A test harness page (never an email): the digest in a frame exactly ``width`` pixels wide
 # (a headless window cannot be narrower than 500 px) and a script that writes the frame's
 # layout into the DOM, where `--dump-dom` reports it.
@@ -115,34 +132,59 @@ def chromium(proxy: RecordingProxy, page: Path, width: int, height: int, *extra:
     assert CHROMIUM, "Chromium is not installed: apt-get install -y chromium"
     with tempfile.TemporaryDirectory(prefix="newsmon-chromium-") as profile:
         result = subprocess.run(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
-             f"--proxy-server=http://127.0.0.1:{proxy.port}", "--proxy-bypass-list=<-loopback>",
-             f"--window-size={width},{height}", *extra, page.as_uri()],
-            capture_output=True, text=True, timeout=90, check=False,
+            [
+                CHROMIUM,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--proxy-server=http://127.0.0.1:{proxy.port}",
+                "--proxy-bypass-list=<-loopback>",
+                f"--window-size={width},{height}",
+                *extra,
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
         )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
 
 def digest_page(
-    tmp_path: Path, articles: list | None = None, width: int = 800, height: int = 1200  # type: ignore[type-arg]
+    tmp_path: Path,
+    articles: list | None = None,
+    width: int = 800,
+    height: int = 1200,  # type: ignore[type-arg]
 ) -> tuple[Path, Path]:
-    content = compose_digest(subscription=sub(actors=("Russia", "Norway")), period=PERIOD,
-                             articles=articles or CORPUS, generated_at=PERIOD.end, charts=True)
-    email = render_email(content, sender="n <n@newsmon.example>", recipient="a@b.example",
-                         message_id="<d@newsmon.example>",
-                         unsubscribe_link="https://news.example/newsmon/unsubscribe/T")
+    content = compose_digest(
+        subscription=sub(actors=("Russia", "Norway")),
+        period=PERIOD,
+        articles=articles or CORPUS,
+        generated_at=PERIOD.end,
+        charts=True,
+    )
+    email = render_email(
+        content,
+        sender="n <n@newsmon.example>",
+        recipient="a@b.example",
+        message_id="<d@newsmon.example>",
+        unsubscribe_link="https://news.example/newsmon/unsubscribe/T",
+    )
     html = inline_as_data_uris(email.html, email.inline_images)
     page = tmp_path / "digest.html"
     page.write_text(html, encoding="utf-8")
     probed = tmp_path / "probed.html"
-    probed.write_text(PROBE % {"width": width, "height": height,
-                               "doc": html_escape(html, quote=True)}, encoding="utf-8")
+    probed.write_text(
+        PROBE % {"width": width, "height": height, "doc": html_escape(html, quote=True)},
+        encoding="utf-8",
+    )
     return page, probed
 
 
-@pytest.mark.parametrize(("label", "width", "height"),
-                         [("desktop", 1280, 1600), ("mobile", 390, 2400)])
+@pytest.mark.parametrize(
+    ("label", "width", "height"), [("desktop", 1280, 1600), ("mobile", 390, 2400)]
+)
 def test_digest_renders_at_desktop_and_mobile_width_without_network(
     tmp_path: Path, proxy: RecordingProxy, label: str, width: int, height: int
 ) -> None:
@@ -151,8 +193,9 @@ def test_digest_renders_at_desktop_and_mobile_width_without_network(
     shot = ARTIFACTS / f"digest-{label}.png"
     shot.unlink(missing_ok=True)
     chromium(proxy, page, width, height, f"--screenshot={shot}")
-    dom = chromium(proxy, probed, max(width, 800), height, "--dump-dom",
-                   "--virtual-time-budget=3000")
+    dom = chromium(
+        proxy, probed, max(width, 800), height, "--dump-dom", "--virtual-time-budget=3000"
+    )
 
     assert proxy.from_pages == []  # not one request left the page
     assert 'data-fetched="0"' in dom

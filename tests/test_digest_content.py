@@ -58,15 +58,26 @@ ARCTIC = TopicScore("user:arctic", "arctic", 1.0)
 
 
 def actor(name: str, sentiment: str, score: float, evidence: str = "") -> ActorSentiment:
-    return ActorSentiment(name, "country", sentiment, score,  # type: ignore[arg-type]
-                          (evidence,) if evidence else (), 1)
+    return ActorSentiment(
+        name,
+        "country",
+        sentiment,
+        score,  # type: ignore[arg-type]
+        (evidence,) if evidence else (),
+        1,
+    )
 
 
 def art(id: int, hours: float, **kw: Any) -> StoredArticle:
     base: dict[str, Any] = {
-        "id": id, "url": f"https://wire.example/news/{id}", "title": f"Headline {id}",
-        "published": T0 + timedelta(hours=hours), "first_seen": T0 + timedelta(hours=hours),
-        "summary": f"Summary {id}.", "feeds": (WIRE,), "analyzed": True,
+        "id": id,
+        "url": f"https://wire.example/news/{id}",
+        "title": f"Headline {id}",
+        "published": T0 + timedelta(hours=hours),
+        "first_seen": T0 + timedelta(hours=hours),
+        "summary": f"Summary {id}.",
+        "feeds": (WIRE,),
+        "analyzed": True,
     }
     base.update(kw)
     return StoredArticle(**base)
@@ -80,22 +91,61 @@ def sub(**kw: Any) -> Subscription:
 
 # One story carried by three outlets (story 100), one with a duplicate, some singles.
 CORPUS = [
-    art(1, 2, story_id=100, topics=(CONFLICT,), title="Talks collapse in Geneva",
+    art(
+        1,
+        2,
+        story_id=100,
+        topics=(CONFLICT,),
+        title="Talks collapse in Geneva",
         summary="Negotiators left without a deal after a night of talks.",
-        actors=(actor("Russia", "negative", -0.6, "Russia walked out of the talks."),)),
-    art(2, 3, story_id=100, feeds=(COURIER,), url="https://northern-courier.example/a/2",
-        title="Geneva talks end without deal", topics=(CONFLICT,),
-        actors=(actor("Russia", "negative", -0.4),)),
-    art(3, 4, story_id=100, feeds=(POST,), url="https://meridian-post.example/3",
-        title="No deal in Geneva", topics=(CONFLICT,), actors=()),
-    art(4, 20, topics=(POLITICS, ARCTIC), title="Arctic council meets",
-        actors=(actor("Norway", "positive", 0.5, "Norway welcomed the new agreement."),
-                actor("Russia", "neutral", 0.0))),
-    art(5, 21, duplicate_of=4, feeds=(COURIER,), title="Arctic council meets (copy)",
-        topics=(POLITICS,)),
+        actors=(actor("Russia", "negative", -0.6, "Russia walked out of the talks."),),
+    ),
+    art(
+        2,
+        3,
+        story_id=100,
+        feeds=(COURIER,),
+        url="https://northern-courier.example/a/2",
+        title="Geneva talks end without deal",
+        topics=(CONFLICT,),
+        actors=(actor("Russia", "negative", -0.4),),
+    ),
+    art(
+        3,
+        4,
+        story_id=100,
+        feeds=(POST,),
+        url="https://meridian-post.example/3",
+        title="No deal in Geneva",
+        topics=(CONFLICT,),
+        actors=(),
+    ),
+    art(
+        4,
+        20,
+        topics=(POLITICS, ARCTIC),
+        title="Arctic council meets",
+        actors=(
+            actor("Norway", "positive", 0.5, "Norway welcomed the new agreement."),
+            actor("Russia", "neutral", 0.0),
+        ),
+    ),
+    art(
+        5,
+        21,
+        duplicate_of=4,
+        feeds=(COURIER,),
+        title="Arctic council meets (copy)",
+        topics=(POLITICS,),
+    ),
     art(6, 10, title="Harvest festival opens", topics=()),
-    art(7, 23, topics=(POLITICS,), title="Russia praised for grain deal",
-        actors=(actor("Russia", "positive", 0.6, "The grain deal with Russia was welcomed."),)),
+    art(
+        7,
+        23,
+        topics=(POLITICS,),
+        title="Russia praised for grain deal",
+        actors=(actor("Russia", "positive", 0.6, "The grain deal with Russia was welcomed."),),
+    ),
 ]
 
 
@@ -113,7 +163,8 @@ def test_importance_breadth_then_watched_actors_then_recency() -> None:
     # Unwatched: three outlets (1) > two (4) > one, the newer first (7 before 6).
     everything = build_stories(CORPUS, sub().spec, PERIOD)
     assert [s.importance for s in everything] == sorted(
-        (s.importance for s in everything), reverse=True)
+        (s.importance for s in everything), reverse=True
+    )
     assert [s.lead.id for s in everything] == [1, 4, 7, 6]
     # Watching Russia: 7 (one outlet, Russia) overtakes 6, and 4 (two outlets, Russia too)
     # stays ahead of 7; 1 keeps the lead with three outlets and Russia.
@@ -150,12 +201,14 @@ def test_filters(filters: dict[str, Any], expected: set[int]) -> None:
 def test_actor_panel_shares_change_and_evidence() -> None:
     mentions = [
         ActorMention(i, None, "Russia", s, sc, T0 + timedelta(hours=h), ev)  # type: ignore[arg-type]
-        for i, (s, sc, h, ev) in enumerate([
-            ("negative", -0.6, 2, ("Russia walked out.",)),
-            ("negative", -0.2, 3, ()),
-            ("positive", 0.6, 23, ("The deal with Russia was welcomed.",)),
-            ("neutral", 0.0, -10, ()),  # previous period
-        ])
+        for i, (s, sc, h, ev) in enumerate(
+            [
+                ("negative", -0.6, 2, ("Russia walked out.",)),
+                ("negative", -0.2, 3, ()),
+                ("positive", 0.6, 23, ("The deal with Russia was welcomed.",)),
+                ("neutral", 0.0, -10, ()),  # previous period
+            ]
+        )
     ]
     panel = actor_panel("russia", mentions, PERIOD)
     assert (panel.mentions, panel.previous_mentions) == (3, 1)
@@ -173,8 +226,14 @@ PERIOD_TZ = __import__("zoneinfo").ZoneInfo("UTC")
 
 def test_chart_is_a_png_of_the_right_size_with_bars_and_both_sentiments() -> None:
     mentions = [
-        ActorMention(i, None, "Russia", "negative" if i % 3 else "positive",
-                     -0.5 if i % 3 else 0.5, T0 - timedelta(days=i % 20, hours=1))
+        ActorMention(
+            i,
+            None,
+            "Russia",
+            "negative" if i % 3 else "positive",
+            -0.5 if i % 3 else 0.5,
+            T0 - timedelta(days=i % 20, hours=1),
+        )
         for i in range(60)
     ]
     png = render_trend_png(daily_series("Russia", mentions, PERIOD.end, PERIOD_TZ))
@@ -198,8 +257,16 @@ def mentions_series(hourly: list[tuple[int, int]], end: datetime) -> list[ActorM
         for k in range(count):
             n += 1
             neg = k < negative
-            out.append(ActorMention(n, None, "Russia", "negative" if neg else "neutral",
-                                    -0.5 if neg else 0.0, hour + timedelta(minutes=k)))
+            out.append(
+                ActorMention(
+                    n,
+                    None,
+                    "Russia",
+                    "negative" if neg else "neutral",
+                    -0.5 if neg else 0.0,
+                    hour + timedelta(minutes=k),
+                )
+            )
     return out
 
 
@@ -217,7 +284,7 @@ END = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
 def test_poisson_and_binomial_tails() -> None:
     assert poisson_tail(0, 2.0) == 1.0
-    assert poisson_tail(1, 2.0) == pytest.approx(1 - 2.718281828 ** -2, rel=1e-6)
+    assert poisson_tail(1, 2.0) == pytest.approx(1 - 2.718281828**-2, rel=1e-6)
     assert poisson_tail(15, 1.0) < 1e-10
     assert binomial_tail(3, 3, 0.5) == pytest.approx(0.125)
     assert binomial_tail(0, 5, 0.2) == 1.0 and binomial_tail(6, 5, 0.2) == 0.0
@@ -228,8 +295,11 @@ def test_noise_alone_never_spikes() -> None:
     total = 24 * 20 + 72
     series = baseline(total, 0.6, 0.2, seed=3)
     mentions = mentions_series(series, END)
-    found = [s for h in range(0, 72, 2)
-             for s in detect_spikes("Russia", mentions, END - timedelta(hours=h), cfg)]
+    found = [
+        s
+        for h in range(0, 72, 2)
+        for s in detect_spikes("Russia", mentions, END - timedelta(hours=h), cfg)
+    ]
     assert found == []
 
 
@@ -283,8 +353,13 @@ def test_tokens_round_trip_and_resist_tampering() -> None:
     token = make_token(secret, 42, "ann@desk.example")
     assert read_token(secret, token) == (42, "ann@desk.example")
     head, sub_id, address, mac = token.split(".")
-    for bad in (f"{head}.43.{address}.{mac}", token[:-2] + "AA", "v1.1.x", "garbage",
-                f"{head}.{sub_id}.{address}.{mac}=="):
+    for bad in (
+        f"{head}.43.{address}.{mac}",
+        token[:-2] + "AA",
+        "v1.1.x",
+        "garbage",
+        f"{head}.{sub_id}.{address}.{mac}==",
+    ):
         with pytest.raises(InvalidInput):
             read_token(secret, bad)
     with pytest.raises(InvalidInput):
@@ -299,7 +374,8 @@ def test_placeholder_secrets_are_refused(secret: str) -> None:
 
 def test_unsubscribe_headers() -> None:
     both = unsubscribe_headers(
-        UnsubscribeConfig("s", "https://news.example/nm/", "unsub@news.example"), "T")
+        UnsubscribeConfig("s", "https://news.example/nm/", "unsub@news.example"), "T"
+    )
     assert both["List-Unsubscribe"] == (
         "<https://news.example/nm/unsubscribe/T>, "
         "<mailto:unsub@news.example?subject=unsubscribe%20T>"
@@ -322,7 +398,7 @@ HOSTILE = [
     '<iframe src="https://evil.example/frame"></iframe>Framed',
     '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">Data image',
     '<svg onload=alert(1)><use href="data:x"/></svg>Vector',
-    '<style>body{background:url(https://evil.example/t.gif)}</style>Styled',
+    "<style>body{background:url(https://evil.example/t.gif)}</style>Styled",
     '"><script>alert(2)</script>',
     '<a href="vbscript:msgbox(1)">vb</a><meta http-equiv="refresh" content="0;url=https://evil.example">',
     "&lt;script&gt;alert(3)&lt;/script&gt; escaped",
@@ -332,36 +408,87 @@ HOSTILE = [
 def hostile_articles() -> list[StoredArticle]:
     out = []
     for i, payload in enumerate(HOSTILE, 1):
-        out.append(art(
-            200 + i, i, title=payload, summary=payload + " " + payload,
-            url=["javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
-                 " JavaScript:alert(1)", "//evil.example/x", "vbscript:x",
-                 "https://ok.example/\"onmouseover=\"alert(1)"][i % 6],
-            feeds=(FeedRef(9, "https://feed.example/rss", payload),),
-            topics=(TopicScore("medtop:1", payload, 0.5),),
-            actors=(actor(payload[:40], "negative", -0.5, payload),),
-        ))
+        out.append(
+            art(
+                200 + i,
+                i,
+                title=payload,
+                summary=payload + " " + payload,
+                url=[
+                    "javascript:alert(1)",
+                    "data:text/html,<script>alert(1)</script>",
+                    " JavaScript:alert(1)",
+                    "//evil.example/x",
+                    "vbscript:x",
+                    'https://ok.example/"onmouseover="alert(1)',
+                ][i % 6],
+                feeds=(FeedRef(9, "https://feed.example/rss", payload),),
+                topics=(TopicScore("medtop:1", payload, 0.5),),
+                actors=(actor(payload[:40], "negative", -0.5, payload),),
+            )
+        )
     return out
 
 
 def test_hostile_feed_content_never_reaches_the_email() -> None:
-    content = compose_digest(subscription=sub(), period=PERIOD, articles=hostile_articles(),
-                             generated_at=PERIOD.end, charts=True)
-    email = render_email(content, sender="n <n@newsmon.example>", recipient="a@b.example",
-                         message_id="<d@newsmon.example>",
-                         unsubscribe_link="https://news.example/unsubscribe/T")
+    content = compose_digest(
+        subscription=sub(),
+        period=PERIOD,
+        articles=hostile_articles(),
+        generated_at=PERIOD.end,
+        charts=True,
+    )
+    email = render_email(
+        content,
+        sender="n <n@newsmon.example>",
+        recipient="a@b.example",
+        message_id="<d@newsmon.example>",
+        unsubscribe_link="https://news.example/unsubscribe/T",
+    )
     html, text = email.html, email.text
     tags = Tags()
     tags.feed(html)
-    assert tags.names <= {"html", "head", "meta", "title", "body", "div", "h1", "h2", "p",
-                          "span", "a", "em", "strong", "table", "tbody", "tr", "td", "img", "br"}
+    assert tags.names <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "body",
+        "div",
+        "h1",
+        "h2",
+        "p",
+        "span",
+        "a",
+        "em",
+        "strong",
+        "table",
+        "tbody",
+        "tr",
+        "td",
+        "img",
+        "br",
+    }
     assert not {a for a in tags.attributes if a.startswith("on")}
     assert all(v.startswith("cid:") for v in tags.resources)
     assert all(v.startswith("https://") for v in tags.links)
     lowered = html.lower()
-    for needle in ("<script", "javascript:", "vbscript:", "data:", "<form", "<iframe",
-                   "<svg", "onerror", "onload", "onclick", "evil.example", "<input",
-                   "http-equiv", "<style"):
+    for needle in (
+        "<script",
+        "javascript:",
+        "vbscript:",
+        "data:",
+        "<form",
+        "<iframe",
+        "<svg",
+        "onerror",
+        "onload",
+        "onclick",
+        "evil.example",
+        "<input",
+        "http-equiv",
+        "<style",
+    ):
         assert needle not in lowered, needle
     assert "Real headline" in html and "Breaking" in html
     # The text part carries no markup either (the literal "&lt;script&gt;" became text).
@@ -372,8 +499,14 @@ def test_hostile_feed_content_never_reaches_the_email() -> None:
 def test_sanitiser_helpers() -> None:
     assert plain_text("<b>Bold</b> &amp; <script>x()</script>plain") == "Bold & plain"
     assert safe_link("https://ok.example/a?b=1") == "https://ok.example/a?b=1"
-    for bad in ("javascript:alert(1)", "//x.example", "data:text/html,x", "/relative",
-                "https://x.example/a b", "https://x.example/\"x"):
+    for bad in (
+        "javascript:alert(1)",
+        "//x.example",
+        "data:text/html,x",
+        "/relative",
+        "https://x.example/a b",
+        'https://x.example/"x',
+    ):
         assert safe_link(bad) is None
     cleaned = clean_body('<div onclick="x" style="color:red"><a href="data:x">d</a></div>')
     assert cleaned == '<div style="color:red"><a rel="noopener noreferrer">d</a></div>'
@@ -385,16 +518,28 @@ def test_sanitiser_helpers() -> None:
 def golden_email() -> tuple[str, str, str]:
     mentions = [
         ActorMention(a.id, a.story_id, x.name, x.sentiment, x.score, a.first_seen, x.evidence)
-        for a in CORPUS for x in a.actors
-    ] + [ActorMention(90 + d, None, "Russia", "negative", -0.3,
-                      T0 - timedelta(days=d), ()) for d in range(1, 20, 3)]
-    content = compose_digest(subscription=sub(actors=("Russia", "Norway"), tz="Europe/Oslo"),
-                             period=PERIOD, articles=CORPUS, generated_at=PERIOD.end,
-                             mentions=mentions, charts=True, image_domain="newsmon.example")
-    email = render_email(content, sender="Newsmon <digests@newsmon.example>",
-                         recipient="desk@newsmon.example",
-                         message_id="<digest.3.abc@newsmon.example>",
-                         unsubscribe_link="https://news.example/newsmon/unsubscribe/TOKEN")
+        for a in CORPUS
+        for x in a.actors
+    ] + [
+        ActorMention(90 + d, None, "Russia", "negative", -0.3, T0 - timedelta(days=d), ())
+        for d in range(1, 20, 3)
+    ]
+    content = compose_digest(
+        subscription=sub(actors=("Russia", "Norway"), tz="Europe/Oslo"),
+        period=PERIOD,
+        articles=CORPUS,
+        generated_at=PERIOD.end,
+        mentions=mentions,
+        charts=True,
+        image_domain="newsmon.example",
+    )
+    email = render_email(
+        content,
+        sender="Newsmon <digests@newsmon.example>",
+        recipient="desk@newsmon.example",
+        message_id="<digest.3.abc@newsmon.example>",
+        unsubscribe_link="https://news.example/newsmon/unsubscribe/TOKEN",
+    )
     return email.subject, email.html, email.text
 
 
@@ -415,10 +560,19 @@ def test_golden_html_and_text() -> None:
 
 
 def test_preview_file_embeds_the_charts() -> None:
-    content = compose_digest(subscription=sub(actors=("Russia",)), period=PERIOD,
-                             articles=CORPUS, generated_at=PERIOD.end, charts=True)
-    email = render_email(content, sender="n <n@newsmon.example>", recipient="a@b.example",
-                         message_id="<d@newsmon.example>")
+    content = compose_digest(
+        subscription=sub(actors=("Russia",)),
+        period=PERIOD,
+        articles=CORPUS,
+        generated_at=PERIOD.end,
+        charts=True,
+    )
+    email = render_email(
+        content,
+        sender="n <n@newsmon.example>",
+        recipient="a@b.example",
+        message_id="<d@newsmon.example>",
+    )
     preview = inline_as_data_uris(email.html, email.inline_images)
     assert "cid:" not in preview
     assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]{100,}"', preview)
@@ -429,12 +583,20 @@ def test_recent_periods_catch_up_on_immediate_buckets_only() -> None:
 
     now = datetime(2026, 11, 24, 10, 17, tzinfo=UTC)
     immediate = SubscriptionSpec("a", ("a@b.example",), "immediate")
-    keys = [p.key for p in recent_periods(immediate, now, catch_up=timedelta(minutes=20),
-                                          since=now - timedelta(minutes=13))]
-    assert keys == ["immediate:2026-11-24T10:05Z", "immediate:2026-11-24T10:10Z",
-                    "immediate:2026-11-24T10:15Z"]
+    keys = [
+        p.key
+        for p in recent_periods(
+            immediate, now, catch_up=timedelta(minutes=20), since=now - timedelta(minutes=13)
+        )
+    ]
+    assert keys == [
+        "immediate:2026-11-24T10:05Z",
+        "immediate:2026-11-24T10:10Z",
+        "immediate:2026-11-24T10:15Z",
+    ]
     daily = SubscriptionSpec("d", ("a@b.example",), "daily", at="08:00")
     assert [p.key for p in recent_periods(daily, now, catch_up=timedelta(hours=1))] == [
-        "daily:2026-11-24"]
+        "daily:2026-11-24"
+    ]
     # A subscription created after the last boundary has nothing to send yet.
     assert recent_periods(daily, now, catch_up=timedelta(hours=1), since=now) == []

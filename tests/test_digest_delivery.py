@@ -32,31 +32,58 @@ SECRET = "test-secret-9f3c2a7b1e5d4c6a"  # the one tests.support.make_settings u
 
 
 def container(tmp_path: Path, clock: SettableClock, port: int, **overrides: Any) -> Container:
-    values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_timeout": 5,
-                              "mail_from": "Newsmon <digests@newsmon.example>",
-                              "digest_retry_seconds": 30, "digest_max_attempts": 30}
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_timeout": 5,
+        "mail_from": "Newsmon <digests@newsmon.example>",
+        "digest_retry_seconds": 30,
+        "digest_max_attempts": 30,
+    }
     values.update(overrides)
     settings = make_settings(f"sqlite:///{tmp_path / 'n.db'}", **values)
     return build_container(settings, clock=clock)  # type: ignore[arg-type]
 
 
-def add_story(c: Container, n: int, at: datetime, *, actor: str = "Russia",
-              sentiment: str = "negative") -> int:
+def add_story(
+    c: Container, n: int, at: datetime, *, actor: str = "Russia", sentiment: str = "negative"
+) -> int:
     with c.store.transaction() as repo:
         feeds = repo.list_feeds()
         feed = feeds[0] if feeds else repo.add_feed("https://wire.example/rss", "Wire", at)
-        ref = repo.add_article(NewArticle(
-            feed_id=feed.id, entry_key=f"e{n}", url=f"https://wire.example/{n}",
-            canonical_url=f"https://wire.example/{n}", content_hash=f"h{n}",
-            title=f"Story number {n}", published=at, author=None,
-            summary=f"What happened in story {n}.", content="", categories=(), seen_at=at,
-        ))
-        repo.save_analysis(ref.id, AnalysisResult(
-            topics=(TopicScore("medtop:11000000", "politics", 0.8),),
-            actors=(ActorSentiment(actor, "country", sentiment,  # type: ignore[arg-type]
-                                   -0.5 if sentiment == "negative" else 0.4,
-                                   (f"{actor} did something in story {n}.",), 1),),
-        ), at)
+        ref = repo.add_article(
+            NewArticle(
+                feed_id=feed.id,
+                entry_key=f"e{n}",
+                url=f"https://wire.example/{n}",
+                canonical_url=f"https://wire.example/{n}",
+                content_hash=f"h{n}",
+                title=f"Story number {n}",
+                published=at,
+                author=None,
+                summary=f"What happened in story {n}.",
+                content="",
+                categories=(),
+                seen_at=at,
+            )
+        )
+        repo.save_analysis(
+            ref.id,
+            AnalysisResult(
+                topics=(TopicScore("medtop:11000000", "politics", 0.8),),
+                actors=(
+                    ActorSentiment(
+                        actor,
+                        "country",
+                        sentiment,  # type: ignore[arg-type]
+                        -0.5 if sentiment == "negative" else 0.4,
+                        (f"{actor} did something in story {n}.",),
+                        1,
+                    ),
+                ),
+            ),
+            at,
+        )
     return ref.id
 
 
@@ -72,12 +99,21 @@ def test_every_digest_arrives_exactly_once_despite_a_flaky_server(
     clock = SettableClock(START)
     c = container(tmp_path, clock, port)
     with c.store.transaction() as repo:
-        repo.add_subscription(SubscriptionSpec(
-            name="morning", emails=("Ann <ann@desk.example>", "bob@desk.example"),
-            at="08:00", actors=("Russia",)), START)
-        repo.add_subscription(SubscriptionSpec(
-            name="flash", emails=("cy@desk.example",), schedule="immediate",
-            actors=("Russia",)), START)
+        repo.add_subscription(
+            SubscriptionSpec(
+                name="morning",
+                emails=("Ann <ann@desk.example>", "bob@desk.example"),
+                at="08:00",
+                actors=("Russia",),
+            ),
+            START,
+        )
+        repo.add_subscription(
+            SubscriptionSpec(
+                name="flash", emails=("cy@desk.example",), schedule="immediate", actors=("Russia",)
+            ),
+            START,
+        )
     # Stories at irregular times over two days; one on Ukraine only (not for "flash").
     times = [START + timedelta(minutes=m) for m in (7, 52, 61, 300, 1000, 1450, 1530, 2300)]
     for n, at in enumerate(times):
@@ -241,8 +277,9 @@ def test_unsubscribe_token_removes_one_recipient_then_pauses(
     clock = SettableClock(START)
     c = container(tmp_path, clock, port)
     with c.store.transaction() as repo:
-        sub = repo.add_subscription(SubscriptionSpec(
-            name="m", emails=("Ann <ann@desk.example>", "bob@desk.example")), START)
+        sub = repo.add_subscription(
+            SubscriptionSpec(name="m", emails=("Ann <ann@desk.example>", "bob@desk.example")), START
+        )
     service = c.pipeline.digests()
     first = service.unsubscribe_token(make_token(SECRET, sub.id, "ann@desk.example"))
     assert (first.removed, first.paused) == (True, False)
@@ -264,9 +301,12 @@ def test_spike_alert_is_sent_once_per_spike(tmp_path: Path, smtp: tuple[Collecto
     clock = SettableClock(START)
     c = container(tmp_path, clock, port)
     with c.store.transaction() as repo:
-        repo.add_subscription(SubscriptionSpec(
-            name="watch", emails=("a@desk.example",), actors=("Russia",), spike_alerts=True),
-            START)
+        repo.add_subscription(
+            SubscriptionSpec(
+                name="watch", emails=("a@desk.example",), actors=("Russia",), spike_alerts=True
+            ),
+            START,
+        )
     n = 0
     for day in range(10):  # a quiet baseline: one article a day
         n += 1
@@ -281,8 +321,7 @@ def test_spike_alert_is_sent_once_per_spike(tmp_path: Path, smtp: tuple[Collecto
         statuses += [o.status for o in c.pipeline.send_spike_alerts()]
         clock.current += timedelta(minutes=20)
     assert statuses.count("sent") == 1
-    assert [r.message["Subject"] for r in inbox.received] == [
-        inbox.received[0].message["Subject"]]
+    assert [r.message["Subject"] for r in inbox.received] == [inbox.received[0].message["Subject"]]
     subject = inbox.received[0].message["Subject"]
     assert subject.startswith("Spike: Coverage of Russia:") and subject.endswith("· watch")
     assert_well_formed(inbox.received[0].message, charts=1)
@@ -301,9 +340,16 @@ def test_lease_is_exclusive_expires_and_respects_backoff(store: SqlStore) -> Non
     def take(owner: str, at: datetime, backoff: bool = True) -> bool:
         with store.transaction() as repo:
             _, leased = repo.lease_digest_run(
-                sub.id, "daily:x", "<d.1.x@n.example>", owner=owner, now=at,
-                lease_until=at + lease, period_start=START, period_end=START + lease,
-                respect_backoff=backoff)
+                sub.id,
+                "daily:x",
+                "<d.1.x@n.example>",
+                owner=owner,
+                now=at,
+                lease_until=at + lease,
+                period_start=START,
+                period_end=START + lease,
+                respect_backoff=backoff,
+            )
         return leased
 
     assert take("a", now) is True
@@ -329,26 +375,55 @@ def test_lease_is_exclusive_expires_and_respects_backoff(store: SqlStore) -> Non
 
 
 def test_subscription_filters_pause_and_actor_mentions_round_trip(store: SqlStore) -> None:
-    spec = SubscriptionSpec(name="m", emails=("a@b.example",), actors=("Russia",),
-                            queries=("arctic",), sentiments=("negative",),
-                            outlets=("wire.example",), spike_alerts=True)
+    spec = SubscriptionSpec(
+        name="m",
+        emails=("a@b.example",),
+        actors=("Russia",),
+        queries=("arctic",),
+        sentiments=("negative",),
+        outlets=("wire.example",),
+        spike_alerts=True,
+    )
     with store.transaction() as repo:
         created = repo.add_subscription(spec, START)
         assert created.spec == spec
         changed = repo.update_subscription(
-            SubscriptionSpec(name="m", emails=("c@d.example",), schedule="weekly"))
+            SubscriptionSpec(name="m", emails=("c@d.example",), schedule="weekly")
+        )
         assert changed.spec.sentiments == () and changed.spec.schedule == "weekly"
         repo.set_subscription_paused("m", True)
         assert repo.get_subscription_by_id(created.id).paused
         feed = repo.add_feed("https://wire.example/rss", "Wire", START)
-        ref = repo.add_article(NewArticle(
-            feed_id=feed.id, entry_key="k", url=None, canonical_url=None, content_hash="h",
-            title="t", published=None, author=None, summary="s", content="", categories=(),
-            seen_at=START))
-        repo.save_analysis(ref.id, AnalysisResult(actors=(
-            ActorSentiment("Russia", "country", "negative", -0.7, ("Bad.",), 2),)), START)
+        ref = repo.add_article(
+            NewArticle(
+                feed_id=feed.id,
+                entry_key="k",
+                url=None,
+                canonical_url=None,
+                content_hash="h",
+                title="t",
+                published=None,
+                author=None,
+                summary="s",
+                content="",
+                categories=(),
+                seen_at=START,
+            )
+        )
+        repo.save_analysis(
+            ref.id,
+            AnalysisResult(
+                actors=(ActorSentiment("Russia", "country", "negative", -0.7, ("Bad.",), 2),)
+            ),
+            START,
+        )
         [mention] = repo.actor_mentions(["RUSSIA"], START, START + timedelta(hours=1))
-        assert (mention.name, mention.sentiment, mention.evidence) == ("Russia", "negative",
-                                                                        ("Bad.",))
-        assert repo.actor_mentions(["Russia"], START + timedelta(hours=1),
-                                   START + timedelta(hours=2)) == []
+        assert (mention.name, mention.sentiment, mention.evidence) == (
+            "Russia",
+            "negative",
+            ("Bad.",),
+        )
+        assert (
+            repo.actor_mentions(["Russia"], START + timedelta(hours=1), START + timedelta(hours=2))
+            == []
+        )

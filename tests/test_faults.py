@@ -103,12 +103,13 @@ def test_workers_killed_at_random_lose_and_duplicate_nothing(
     try:
         enq = cli(env, "poll", "--all", "--enqueue", timeout=300)
         assert enq.returncode == 0, enq.stderr
-        took = wait_until(lambda: ledger.complete(KILL_FEEDS, stories), 1200,
-                          while_waiting=chaos)
+        took = wait_until(lambda: ledger.complete(KILL_FEEDS, stories), 1200, while_waiting=chaos)
     finally:
         worker.stop()
-    print(f"\nscenario 1: {KILL_FEEDS} feeds, {stories} stories, {kills} kills, "
-          f"complete after {took:.1f}s")
+    print(
+        f"\nscenario 1: {KILL_FEEDS} feeds, {stories} stories, {kills} kills, "
+        f"complete after {took:.1f}s"
+    )
     assert kills["child"] > 0
     ledger.assert_exactly_once(stories, KILL_FEEDS)
     ledger.close()
@@ -123,8 +124,7 @@ def test_a_poll_killed_between_commit_and_hand_off_still_gets_analysed(
     urls, stories = publish(server, 3)
     flag = tmp_path / "kill-after-poll"
     flag.touch()
-    env = environment(empty_pg_url, private_redis.url(),
-                      NEWSMON_FAULT_KILL_AFTER_POLL=str(flag))
+    env = environment(empty_pg_url, private_redis.url(), NEWSMON_FAULT_KILL_AFTER_POLL=str(flag))
     _seed(env, urls, tmp_path)
     ledger = Ledger(empty_pg_url)
     worker = Worker(env, tmp_path / "worker.log")
@@ -166,23 +166,28 @@ def test_redis_restarted_mid_run(
         private_redis.restart(down_for=2.0)
         restarted = time.monotonic()
         try:
-            wait_until(lambda: ledger.complete(MID_RUN_FEEDS, stories), 300,
-                       while_waiting=supervise)
+            wait_until(
+                lambda: ledger.complete(MID_RUN_FEEDS, stories), 300, while_waiting=supervise
+            )
         except AssertionError:
             raise AssertionError(f"{ledger.progress()} {worker.tail()}") from None
         took = time.monotonic() - restarted
     finally:
         worker.stop()
         beat.stop()
-    print(f"\nscenario 2: Redis down 2 s at {before} (feeds polled, stored, pending); "
-          f"complete {took:.1f}s after it came back; "
-          f"{restarts[0]} process restarts by the supervisor")
+    print(
+        f"\nscenario 2: Redis down 2 s at {before} (feeds polled, stored, pending); "
+        f"complete {took:.1f}s after it came back; "
+        f"{restarts[0]} process restarts by the supervisor"
+    )
     ledger.assert_exactly_once(stories, MID_RUN_FEEDS)
     ledger.close()
 
 
 def test_postgres_connections_killed_and_server_restarted(
-    private_postgres: PostgresServer, private_redis: RedisServer, server: RunningServer,
+    private_postgres: PostgresServer,
+    private_redis: RedisServer,
+    server: RunningServer,
     tmp_path: Path,
 ) -> None:
     urls, stories = publish(server, MID_RUN_FEEDS)
@@ -202,8 +207,10 @@ def test_postgres_connections_killed_and_server_restarted(
         took = time.monotonic() - restarted
     finally:
         worker.stop()
-    print(f"\nscenario 3: {killed} connections killed at {before} (feeds polled, stored, "
-          f"pending), then a restart; complete {took:.1f}s after it came back")
+    print(
+        f"\nscenario 3: {killed} connections killed at {before} (feeds polled, stored, "
+        f"pending), then a restart; complete {took:.1f}s after it came back"
+    )
     ledger.assert_exactly_once(stories, MID_RUN_FEEDS)
     ledger.close()
 
@@ -255,8 +262,13 @@ def test_embedded_run_killed_with_sigkill_and_restarted(
     log = (tmp_path / "run.log").open("ab")
     started = time.monotonic()
     while True:
-        proc = subprocess.Popen([NEWSMON, "run", "--tick", "0.5"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.Popen(
+            [NEWSMON, "run", "--tick", "0.5"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
         if kills < 4:
             time.sleep(rng.uniform(1.5, 4.0))
             os.kill(proc.pid, signal.SIGKILL)
@@ -269,8 +281,10 @@ def test_embedded_run_killed_with_sigkill_and_restarted(
             proc.terminate()
             proc.wait(30)
         break
-    print(f"\nscenario 7: {kills} SIGKILLs of `newsmon run`; complete after "
-          f"{time.monotonic() - started:.1f}s")
+    print(
+        f"\nscenario 7: {kills} SIGKILLs of `newsmon run`; complete after "
+        f"{time.monotonic() - started:.1f}s"
+    )
     ledger.assert_exactly_once(stories, FEEDS)
     ledger.close()
 
@@ -284,15 +298,19 @@ def _backdate(ledger: Ledger, now: datetime) -> list[datetime]:
     instants = [bucket_end - timedelta(minutes=5 * k + 2.5) for k in (1, 2, 3)]
     with ledger.store.engine.begin() as conn:
         for k, at in enumerate(instants):
-            conn.execute(text("UPDATE article SET first_seen = :at WHERE id % 3 = :k"),
-                         {"at": at, "k": k})
-        conn.execute(text("UPDATE subscription SET created_at = :at"),
-                     {"at": now - timedelta(hours=2)})
+            conn.execute(
+                text("UPDATE article SET first_seen = :at WHERE id % 3 = :k"), {"at": at, "k": k}
+            )
+        conn.execute(
+            text("UPDATE subscription SET created_at = :at"), {"at": now - timedelta(hours=2)}
+        )
     return instants
 
 
 def test_smtp_failing_at_random_and_a_sender_killed_between_send_and_mark(
-    empty_pg_url: str, private_redis: RedisServer, server: RunningServer,
+    empty_pg_url: str,
+    private_redis: RedisServer,
+    server: RunningServer,
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
@@ -307,11 +325,16 @@ def test_smtp_failing_at_random_and_a_sender_killed_between_send_and_mark(
     urls, stories = publish(server, DIGEST_FEEDS)
     kill_flag = tmp_path / "kill-after-send"
     env = environment(
-        empty_pg_url, private_redis.url(),
-        NEWSMON_SMTP_HOST="127.0.0.1", NEWSMON_SMTP_PORT=str(port), NEWSMON_SMTP_TIMEOUT="5",
+        empty_pg_url,
+        private_redis.url(),
+        NEWSMON_SMTP_HOST="127.0.0.1",
+        NEWSMON_SMTP_PORT=str(port),
+        NEWSMON_SMTP_TIMEOUT="5",
         NEWSMON_MAIL_FROM="Newsmon <digests@newsmon.example>",
-        NEWSMON_DIGEST_LEASE_SECONDS="30", NEWSMON_DIGEST_RETRY_SECONDS="1",
-        NEWSMON_DIGEST_MAX_ATTEMPTS="30", NEWSMON_FAULT_KILL_AFTER_SEND=str(kill_flag),
+        NEWSMON_DIGEST_LEASE_SECONDS="30",
+        NEWSMON_DIGEST_RETRY_SECONDS="1",
+        NEWSMON_DIGEST_MAX_ATTEMPTS="30",
+        NEWSMON_FAULT_KILL_AFTER_SEND=str(kill_flag),
     )
     _seed(env, urls, tmp_path)
     ledger = Ledger(empty_pg_url)
@@ -324,11 +347,24 @@ def test_smtp_failing_at_random_and_a_sender_killed_between_send_and_mark(
         # Daily at the minute two minutes ago (UTC): its period has closed and settled.
         now = datetime.now(UTC)
         at = (now - timedelta(minutes=2)).strftime("%H:%M")
-        for name, schedule, emails in (("flash", "immediate", FLASH), ("morning", "daily",
-                                                                        MORNING)):
+        for name, schedule, emails in (
+            ("flash", "immediate", FLASH),
+            ("morning", "daily", MORNING),
+        ):
             args = [a for e in emails for a in ("--email", e)]
-            added = cli(env, "subscriptions", "add", name, *args, "--schedule", schedule,
-                        "--at", at, "--tz", "UTC")
+            added = cli(
+                env,
+                "subscriptions",
+                "add",
+                name,
+                *args,
+                "--schedule",
+                schedule,
+                "--at",
+                at,
+                "--tz",
+                "UTC",
+            )
             assert added.returncode == 0, added.stderr
         _backdate(ledger, now)
         kill_flag.touch()
@@ -347,16 +383,20 @@ def test_smtp_failing_at_random_and_a_sender_killed_between_send_and_mark(
             with ledger.store.transaction() as repo:
                 runs = repo.list_digest_runs()
             state = [(r.period_key, r.status, r.attempts, r.delivered, r.error) for r in runs]
-            raise AssertionError(f"{worker.tail(1500)} {len(inbox.received)} copies, "
-                                 f"{inbox.failures} refusals; runs {state}") from None
+            raise AssertionError(
+                f"{worker.tail(1500)} {len(inbox.received)} copies, "
+                f"{inbox.failures} refusals; runs {state}"
+            ) from None
     finally:
         beat.stop()
         worker.stop()
     with ledger.store.transaction() as repo:
         runs = [r for r in repo.list_digest_runs() if r.status == "sent"]
         names = {s.id: s.name for s in repo.list_subscriptions()}
-    print(f"\nscenario 4: {inbox.failures} SMTP refusals, 1 sender killed after send; "
-          f"4 periods sent {took:.1f}s after the scheduler started")
+    print(
+        f"\nscenario 4: {inbox.failures} SMTP refusals, 1 sender killed after send; "
+        f"4 periods sent {took:.1f}s after the scheduler started"
+    )
     assert not kill_flag.exists(), "no sender was killed between send and mark"
     assert inbox.failures > 0, "the server never failed"
     # Once per period: one sent run per (subscription, period) and nothing else.
@@ -388,8 +428,11 @@ def test_beat_killed_and_restarted_polls_each_feed_once_per_interval(
     minutes = str(interval / 60)
     urls, stories = publish(server, BEAT_FEEDS)
     env = environment(
-        empty_pg_url, private_redis.url(), NEWSMON_POLL_INTERVAL_MINUTES=minutes,
-        NEWSMON_MIN_POLL_INTERVAL_MINUTES=minutes, NEWSMON_MAX_POLL_INTERVAL_MINUTES=minutes,
+        empty_pg_url,
+        private_redis.url(),
+        NEWSMON_POLL_INTERVAL_MINUTES=minutes,
+        NEWSMON_MIN_POLL_INTERVAL_MINUTES=minutes,
+        NEWSMON_MAX_POLL_INTERVAL_MINUTES=minutes,
     )
     _seed(env, urls, tmp_path)
     ledger = Ledger(empty_pg_url)
@@ -413,12 +456,20 @@ def test_beat_killed_and_restarted_polls_each_feed_once_per_interval(
     finally:
         beat.stop()
         worker.stop()
-    polls = {u: sorted(entry.at for entry in server.state.log if server.state.url(entry.path)
-                       == u and entry.at <= ended) for u in urls}
+    polls = {
+        u: sorted(
+            entry.at
+            for entry in server.state.log
+            if server.state.url(entry.path) == u and entry.at <= ended
+        )
+        for u in urls
+    }
     gaps = [b - a for times in polls.values() for a, b in itertools.pairwise(times)]
-    print(f"\nscenario 5: beat SIGKILLed {len(downtimes)} times (down "
-          f"{sum(downtimes):.1f}s in all); {sum(map(len, polls.values()))} polls of "
-          f"{BEAT_FEEDS} feeds every {interval:.0f}s; gaps {min(gaps):.1f}-{max(gaps):.1f}s")
+    print(
+        f"\nscenario 5: beat SIGKILLed {len(downtimes)} times (down "
+        f"{sum(downtimes):.1f}s in all); {sum(map(len, polls.values()))} polls of "
+        f"{BEAT_FEEDS} feeds every {interval:.0f}s; gaps {min(gaps):.1f}-{max(gaps):.1f}s"
+    )
     assert len(downtimes) >= 3
     for url, times in polls.items():
         # The first poll waits for both processes to start (several seconds under load).

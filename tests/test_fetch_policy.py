@@ -152,7 +152,9 @@ def moved(target: str = "https://b.example/feed", permanent: bool = True) -> Pol
 def test_permanent_redirect_adopted_after_consistent_sightings() -> None:
     first = decide(src(), moved(), NOW, POLICY)
     assert (first.redirect_url, first.redirect_count, first.new_url) == (
-        "https://b.example/feed", 1, None,
+        "https://b.example/feed",
+        1,
+        None,
     )
     seen_once = src(redirect_url="https://b.example/feed", redirect_count=1)
     second = decide(seen_once, moved(), NOW, POLICY)

@@ -55,7 +55,7 @@ def test_discovery_by_link_then_common_path(env, server) -> None:  # type: ignor
     )
     found = invoke("feeds", "add", server.url("/site"))
     assert found.exit_code == 0, found.output
-    assert f"found feed {server.url('/news/rss.xml')} via <link rel=\"alternate\">" in found.output
+    assert f'found feed {server.url("/news/rss.xml")} via <link rel="alternate">' in found.output
 
     state.pages["/blog/"] = b"<html><body>no links</body></html>"
     state.documents["/feed"] = rss_items("common", 2)
@@ -83,8 +83,7 @@ def test_full_text_switch_and_article_pages(env, server) -> None:  # type: ignor
     )
     for n in range(2):
         state.pages[f"/a/{n}"] = (
-            f"<html><body><nav>menu</nav><article><h1>Story {n}</h1>{body}</article>"
-            "</body></html>"
+            f"<html><body><nav>menu</nav><article><h1>Story {n}</h1>{body}</article></body></html>"
         ).encode()
     state.documents["/summaries.xml"] = rss_items(
         "short", 2, summary="Council meets.", base=server.base + "/a"
@@ -106,7 +105,8 @@ def test_full_text_content_is_the_page(env, server) -> None:  # type: ignore[no-
     state = server.state
     paragraph = "The ferry line will open in spring, the harbour council decided on Monday."
     state.pages["/p/0"] = (
-        "<html><body><article>" + "".join(f"<p>{paragraph} ({i})</p>" for i in range(12))
+        "<html><body><article>"
+        + "".join(f"<p>{paragraph} ({i})</p>" for i in range(12))
         + "</article></body></html>"
     ).encode()
     state.documents["/one.xml"] = (
@@ -158,7 +158,5 @@ def test_prune_and_tombstones(env, server) -> None:  # type: ignore[no-untyped-d
     server.state.documents["/p.xml"] = rss_items("p", 4)
     polled = invoke("poll", "--all")
     assert "1 new articles" in polled.output, polled.output
-    assert [json.loads(x)["title"] for x in invoke("export").output.splitlines()] == [
-        "p story 3"
-    ]
+    assert [json.loads(x)["title"] for x in invoke("export").output.splitlines()] == ["p story 3"]
     assert "tombstones (pruned articles not stored again): 9" in invoke("status").output

@@ -45,14 +45,21 @@ def test_schedule_state_round_trips(store: SqlStore) -> None:
         feed_id = repo.add_feed("https://a.example/feed", None, T0).id
         repo.record_fetch(
             outcome(
-                feed_id, interval_seconds=900, failure_score=0.5, health="flaky",
-                body_hash="ab" * 32, redirect_url="https://b.example/feed", redirect_count=2,
+                feed_id,
+                interval_seconds=900,
+                failure_score=0.5,
+                health="flaky",
+                body_hash="ab" * 32,
+                redirect_url="https://b.example/feed",
+                redirect_count=2,
             )
         )
         source = repo.feed_sources(ids=[feed_id])[0]
         info = repo.get_feed(feed_id)
     assert (source.interval_seconds, source.failure_score, source.body_hash) == (
-        900, 0.5, "ab" * 32,
+        900,
+        0.5,
+        "ab" * 32,
     )
     assert (source.redirect_url, source.redirect_count) == ("https://b.example/feed", 2)
     assert (info.health, info.interval_seconds, info.last_http_status) == ("flaky", 900, 200)
@@ -111,20 +118,24 @@ def test_prune_leaves_tombstones_that_block_reingest(store: SqlStore) -> None:
         other = repo.add_feed("https://b.example/feed", None, T0).id
         moved = article(other, 1)  # same URL and hash, another feed's entry key
         assert repo.tombstoned([article(feed_id, 0), moved, article(feed_id, 7)]) == {
-            "guid-0", "guid-1",
+            "guid-0",
+            "guid-1",
         }
         # Pruning again finds nothing and adds nothing.
         assert repo.prune_articles(T0 + timedelta(seconds=1), T0) == 0
         assert repo.count_tombstones() == 9
 
 
-
 def test_recording_many_fetches_at_once_equals_recording_each(store: SqlStore) -> None:
     shapes: list[dict[str, object]] = [
         {"http_status": 304, "interval_seconds": 900, "failure_score": 0.0, "health": "ok"},
         {"http_status": 304, "interval_seconds": 1800, "failure_score": 0.0, "health": "ok"},
-        {"http_status": 200, "etag": '"v2"', "last_modified": "Fri, 27 Nov 2026 06:00:00 GMT",
-         "body_hash": "cd" * 32},
+        {
+            "http_status": 200,
+            "etag": '"v2"',
+            "last_modified": "Fri, 27 Nov 2026 06:00:00 GMT",
+            "body_hash": "cd" * 32,
+        },
         {"ok": False, "http_status": 503, "error": "HTTP 503", "health": "flaky"},  # expression
         {"title": "Named by the feed", "site_url": "https://a.example/"},  # coalesce
     ]

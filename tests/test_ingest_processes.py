@@ -44,8 +44,11 @@ def _own(feed: int, n: int) -> dict[str, str]:
 def _wire(feed: int, k: int) -> dict[str, str]:
     # Wire story k: even ones under the agency's own link in every feed (one canonical
     # URL), odd ones under each outlet's own link (only the content hash joins them).
-    link = (f"https://wire.example/story/{k}?utm_source=desk{feed}" if k % 2 == 0
-            else f"https://desk{feed}.example/wire/{k}")
+    link = (
+        f"https://wire.example/story/{k}?utm_source=desk{feed}"
+        if k % 2 == 0
+        else f"https://desk{feed}.example/wire/{k}"
+    )
     return {
         "title": f"Wire story {k}",
         "link": link,
@@ -72,8 +75,7 @@ def _publish(server: RunningServer, generation: int) -> list[str]:
 
 
 def _container(db: Path, clock: SettableClock, processes: int) -> Container:
-    settings = make_settings(f"sqlite:///{db}", fetch_concurrency=8,
-                             ingest_processes=processes)
+    settings = make_settings(f"sqlite:///{db}", fetch_concurrency=8, ingest_processes=processes)
     return build_container(settings, clock=clock)  # type: ignore[arg-type]
 
 
@@ -81,8 +83,14 @@ def _stored(c: Container) -> dict[str, Any]:
     with c.store.transaction() as repo:
         session = repo._session  # the test reads whole tables
         articles = session.execute(
-            select(ARTICLE.c.content_hash, ARTICLE.c.title, ARTICLE.c.content,
-                   ARTICLE.c.summary, ARTICLE.c.published, ARTICLE.c.categories)
+            select(
+                ARTICLE.c.content_hash,
+                ARTICLE.c.title,
+                ARTICLE.c.content,
+                ARTICLE.c.summary,
+                ARTICLE.c.published,
+                ARTICLE.c.categories,
+            )
         ).all()
         sightings = session.execute(
             select(FEED.c.url, SIGHTING.c.entry_key, ARTICLE.c.content_hash)
@@ -90,8 +98,13 @@ def _stored(c: Container) -> dict[str, Any]:
             .join(ARTICLE, ARTICLE.c.id == SIGHTING.c.article_id)
         ).all()
         feeds = session.execute(
-            select(FEED.c.url, FEED.c.title, FEED.c.error_count, FEED.c.body_hash,
-                   FEED.c.last_http_status)
+            select(
+                FEED.c.url,
+                FEED.c.title,
+                FEED.c.error_count,
+                FEED.c.body_hash,
+                FEED.c.last_http_status,
+            )
         ).all()
     hashes = [row[0] for row in articles]
     assert len(hashes) == len(set(hashes))  # each story stored once
@@ -105,8 +118,9 @@ def _stored(c: Container) -> dict[str, Any]:
 def _summary(report: PassReport) -> tuple[int, list[tuple[Any, ...]]]:
     # Which feed's copy of a wire story is inserted first depends on the order fetches
     # complete, in one process as in several: compare the pass's total of new articles.
-    return report.new_articles, sorted((r.url, r.status, r.entries, r.error is None)
-                                       for r in report.feeds)
+    return report.new_articles, sorted(
+        (r.url, r.status, r.entries, r.error is None) for r in report.feeds
+    )
 
 
 @pytest.mark.parametrize("processes", [2, 3])
@@ -125,8 +139,9 @@ def test_worker_processes_store_the_same_as_one_process(
         # Started before the pass: a pass steals back what processes still starting have
         # not begun, which would make "some went to the processes" a matter of timing.
         assert multi.pipeline.start_workers() == processes
-        reports = [c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
-                   for c in (single, multi)]
+        reports = [
+            c.pipeline.poll_pass(c.pipeline.sources(), analyze=False) for c in (single, multi)
+        ]
         assert reports[1].offloaded > 0  # documents did go to other processes
         assert reports[0].offloaded == 0 and single.pipeline.ingest_pool is None
         assert _summary(reports[0]) == _summary(reports[1])
@@ -143,8 +158,9 @@ def test_worker_processes_store_the_same_as_one_process(
         # A later pass: new items in every feed, the rest unchanged or already stored.
         _publish(server, generation=1)
         clock.current += timedelta(hours=2)
-        reports = [c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
-                   for c in (single, multi)]
+        reports = [
+            c.pipeline.poll_pass(c.pipeline.sources(), analyze=False) for c in (single, multi)
+        ]
         assert _summary(reports[0]) == _summary(reports[1])
         assert reports[1].new_articles == FEEDS  # one new own story per feed
         assert reports[1].offloaded > 0
@@ -184,8 +200,9 @@ def test_a_pass_survives_its_worker_processes_dying(tmp_path: Path, server: Runn
         assert pool is not None
         for pid in pool.worker_pids():  # type: ignore[attr-defined]
             os.kill(pid, signal.SIGKILL)  # as by the out-of-memory killer
-        reports = [c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
-                   for c in (single, multi)]
+        reports = [
+            c.pipeline.poll_pass(c.pipeline.sources(), analyze=False) for c in (single, multi)
+        ]
         # Everything was prepared in the polling process instead, with the same result.
         assert reports[1].offloaded == 0
         assert _summary(reports[0]) == _summary(reports[1])

@@ -33,14 +33,26 @@ def test_seed_article_is_about_war_and_politics(model: IptcClassifier) -> None:
 @pytest.mark.parametrize(
     ("title", "text", "code"),
     [
-        ("Earthquake kills dozens", "Rescuers searched collapsed buildings after the quake.",
-         "medtop:03000000"),
-        ("Striker scores twice in cup final", "The club won the trophy after extra time.",
-         "medtop:15000000"),
-        ("Central bank raises rates", "Inflation pushed the bank to lift borrowing costs.",
-         "medtop:04000000"),
-        ("Storm warning for the coast", "Forecasters expect gales and heavy rain tonight.",
-         "medtop:17000000"),
+        (
+            "Earthquake kills dozens",
+            "Rescuers searched collapsed buildings after the quake.",
+            "medtop:03000000",
+        ),
+        (
+            "Striker scores twice in cup final",
+            "The club won the trophy after extra time.",
+            "medtop:15000000",
+        ),
+        (
+            "Central bank raises rates",
+            "Inflation pushed the bank to lift borrowing costs.",
+            "medtop:04000000",
+        ),
+        (
+            "Storm warning for the coast",
+            "Forecasters expect gales and heavy rain tonight.",
+            "medtop:17000000",
+        ),
     ],
 )
 def test_clear_cases(model: IptcClassifier, title: str, text: str, code: str) -> None:

@@ -132,8 +132,13 @@ def test_all_recipients_refused_is_mail_error(smtp: tuple[Collector, int]) -> No
 def test_starttls_and_login(tls_smtp: tuple[Collector, int]) -> None:
     handler, port = tls_smtp
     mailer = SmtpMailer(
-        "127.0.0.1", port, username="newsmon", password=PASSWORD, starttls=True,
-        timeout=5, ssl_context=client_tls(),
+        "127.0.0.1",
+        port,
+        username="newsmon",
+        password=PASSWORD,
+        starttls=True,
+        timeout=5,
+        ssl_context=client_tls(),
     )
     mailer.send(digest())
     assert len(handler.received) == 1
@@ -146,8 +151,13 @@ def test_wrong_password_is_mail_error_without_the_password(
     _, port = tls_smtp
     wrong = "not-the-" + PASSWORD
     mailer = SmtpMailer(
-        "127.0.0.1", port, username="newsmon", password=wrong, starttls=True,
-        timeout=5, ssl_context=client_tls(),
+        "127.0.0.1",
+        port,
+        username="newsmon",
+        password=wrong,
+        starttls=True,
+        timeout=5,
+        ssl_context=client_tls(),
     )
     with pytest.raises(MailError, match="login") as info:
         mailer.send(digest())

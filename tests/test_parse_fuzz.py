@@ -66,14 +66,31 @@ def test_mutated_feeds(
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-        lambda inner: st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
         max_leaves=20,
     ),
-    st.lists(st.dictionaries(st.sampled_from(["id", "url", "title", "content_html", "content_text",
-                                               "date_published", "authors", "author", "tags"]),
-                             st.none() | st.text(max_size=30) | st.integers(), max_size=6),
-             max_size=5),
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "url",
+                    "title",
+                    "content_html",
+                    "content_text",
+                    "date_published",
+                    "authors",
+                    "author",
+                    "tags",
+                ]
+            ),
+            st.none() | st.text(max_size=30) | st.integers(),
+            max_size=6,
+        ),
+        max_size=5,
+    ),
 )
 def test_json_feed_shapes(extra: object, items: list[dict[str, object]]) -> None:
     import json

@@ -83,8 +83,9 @@ def test_article_carried_by_two_feeds_is_stored_once(tmp_path, server, clock) ->
         "description": "The Kremlin spokesman said no one likes Russia. Ukraine welcomed support.",
         "pubDate": pub_date(0),
     }
-    tracked = dict(shared, link=shared["link"] + "?utm_source=rss&utm_medium=feed#top",
-                   guid="outlet-b-77")
+    tracked = dict(
+        shared, link=shared["link"] + "?utm_source=rss&utm_medium=feed#top", guid="outlet-b-77"
+    )
     a = server.state.put("/a.xml", rss("Outlet A", [shared, _story(1, 1)]))
     b = server.state.put("/b.xml", rss("Outlet B", [tracked, _story(2, 2)]))
     c = _container(tmp_path, clock)

@@ -108,7 +108,9 @@ def test_pass_respects_the_limit_at_the_servers(tmp_path) -> None:  # type: igno
         c.close()
         assert report.count("ok") == 30
         assert {h: state.max_in_flight[h] for h in state.max_in_flight} == {
-            "127.0.0.4": 2, "127.0.0.5": 2, "127.0.0.6": 2,
+            "127.0.0.4": 2,
+            "127.0.0.5": 2,
+            "127.0.0.6": 2,
         }
     finally:
         for s in servers:

@@ -113,8 +113,22 @@ def test_prefilter_is_looser_than_the_query() -> None:
 # --------------------------------------------------------------------------- generated
 
 WORDS = st.sampled_from(
-    ["russia", "sanction", "sanct", "bank", "ban", "zurich", "zu", "ceo", "and", "or", "2026",
-     "mail", "naive", "u"]
+    [
+        "russia",
+        "sanction",
+        "sanct",
+        "bank",
+        "ban",
+        "zurich",
+        "zu",
+        "ceo",
+        "and",
+        "or",
+        "2026",
+        "mail",
+        "naive",
+        "u",
+    ]
 )
 
 

@@ -130,8 +130,10 @@ def test_bad_weekday_is_rejected() -> None:
         current_period(spec(schedule="weekly", weekday=7), datetime(2026, 1, 1, tzinfo=UTC))
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("08:00", "08:00"), ("8:05", "08:05"),
-                                               (" 23:59 ", "23:59"), ("00:00", "00:00")])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("08:00", "08:00"), ("8:05", "08:05"), (" 23:59 ", "23:59"), ("00:00", "00:00")],
+)
 def test_parse_hhmm_accepts(raw: str, expected: str) -> None:
     assert parse_hhmm(raw) == expected
 

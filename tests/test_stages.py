@@ -31,13 +31,15 @@ def _items(outlet: str, n: int, *, shared: int = 0) -> list[dict[str, str]]:
     items = []
     for i in range(n):
         wire = i < shared
-        items.append({
-            "title": f"NATO ministers meet {i}" if wire else f"{outlet} local story {i}",
-            "link": f"https://wire.example/{i}" if wire else f"https://{outlet}.example/{i}",
-            "guid": f"{outlet}-{i}",
-            "pubDate": pub_date(i / 10),
-            "description": f"NATO allies praised the talks in Brussels, item {i} of {outlet}.",
-        })
+        items.append(
+            {
+                "title": f"NATO ministers meet {i}" if wire else f"{outlet} local story {i}",
+                "link": f"https://wire.example/{i}" if wire else f"https://{outlet}.example/{i}",
+                "guid": f"{outlet}-{i}",
+                "pubDate": pub_date(i / 10),
+                "description": f"NATO allies praised the talks in Brussels, item {i} of {outlet}.",
+            }
+        )
     return items
 
 
@@ -138,10 +140,10 @@ def test_an_ingest_worker_stores_and_an_analysis_worker_analyses(distributed, se
         for url in urls:
             repo.add_feed(url, None, c.pipeline.clock.now())
 
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30,
-                      queues=["ingest"]):
-        result = invoke("poll", "--all", "--enqueue", "--wait", "--defer-analysis",
-                        "--timeout", "120")
+    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30, queues=["ingest"]):
+        result = invoke(
+            "poll", "--all", "--enqueue", "--wait", "--defer-analysis", "--timeout", "120"
+        )
         assert result.exit_code == 0, result.output
     assert "16 new articles" in result.output  # 4 wire stories stored once, 3 x 4 local
     # No analysis worker ran: the ingest worker left every article for the analysis queue.
@@ -149,8 +151,9 @@ def test_an_ingest_worker_stores_and_an_analysis_worker_analyses(distributed, se
     queued = redis.Redis.from_url(REDIS_URL).llen("analysis")
     assert queued == 3  # one analyze_articles task per feed, waiting in its own queue
 
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30,
-                      queues=["analysis"]):
+    with start_worker(
+        celery_app, perform_ping_check=False, shutdown_timeout=30, queues=["analysis"]
+    ):
         deadline = time.monotonic() + 60
         while _pending(c.store) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -174,8 +177,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> str:
 @pytest.mark.slow
 def test_two_worker_processes_split_one_pass_without_duplicates(distributed, server) -> None:  # type: ignore[no-untyped-def]
     feeds = 24
-    urls = [server.state.put(f"/{n}.xml", rss(f"o{n}", _items(f"o{n}", 6, shared=3)))
-            for n in range(feeds)]
+    urls = [
+        server.state.put(f"/{n}.xml", rss(f"o{n}", _items(f"o{n}", 6, shared=3)))
+        for n in range(feeds)
+    ]
     c = build_container(make_settings(distributed))
     with c.store.transaction() as repo:
         for url in urls:
@@ -184,9 +189,12 @@ def test_two_worker_processes_split_one_pass_without_duplicates(distributed, ser
     env = dict(os.environ)
     env["NEWSMON_SCHEDULER_TICK_SECONDS"] = "3600"  # no beat here; keep workers quiet
     workers = [
-        subprocess.Popen([NEWSMON, "worker", "--concurrency", "1", "--loglevel", "INFO",
-                          "-n", f"split{n}@%h"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [NEWSMON, "worker", "--concurrency", "1", "--loglevel", "INFO", "-n", f"split{n}@%h"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         for n in (1, 2)
     ]
     try:
@@ -196,13 +204,17 @@ def test_two_worker_processes_split_one_pass_without_duplicates(distributed, ser
         logs = [_stop(w) for w in workers]
     assert result.exit_code == 0, result.output + logs[0][-2000:] + logs[1][-2000:]
     polls = [log.count("newsmon.poll_feed[") - log.count("received") for log in logs]
-    done = [sum(1 for line in log.splitlines()
-                if "newsmon.poll_feed[" in line and "succeeded" in line) for log in logs]
+    done = [
+        sum(1 for line in log.splitlines() if "newsmon.poll_feed[" in line and "succeeded" in line)
+        for log in logs
+    ]
     assert all(n > 0 for n in done), (done, polls)  # both workers took part of the pass
     assert sum(done) == feeds  # every feed polled exactly once
     fetched = sorted(e.path for e in server.state.log)
     assert fetched == sorted(f"/{n}.xml" for n in range(feeds)), (
-        server.state.log, [ln for log in logs for ln in log.splitlines() if "9" in ln][:60])
+        server.state.log,
+        [ln for log in logs for ln in log.splitlines() if "9" in ln][:60],
+    )
     with c.store.transaction() as repo:
         # 3 wire stories shared by every feed, stored once; 3 local ones per feed.
         assert repo.count_articles() == 3 + 3 * feeds

@@ -35,7 +35,10 @@ VARIANTS = (
 def _order() -> tuple[list[ArticleForGrouping], dict[int, str]]:
     order = [
         ArticleForGrouping(
-            id=n, title=title, text=text, published=T0 + timedelta(minutes=n),
+            id=n,
+            title=title,
+            text=text,
+            published=T0 + timedelta(minutes=n),
             first_seen=T0 + timedelta(minutes=n + 5),
         )
         for n, (_, title, text) in enumerate(ARTICLES, start=1)

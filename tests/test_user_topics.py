@@ -31,8 +31,24 @@ from worker.topics import iptc_classifier
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 VOCABULARY = [
-    "Russia", "russia", "RUSSIA", "sanction", "sanctions", "Sanctioned", "bank", "banks",
-    "Zürich", "zurich", "CEO", "ceo", "and", "or", "2026", "e-mail", "U.S.", "naïve",
+    "Russia",
+    "russia",
+    "RUSSIA",
+    "sanction",
+    "sanctions",
+    "Sanctioned",
+    "bank",
+    "banks",
+    "Zürich",
+    "zurich",
+    "CEO",
+    "ceo",
+    "and",
+    "or",
+    "2026",
+    "e-mail",
+    "U.S.",
+    "naïve",
 ]
 
 
@@ -45,13 +61,23 @@ def _analyzer(topics: list[UserTopic]) -> TopicsAnalyzer:
     return TopicsAnalyzer(base, iptc_classifier(), lambda: topics)
 
 
-def _article(feed_id: int, n: int, title: str, body: str, author: str | None, url: str,
-             seen: datetime) -> NewArticle:
+def _article(
+    feed_id: int, n: int, title: str, body: str, author: str | None, url: str, seen: datetime
+) -> NewArticle:
     digest = hashlib.sha256(f"{n}|{title}|{body}".encode()).hexdigest()
     return NewArticle(
-        feed_id=feed_id, entry_key=f"e{n}", url=url, canonical_url=f"{url}#{n}",
-        content_hash=digest, title=title, published=None, author=author, summary=body[:40],
-        content=body, categories=(), seen_at=seen,
+        feed_id=feed_id,
+        entry_key=f"e{n}",
+        url=url,
+        canonical_url=f"{url}#{n}",
+        content_hash=digest,
+        title=title,
+        published=None,
+        author=author,
+        summary=body[:40],
+        content=body,
+        categories=(),
+        seen_at=seen,
     )
 
 
@@ -109,10 +135,22 @@ def test_index_search_agrees_with_the_pipeline_matcher(
 def test_topics_lifecycle_apply_and_since(store: SqlStore) -> None:
     with store.transaction() as repo:
         feed = repo.add_feed("https://feed.example/rss", None, T0)
-        old = repo.add_article(_article(feed.id, 1, "Sanctions on Russia", "Banks hit.", None,
-                                        "https://example.org/1", T0))
-        new = repo.add_article(_article(feed.id, 2, "New sanctions", "More on Russia's banks.",
-                                        None, "https://example.org/2", T0 + timedelta(days=2)))
+        old = repo.add_article(
+            _article(
+                feed.id, 1, "Sanctions on Russia", "Banks hit.", None, "https://example.org/1", T0
+            )
+        )
+        new = repo.add_article(
+            _article(
+                feed.id,
+                2,
+                "New sanctions",
+                "More on Russia's banks.",
+                None,
+                "https://example.org/2",
+                T0 + timedelta(days=2),
+            )
+        )
         repo.add_article(_article(feed.id, 3, "Weather", "Sunny.", None, "https://b.test/3", T0))
         topic = repo.add_user_topic("russia-sanctions", "sanction* AND russia", T0)
         with pytest.raises(AlreadyExists):

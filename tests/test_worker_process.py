@@ -46,20 +46,43 @@ def _stop(proc: subprocess.Popen[bytes]) -> str:
 
 def test_beat_and_worker_processes_poll_due_feeds(empty_pg_url, server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     redis.Redis.from_url(REDIS_URL).flushdb()
-    urls = [server.state.put(f"/{n}.xml", rss(f"Outlet {n}", [
-        {"title": f"Story {n}-{i}", "link": f"https://o{n}.example/{i}", "guid": f"{n}-{i}",
-         "description": "NATO allies met in Brussels.", "pubDate": pub_date(i)}
-        for i in range(5)])) for n in range(3)]
+    urls = [
+        server.state.put(
+            f"/{n}.xml",
+            rss(
+                f"Outlet {n}",
+                [
+                    {
+                        "title": f"Story {n}-{i}",
+                        "link": f"https://o{n}.example/{i}",
+                        "guid": f"{n}-{i}",
+                        "description": "NATO allies met in Brussels.",
+                        "pubDate": pub_date(i),
+                    }
+                    for i in range(5)
+                ],
+            ),
+        )
+        for n in range(3)
+    ]
     c = build_container(make_settings(empty_pg_url))
     with c.store.transaction() as repo:
         for url in urls:
             repo.add_feed(url, None, c.pipeline.clock.now())
 
     env = _env(empty_pg_url)
-    worker = subprocess.Popen([NEWSMON, "worker", "--concurrency", "2"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    beat = subprocess.Popen([NEWSMON, "beat", "--schedule", str(tmp_path / "beat-schedule")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [NEWSMON, "worker", "--concurrency", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    beat = subprocess.Popen(
+        [NEWSMON, "beat", "--schedule", str(tmp_path / "beat-schedule")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -82,7 +105,8 @@ def test_beat_and_worker_processes_poll_due_feeds(empty_pg_url, server, tmp_path
     assert all(a.analyzed for a in articles)
     assert any(actor.name == "NATO" for a in articles for actor in a.actors)
     # The next fetch was scheduled an interval ahead, so beat will not offer them again.
-    assert all(f.next_fetch_at and f.last_fetch_at and f.next_fetch_at > f.last_fetch_at
-               for f in feeds)
+    assert all(
+        f.next_fetch_at and f.last_fetch_at and f.next_fetch_at > f.last_fetch_at for f in feeds
+    )
     assert "newsmon.poll_due_feeds" in beat_log or "Scheduler" in beat_log
     c.close()

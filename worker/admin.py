@@ -100,7 +100,7 @@ def _document(line_no: int, raw: str) -> tuple[Any, Document, list[TargetSpan] |
             targets = [TargetSpan(int(t["from"]), int(t["to"])) for t in obj["targets"]]
         except (TypeError, KeyError, ValueError):
             raise InvalidInput(
-                f"input line {line_no}: 'targets' must be a list of {{\"from\": int, \"to\": int}}"
+                f'input line {line_no}: \'targets\' must be a list of {{"from": int, "to": int}}'
             ) from None
     return obj.get("id"), Document(str(obj.get("id")), title, obj["text"]), targets
 

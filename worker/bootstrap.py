@@ -253,9 +253,7 @@ def build_container(
         retry_interval=timedelta(minutes=settings.retry_interval_minutes),
         fetch_concurrency=settings.fetch_concurrency,
         ingest_pool=(
-            ProcessPreparePool(settings.ingest_processes)
-            if settings.ingest_processes > 1
-            else None
+            ProcessPreparePool(settings.ingest_processes) if settings.ingest_processes > 1 else None
         ),
         unsubscribe=unsubscribe_config(settings),
         delivery=DeliverySettings(

@@ -23,6 +23,7 @@ app = Celery("newsmon", include=["worker.tasks"])
 # Every task counts deliveries that killed their process and parks poison messages.
 app.task_cls = "worker.reliability:GuardedTask"
 
+
 # The beat schedule, in one place. Each entry only *looks* for due work; the tasks decide.
 def beat_schedule(tick: float) -> dict[str, dict[str, Any]]:
     return {
@@ -90,4 +91,3 @@ def _configure(sender: Celery, **_: Any) -> None:
     from worker.bootstrap import current_settings
 
     sender.conf.update(celery_config(current_settings()))
-

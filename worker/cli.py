@@ -245,7 +245,10 @@ def poll(
         from worker.distributed import enqueue_pass
 
         enqueue_pass(
-            bootstrap.container(), sources, wait=wait, timeout=timeout,
+            bootstrap.container(),
+            sources,
+            wait=wait,
+            timeout=timeout,
             wait_for_analysis=not defer_analysis,
         )
         return
@@ -274,9 +277,7 @@ def run(
     run_forever(c, tick=tick or c.settings.scheduler_tick_seconds)
 
 
-@app.command(
-    "worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
-)
+@app.command("worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
@@ -290,8 +291,14 @@ def worker(
     # workers, and the fault-injection suite proves recovery in this configuration
     # (docs/OPERATIONS.md).
     celery.worker_main(
-        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
-         "--without-gossip", "--without-mingle", *ctx.args]
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+            *ctx.args,
+        ]
     )
 
 

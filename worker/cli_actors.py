@@ -42,9 +42,7 @@ def actors_list(
 @actors_app.command("add")
 def actors_add(
     name: str,
-    type_: Annotated[
-        str, typer.Option("--type", help="person | organisation | country | other")
-    ],
+    type_: Annotated[str, typer.Option("--type", help="person | organisation | country | other")],
     alias: Annotated[
         list[str] | None, typer.Option("--alias", help="Another name; repeat for several.")
     ] = None,

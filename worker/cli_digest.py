@@ -23,8 +23,13 @@ from worker.cli_output import console
 
 
 def _typer(help_text: str) -> typer.Typer:
-    return typer.Typer(help=help_text, no_args_is_help=True, pretty_exceptions_enable=False,
-                       rich_markup_mode=None, add_completion=False)
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        add_completion=False,
+    )
 
 
 subs_app = _typer("Manage digest subscriptions.")
@@ -42,9 +47,7 @@ SentimentOpt = Annotated[
     list[str] | None,
     typer.Option("--sentiment", help="Only coverage that is negative | neutral | positive."),
 ]
-OutletOpt = Annotated[
-    list[str] | None, typer.Option("--outlet", help="Feed title, host or id.")
-]
+OutletOpt = Annotated[list[str] | None, typer.Option("--outlet", help="Feed title, host or id.")]
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -71,8 +74,18 @@ def subscriptions_add(
     from worker.admin import add_subscription
 
     sub = add_subscription(
-        bootstrap.container(), name, email, schedule, at, tz, day, topic or [], actor or [],
-        queries=query or [], sentiments=sentiment or [], outlets=outlet or [],
+        bootstrap.container(),
+        name,
+        email,
+        schedule,
+        at,
+        tz,
+        day,
+        topic or [],
+        actor or [],
+        queries=query or [],
+        sentiments=sentiment or [],
+        outlets=outlet or [],
         spike_alerts=spike_alerts,
     )
     _say(f"added subscription {sub.name} ({sub.spec.schedule})")
@@ -80,11 +93,16 @@ def subscriptions_add(
 
 def _filters(sub: Subscription) -> str:
     spec = sub.spec
-    return ", ".join([
-        *(f"topic={t}" for t in spec.topics), *(f"actor={a}" for a in spec.actors),
-        *(f"query={q}" for q in spec.queries), *(f"sentiment={s}" for s in spec.sentiments),
-        *(f"outlet={o}" for o in spec.outlets), *(["spike-alerts"] if spec.spike_alerts else []),
-    ])
+    return ", ".join(
+        [
+            *(f"topic={t}" for t in spec.topics),
+            *(f"actor={a}" for a in spec.actors),
+            *(f"query={q}" for q in spec.queries),
+            *(f"sentiment={s}" for s in spec.sentiments),
+            *(f"outlet={o}" for o in spec.outlets),
+            *(["spike-alerts"] if spec.spike_alerts else []),
+        ]
+    )
 
 
 @subs_app.command("list")
@@ -122,17 +140,21 @@ def subscriptions_show(name: str) -> None:
         sub = repo.get_subscription(name)
         runs = repo.list_digest_runs(sub.id)[-5:]
     spec = sub.spec
-    when = {"daily": f"daily at {spec.at}",
-            "weekly": f"weekly on {WEEKDAYS[spec.weekday]} at {spec.at}",
-            "immediate": "immediate (batched every 5 minutes)"}[spec.schedule]
+    when = {
+        "daily": f"daily at {spec.at}",
+        "weekly": f"weekly on {WEEKDAYS[spec.weekday]} at {spec.at}",
+        "immediate": "immediate (batched every 5 minutes)",
+    }[spec.schedule]
     _say(f"{sub.name}{' (paused)' if sub.paused else ''}: {when} {spec.tz}")
     _say(f"  recipients: {', '.join(spec.emails) or '(none: everyone unsubscribed)'}")
     _say(f"  filters:    {_filters(sub) or '(none: everything)'}")
     _say(f"  last period: {current_period(spec, now).key}")
     for run in runs:
         extra = f" ({run.error})" if run.error else ""
-        _say(f"  run {run.period_key}: {run.status}, {run.article_count} articles, "
-             f"{run.attempts} attempt(s){extra}")
+        _say(
+            f"  run {run.period_key}: {run.status}, {run.article_count} articles, "
+            f"{run.attempts} attempt(s){extra}"
+        )
     preview = c.pipeline.preview_digest(name)
     _say(f"next digest so far ({preview.period.start:%Y-%m-%d %H:%M} UTC until now):")
     _say(f"  subject: {preview.subject}")
@@ -183,8 +205,12 @@ def subscriptions_filters(
         if clear:
             spec = replace(spec, topics=(), actors=(), queries=(), sentiments=(), outlets=())
         changes: dict[str, object] = {}
-        for key, value in (("topics", topic), ("actors", actor), ("queries", query),
-                           ("outlets", outlet)):
+        for key, value in (
+            ("topics", topic),
+            ("actors", actor),
+            ("queries", query),
+            ("outlets", outlet),
+        ):
             if value is not None:
                 changes[key] = tuple(value)
         if sentiment is not None:
@@ -202,8 +228,10 @@ def subscriptions_unsubscribe(token: str) -> None:
     if not result.removed:
         _say(f"{result.recipient} was already unsubscribed from {result.subscription}")
         return
-    _say(f"unsubscribed {result.recipient} from {result.subscription}"
-         + ("; no recipients are left, so the subscription is paused" if result.paused else ""))
+    _say(
+        f"unsubscribed {result.recipient} from {result.subscription}"
+        + ("; no recipients are left, so the subscription is paused" if result.paused else "")
+    )
 
 
 # --------------------------------------------------------------------------- digests
@@ -214,8 +242,8 @@ def digest_preview(
     name: str,
     output: Annotated[Path | None, typer.Option(help="Write the digest here.")] = None,
     format_: Annotated[
-        str | None, typer.Option("--format", help="html | text (default: html with --output, "
-                                                  "text on stdout)")
+        str | None,
+        typer.Option("--format", help="html | text (default: html with --output, text on stdout)"),
     ] = None,
 ) -> None:
     """Render what the next digest holds so far (HTML with the charts, or the text part)."""

@@ -45,8 +45,16 @@ def feed_health(feed: FeedInfo) -> str:
 def feed_table(feeds: Sequence[FeedInfo]) -> Table:
     now = datetime.now(UTC)
     table = Table(show_lines=False)
-    for column in ("id", "title", "url", "health", "last fetch", "next fetch", "articles",
-                   "last error"):
+    for column in (
+        "id",
+        "title",
+        "url",
+        "health",
+        "last fetch",
+        "next fetch",
+        "articles",
+        "last error",
+    ):
         table.add_column(column, overflow="fold")
     for f in feeds:
         table.add_row(
@@ -55,9 +63,13 @@ def feed_table(feeds: Sequence[FeedInfo]) -> Table:
             f.url,
             feed_health(f),
             _ago(f.last_fetch_at, now),
-            "paused" if f.paused
-            else "not polled (gone)" if f.health == "gone"
-            else _ago(f.next_fetch_at, now) if f.next_fetch_at else "now",
+            "paused"
+            if f.paused
+            else "not polled (gone)"
+            if f.health == "gone"
+            else _ago(f.next_fetch_at, now)
+            if f.next_fetch_at
+            else "now",
             str(f.article_count),
             f.last_error or "",
         )

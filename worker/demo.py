@@ -63,14 +63,17 @@ def run_demo(directory: Path) -> None:
             with c.store.transaction() as repo:
                 for feed in parse_opml((corpus / "feeds.opml").read_bytes()):
                     repo.add_feed(base + feed.url.lstrip("/"), feed.title, now)
-            for label in ("first pass (everything is new)",
-                          "second pass (conditional requests, nothing new)"):
+            for label in (
+                "first pass (everything is new)",
+                "second pass (conditional requests, nothing new)",
+            ):
                 console.print(f"{label}:", markup=False)
                 started = time.monotonic()
                 report = c.pipeline.poll_pass(c.pipeline.sources())
                 print_pass(report, time.monotonic() - started)
-        add_subscription(c, "demo", ["analyst@example.com"], "daily", "08:00", "UTC",
-                         "monday", [], [])
+        add_subscription(
+            c, "demo", ["analyst@example.com"], "daily", "08:00", "UTC", "monday", [], []
+        )
         preview = c.pipeline.preview_digest("demo")
         (directory / "digest.html").write_text(preview.html, encoding="utf-8")
         (directory / "digest.txt").write_text(preview.text, encoding="utf-8")

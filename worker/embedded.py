@@ -26,11 +26,14 @@ def run_once(c: Container) -> None:
     pipeline.analyze_pending()
     try:
         for outcome in pipeline.send_due_digests():
-            console.print(f"digest {outcome.subscription} {outcome.period.key}: "
-                          f"{outcome.status}", markup=False)
+            console.print(
+                f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
+                markup=False,
+            )
         for outcome in pipeline.send_spike_alerts():
-            console.print(f"alert {outcome.subscription} {outcome.period.key}: "
-                          f"{outcome.status}", markup=False)
+            console.print(
+                f"alert {outcome.subscription} {outcome.period.key}: {outcome.status}", markup=False
+            )
     except ConfigError as exc:
         # E.g. no unsubscribe secret: polling goes on; the digests wait for the fix.
         err_console.print(f"error: digests not sent: {exc}", markup=False)

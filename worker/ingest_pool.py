@@ -33,7 +33,11 @@ class ProcessPreparePool(WorkerProcesses):
         seen_at: datetime,
     ) -> Future[PreparedFeed | ParseError]:
         return self._pool().submit(
-            prepare_feed, content, url=url, content_type=content_type, feed_id=feed_id,
+            prepare_feed,
+            content,
+            url=url,
+            content_type=content_type,
+            feed_id=feed_id,
             seen_at=seen_at,
         )
 

@@ -46,8 +46,20 @@ _CONTENT_ID = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+")
 _SUBTYPE = re.compile(r"[a-z0-9.+-]+")
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-_CORE_HEADERS = frozenset({"from", "to", "cc", "bcc", "subject", "date", "message-id",
-                           "content-type", "mime-version", "content-transfer-encoding"})
+_CORE_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "content-type",
+        "mime-version",
+        "content-transfer-encoding",
+    }
+)
 
 
 def validate_address(addr: str) -> str:
@@ -95,8 +107,12 @@ def _check_brackets(raw: str) -> None:
     # outside quoted display names we accept exactly "addr" or "name <addr>".
     bare = _QUOTED.sub('""', raw)
     opens, closes = bare.count("<"), bare.count(">")
-    if "(" in bare or ")" in bare or opens > 1 or opens != closes or (
-        opens and not (bare.endswith(">") and bare.index("<") < bare.index(">"))
+    if (
+        "(" in bare
+        or ")" in bare
+        or opens > 1
+        or opens != closes
+        or (opens and not (bare.endswith(">") and bare.index("<") < bare.index(">")))
     ):
         raise InvalidInput(f"not an email address (expected addr or Name <addr>): {raw!r}")
 
@@ -194,8 +210,12 @@ class SmtpMailer:
                 if not _CONTENT_ID.fullmatch(image.cid) or not _SUBTYPE.fullmatch(image.subtype):
                     raise InvalidInput(f"not a valid inline image id: {image.cid!r}")
                 html_part.add_related(
-                    image.content, maintype="image", subtype=image.subtype,
-                    cid=f"<{image.cid}>", filename=image.filename, disposition="inline",
+                    image.content,
+                    maintype="image",
+                    subtype=image.subtype,
+                    cid=f"<{image.cid}>",
+                    filename=image.filename,
+                    disposition="inline",
                 )
         return msg, sender.addr_spec, [r.addr_spec for r in recipients]
 

@@ -45,9 +45,7 @@ CRASH_TTL = 7 * 24 * 3600  # a counter of a task that never comes back expires
 def check_delivery_settings(settings: Settings) -> None:
     """Refuse settings under which Redis would run one task twice at once."""
     if settings.task_soft_time_limit >= settings.task_time_limit:
-        raise ConfigError(
-            "NEWSMON_TASK_SOFT_TIME_LIMIT must be below NEWSMON_TASK_TIME_LIMIT"
-        )
+        raise ConfigError("NEWSMON_TASK_SOFT_TIME_LIMIT must be below NEWSMON_TASK_TIME_LIMIT")
     longest = settings.task_time_limit + settings.task_max_countdown
     if settings.visibility_timeout <= longest:
         raise ConfigError(
@@ -80,8 +78,10 @@ class ParkedTask:
 
     def describe(self) -> str:
         call = ", ".join([*map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())])
-        return (f"{self.task_id} {self.name}({call}) parked after {self.crashes} crashes "
-                f"at {self.parked_at}")
+        return (
+            f"{self.task_id} {self.name}({call}) parked after {self.crashes} crashes "
+            f"at {self.parked_at}"
+        )
 
 
 class CrashLedger:
@@ -103,8 +103,14 @@ class CrashLedger:
         self.client.delete(CRASH_KEY + task_id)
 
     def park(self, task_id: str, name: str, args: Any, kwargs: Any, crashes: int) -> ParkedTask:
-        parked = ParkedTask(task_id, name, list(args or ()), dict(kwargs or {}), crashes,
-                            datetime.now(UTC).isoformat(timespec="seconds"))
+        parked = ParkedTask(
+            task_id,
+            name,
+            list(args or ()),
+            dict(kwargs or {}),
+            crashes,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         pipe = self.client.pipeline()
         pipe.hset(PARKED_KEY, task_id, json.dumps(_as_dict(parked)))
         pipe.delete(CRASH_KEY + task_id)
@@ -145,8 +151,10 @@ def _current_ledger() -> CrashLedger | None:
             settings = current_settings()
             if not settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
                 return None
-            _ledger = (os.getpid(), CrashLedger(settings.broker_url,
-                                                max_crashes=settings.max_task_crashes))
+            _ledger = (
+                os.getpid(),
+                CrashLedger(settings.broker_url, max_crashes=settings.max_task_crashes),
+            )
         return _ledger[1]
 
 

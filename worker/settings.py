@@ -132,9 +132,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
-            raise ValueError(
-                "use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
-            )
+            raise ValueError("use sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
         return value
 
     @field_validator("public_url")

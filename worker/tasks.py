@@ -68,6 +68,8 @@ def poll_feed(feed_id: int) -> dict[str, object]:
             # The broker is gone (a restart): analyse here rather than leave it to the sweep.
             _pipeline().analyze_pending(ids=to_analyse)
     return {"status": report.status, "new": len(report.new_article_ids)}
+
+
 @app.task(name="newsmon.analyze_articles", **_RETRY)
 def analyze_articles(article_ids: list[int]) -> int:
     return _pipeline().analyze_pending(ids=article_ids)
@@ -100,6 +102,10 @@ def send_spike_alerts() -> int:
     outcomes = _pipeline().send_spike_alerts()
     for outcome in outcomes:
         if outcome.status == "failed":
-            log.warning("alert %s for %s failed: %s", outcome.subscription,
-                        outcome.period.key, outcome.error)
+            log.warning(
+                "alert %s for %s failed: %s",
+                outcome.subscription,
+                outcome.period.key,
+                outcome.error,
+            )
     return len(outcomes)

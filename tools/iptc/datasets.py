@@ -118,8 +118,12 @@ def huffpost_split() -> tuple[list[Example], list[Example]]:
 
     def example(line: int) -> Example:
         r = rows[line]
-        return Example(r["headline"], r["short_description"],
-                       (f"medtop:{SECTION_TO_IPTC[r['category']]}",), "huffpost")
+        return Example(
+            r["headline"],
+            r["short_description"],
+            (f"medtop:{SECTION_TO_IPTC[r['category']]}",),
+            "huffpost",
+        )
 
     train, tune = _mapped_lines_split()
     return [example(i) for i in train], [example(i) for i in tune]
@@ -159,8 +163,10 @@ def keyword_examples() -> list[Example]:
         if row["category"] not in MIXED_SECTIONS or str(line) in excluded:
             continue
         scores = score_topics(rules, row["headline"], row["short_description"])
-        if scores and scores[0].score >= 0.5 and (
-            len(scores) == 1 or scores[1].score < 0.6 * scores[0].score
+        if (
+            scores
+            and scores[0].score >= 0.5
+            and (len(scores) == 1 or scores[1].score < 0.6 * scores[0].score)
         ):
             examples.append(
                 Example(row["headline"], row["short_description"], (scores[0].code,), "keywords")

@@ -58,8 +58,13 @@ def embed(texts: list[str]) -> np.ndarray:
     with torch.inference_mode():
         for start in range(0, len(order), BATCH):
             rows = order[start : start + BATCH]
-            batch = tok([texts[i] for i in rows], padding=True, truncation=True,
-                        max_length=MAX_TOKENS, return_tensors="pt")
+            batch = tok(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
             hidden = model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * mask).sum(1) / mask.sum(1)
@@ -112,8 +117,11 @@ def fit_teacher(teacher: dict[str, np.ndarray], c: float = 4.0) -> tuple[list[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--ecbplus", action="store_true",
-                        help="also embed the ECB+ development articles (to score the teacher)")
+    parser.add_argument(
+        "--ecbplus",
+        action="store_true",
+        help="also embed the ECB+ development articles (to score the teacher)",
+    )
     args = parser.parse_args()
     rows = datasets.huffpost_rows()
     groups = {

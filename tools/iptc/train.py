@@ -115,9 +115,7 @@ def child_prototypes(
             continue
         texts = [(str(row["label"]), str(row["definition"]))]
         texts += [
-            (str(r["label"]), "")
-            for c, r in taxonomy.items()
-            if r["level2"] == code and c != code
+            (str(r["label"]), "") for c, r in taxonomy.items() if r["level2"] == code and c != code
         ]
         vec = np.mean([model.embed(t, d) for t, d in texts], axis=0)
         codes.append(code)
@@ -175,12 +173,17 @@ def main() -> None:
     parser.add_argument("--teacher-mode", choices=("mixed", "all"), default="all")
     parser.add_argument("--teacher-c", type=float, default=TEACHER_C)
     parser.add_argument("--section-share", type=float, default=SECTION_SHARE)
-    parser.add_argument("--no-keywords", action="store_true",
-                        help="leave out the keyword weak labels")
+    parser.add_argument(
+        "--no-keywords", action="store_true", help="leave out the keyword weak labels"
+    )
     parser.add_argument("--c", type=float, default=C)
     parser.add_argument("--seed-weight", type=float, default=SOURCE_WEIGHT["seed"])
-    parser.add_argument("--prior", type=float, default=PRIOR,
-                        help="add this times log(teacher prior) to the head's bias")
+    parser.add_argument(
+        "--prior",
+        type=float,
+        default=PRIOR,
+        help="add this times log(teacher prior) to the head's bias",
+    )
     parser.add_argument("--balance", choices=("count", "mass"), default="mass")
     parser.add_argument("--title-weight", type=float, default=None)
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
@@ -203,8 +206,10 @@ def main() -> None:
     labels = [e.labels[0] for e in train]
     row_weights = [source_weight[e.source] for e in train]
     if args.teacher and args.teacher_mode == "all":
-        row_weights = [w * args.section_share if e.source == "huffpost" else w
-                       for w, e in zip(row_weights, train, strict=True)]
+        row_weights = [
+            w * args.section_share if e.source == "huffpost" else w
+            for w, e in zip(row_weights, train, strict=True)
+        ]
     idf_texts = [f"{e.title} {e.text}" for e in train]
     prior: dict[str, float] = {}
     if args.teacher:
@@ -221,7 +226,12 @@ def main() -> None:
 
     blank = np.zeros((vectors.shape[1], len(top_codes)), dtype=np.float32)
     embedder = IptcClassifier(
-        tok, vectors, weights, blank, np.zeros(len(top_codes), np.float32), tuple(top_codes),
+        tok,
+        vectors,
+        weights,
+        blank,
+        np.zeros(len(top_codes), np.float32),
+        tuple(top_codes),
         {c: str(taxonomy[c]["label"]) for c in top_codes},
     )
     cache: dict[tuple[str, str], np.ndarray] = {}
@@ -233,8 +243,9 @@ def main() -> None:
     sample_weight = np.array(row_weights)
     # Classes balanced by their total weight, so a class with many weak rows does not win
     # by count.
-    mass = np.bincount(y, weights=None if args.balance == "count" else sample_weight,
-                       minlength=len(top_codes))
+    mass = np.bincount(
+        y, weights=None if args.balance == "count" else sample_weight, minlength=len(top_codes)
+    )
     sample_weight *= mass.sum() / (len(top_codes) * mass[y])
     clf = LogisticRegression(C=args.c, max_iter=3000)
     clf.fit(x, y, sample_weight=sample_weight)
@@ -259,8 +270,10 @@ def main() -> None:
         "source": "IPTC NewsCodes Media Topics, https://cv.iptc.org/newscodes/mediatopic/",
         "licence": "CC BY 4.0 (IPTC); only the codes, labels and parents used here",
         "topics": {
-            c: {"label": taxonomy[c]["label"], "parent": taxonomy[c]["level1"] if c not in
-                top_codes else None}
+            c: {
+                "label": taxonomy[c]["label"],
+                "parent": taxonomy[c]["level1"] if c not in top_codes else None,
+            }
             for c in sorted(used)
         },
     }
@@ -280,11 +293,16 @@ def main() -> None:
             model, datasets.huffpost_news_test("huffpost_news_holdout2.tsv")
         )
     for name, scores in report.items():
-        print(f"{name:44} " + "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else
-                                          f"{k}={v}" for k, v in scores.items()))
+        print(
+            f"{name:44} "
+            + "  ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in scores.items()
+            )
+        )
     seed = datasets.seed_article()
-    print("seed article:", [(t.code, t.label, t.score) for t in model.classify(seed.title,
-                                                                              seed.text)])
+    print(
+        "seed article:", [(t.code, t.label, t.score) for t in model.classify(seed.title, seed.text)]
+    )
     if args.evaluate_only:
         return
     out: Path = args.out
@@ -297,8 +315,11 @@ def main() -> None:
     shutil.copyfile(model_dir() / "tokenizer.json", out / "tokenizer.json")
     (out / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n")
     # Last, so that the checksums cover every file written above.
-    sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())
-            if p.suffix in {".npy", ".npz", ".json"}}
+    sums = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.iterdir())
+        if p.suffix in {".npy", ".npz", ".json"}
+    }
     (out / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()))
     print(f"wrote {out}")
 

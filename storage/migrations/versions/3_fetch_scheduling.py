@@ -24,9 +24,7 @@ def upgrade() -> None:
     op.add_column(
         "feed", sa.Column("failure_score", sa.Float(), nullable=False, server_default="0")
     )
-    op.add_column(
-        "feed", sa.Column("health", sa.String(16), nullable=False, server_default="ok")
-    )
+    op.add_column("feed", sa.Column("health", sa.String(16), nullable=False, server_default="ok"))
     op.add_column("feed", sa.Column("body_hash", sa.String(64), nullable=True))
     op.add_column("feed", sa.Column("redirect_url", sa.Text(), nullable=True))
     op.add_column(

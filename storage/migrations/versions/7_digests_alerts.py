@@ -41,8 +41,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("digest_run") as batch:
         batch.drop_index("ix_digest_run_created_at")
-        for name in ("delivered", "period_end", "period_start", "lease_expires_at",
-                     "lease_owner", "next_attempt_at", "attempts"):
+        for name in (
+            "delivered",
+            "period_end",
+            "period_start",
+            "lease_expires_at",
+            "lease_owner",
+            "next_attempt_at",
+            "attempts",
+        ):
             batch.drop_column(name)
     with op.batch_alter_table("subscription") as batch:
         for name in ("spike_alerts", "outlets", "sentiments", "queries"):
