@@ -5,6 +5,8 @@ Every test taking ``store`` runs twice, once per database (see ``tests/conftest.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from feeds.models import (
 )
 from storage import repository
 from storage.db import make_engine
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
 from storage.repository import SqlStore
 from storage.tables import SIGHTING, metadata
 
@@ -125,6 +127,28 @@ def test_sqlite_migrations_run_and_are_idempotent(sqlite_url: str) -> None:
         assert _schema_drift(engine) == []
     finally:
         engine.dispose()
+
+
+def test_written_out_head_is_the_scripts_head() -> None:
+    # a new migration must move HEAD_REVISION too, or every start-up would take the full path
+    assert HEAD_REVISION == head_revision()
+
+
+def test_start_up_on_a_database_at_head_does_not_load_alembic(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    engine.dispose()
+    code = (
+        "import sys\n"
+        "from storage.db import make_engine\n"
+        "from storage.migrate import upgrade\n"
+        f"upgrade(make_engine({sqlite_url!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 @pytest.mark.postgres
