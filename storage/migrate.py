@@ -69,14 +69,18 @@ def upgrade(engine: Engine) -> None:
 
 def _at_head(engine: Engine) -> bool:
     """True when the database is known to be at :data:`HEAD_REVISION`, read without Alembic.
-    Any doubt (no version table yet, an error) answers False: the full path decides then,
-    and reports a dead database with its usual message."""
+    A database that cannot be reached raises :class:`StorageError` at once; a failed read
+    (no version table yet) answers False and the full path decides."""
     try:
-        with engine.connect() as conn:
-            conn.execution_options(**{READONLY_OPTION: True})
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise StorageError(connection_failure(engine, exc, "migrate")) from exc
+    with conn:
+        conn.execution_options(**{READONLY_OPTION: True})
+        try:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
-    except DBAPIError:
-        return False
+        except DBAPIError:
+            return False
     return [r[0] for r in rows] == [HEAD_REVISION]
 
 
