@@ -125,19 +125,11 @@ def swap_names(
             continue
         name = rng.choice(pool)
         shift = len(name) - (e - s)
-        others = [(a + shift, b + shift) if a >= e else (a, b) for a, b in r["others"]]
-        out.append(
-            {
-                **r,
-                "sentence": r["sentence"][:s] + name + r["sentence"][e:],
-                "end": s + len(name),
-                "others": [
-                    span
-                    for span, old in zip(others, r["others"], strict=True)
-                    if old[1] <= s or old[0] >= e
-                ],
-            }
-        )
+        others = [
+            (a + shift, b + shift) if a >= e else (a, b) for a, b in r["others"] if b <= s or a >= e
+        ]
+        sentence = r["sentence"][:s] + name + r["sentence"][e:]
+        out.append({**r, "sentence": sentence, "end": s + len(name), "others": others})
     return out
 
 
@@ -406,7 +398,7 @@ def main() -> int:
     loss_fn = nn.CrossEntropyLoss(reduction="none")
     history = []
     step = 0
-    pool = name_pool(train_rows)
+    pool = name_pool(train_rows) if args.swap_names > 0 else []
     swap_rng = random.Random(args.seed + 1)  # its own stream: batch order as without swapping
     for epoch in range(args.epochs):
         began = time.time()
