@@ -25,8 +25,11 @@ The heuristic
    * an **acronym** (2-6 capitals, "NHS", "OSCE") seen twice makes an *organisation*;
    * a **speech verb** next to a name of two or three words ("Ann Lee said", "said Ann
      Lee", "Ann Lee, who told") makes it a *person*;
-   * a single capitalised word after "in", "from", "near" or "across" seen at least twice
-     in the article ("in Kherson" ... "near Kherson") is a *place* (type ``other``).
+   * a single capitalised word after "in", "from", "near", "across" … ("military training
+     in Rostov", "near Kherson") is a *place*: a location, not an actor, so it is never
+     reported, and its bare mentions elsewhere in the article are not either. (A place
+     that is also an actor, a country or a capital standing for its government, belongs
+     on the watchlist, which always wins.)
 
 3. **Canonical name**: persons are grouped by surname within an article: "President Ann
    Lee", "Ann Lee" and a later bare "Lee" are one actor called "Ann Lee" (the longest
@@ -105,7 +108,7 @@ _COMMON_CAPITALISED = _phrases(
     april, may, june, july, august, september, october, november, december, christmas,
     easter, god, internet, covid, english, north, south, east, west, western, eastern,
     northern, southern, central, new, old, great, world, war, day, year, week, am, pm, tv,
-    ok, bbc, cnn, ap, afp, reuters, uk, us, eu, un
+    ok, bbc, cnn, ap, afp, reuters, uk, us, eu, un, ai, ceo, gdp, covid-19
     """
 )
 _PLACE_CUES = r"in|from|near|across|outside|inside|around|towards|toward"
@@ -171,6 +174,10 @@ def _title_before(text: str, start: int, end: int) -> tuple[int, bool]:
                 text[start + a : start + b].rstrip(".,") for a, b in words[i : i + size]
             )
             after = text[start + words[i + size][0]]
+            rest = text[start + words[i + size][0] : end].rstrip(".,").casefold()
+            # "General Assembly", "General Motors": a title word that names an organisation
+            if rest in _ORG_WORDS:
+                continue
             if phrase.casefold() in _TITLES and after.isupper():
                 cut = start + words[i + size][0]
                 break
@@ -212,8 +219,12 @@ def _has_place_cue(text: str, start: int) -> bool:
     return bool(re.search(rf"\b(?:{_PLACE_CUES})\s+(?:the\s+)?$", text[max(0, start - 16) : start]))
 
 
+_PLACE = ("other", False)  # the verdict for a location: remembered, then never reported
+
+
 def _classify(text: str, start: int, end: int, titled: bool) -> tuple[ActorType, bool] | None:
-    """(type, strong cue) for one candidate, or None when no cue makes it an actor."""
+    """(type, strong cue) for one candidate, :data:`_PLACE` for a location, or None when no
+    cue makes it an actor."""
     name = " ".join(text[start:end].split())
     words = name.split()
     lowered = {w.casefold().strip(".") for w in words}
@@ -226,7 +237,7 @@ def _classify(text: str, start: int, end: int, titled: bool) -> tuple[ActorType,
     if 2 <= len(words) <= 3 and _has_speech_cue(text, start, end):
         return "person", True
     if len(words) == 1 and _has_place_cue(text, start):
-        return "other", False
+        return _PLACE
     if len(words) == 1 and _has_speech_cue(text, start, end):
         return "person", False
     return None
@@ -242,6 +253,7 @@ def discover_actors(
     groups: dict[str, _Group] = {}
     surnames: dict[str, str] = {}  # surname -> key of the person group it belongs to
     weak_singles: list[tuple[str, int, int, ActorType]] = []
+    places: set[str] = set()
     for start, end, titled in find_candidates(text):
         if any(start < we and end > ws for ws, we in watched_spans):
             continue
@@ -251,6 +263,9 @@ def discover_actors(
         verdict = _classify(text, start, end, titled)
         if verdict is None:
             weak_singles.append((name, start, end, "other"))
+            continue
+        if verdict is _PLACE:
+            places.add(name.casefold())
             continue
         kind, strong = verdict
         if kind == "person" and name.split()[-1].casefold() in known:
@@ -276,8 +291,10 @@ def discover_actors(
             groups[name.casefold()].spans.append((start, end))
     kept = [
         g
-        for g in groups.values()
-        if (g.cue or len(g.spans) >= 2) and not (g.type == "other" and len(g.spans) < 2)
+        for key, g in groups.items()
+        if (g.cue or len(g.spans) >= 2)
+        and not (g.type == "other" and len(g.spans) < 2)
+        and not (key in places and not g.cue)
     ]
     kept.sort(key=lambda g: (-len(g.spans), min(g.spans)))
     return [

@@ -1,6 +1,8 @@
 """Per-actor sentiment with a target-dependent model: mentions in, verdicts out.
 
-Each mention is cut to the sentence that holds it and read by the
+Each mention is cut to the sentence that holds it; one that is only the *source* of its
+sentence ("UK intelligence said …", :mod:`~feeds.analysis.targeted.roles`) reads as neutral,
+every other is read by the
 :class:`~feeds.ports.TargetSentimentModel` *with respect to that mention*, with the other
 actors' mentions in that sentence passed as its ``others`` (the model marks them); the readings
 of one actor become its article-level verdict by
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 
 from feeds.analysis.discovery import discover_actors
 from feeds.analysis.sentences import Span, sentence_at
+from feeds.analysis.targeted.roles import is_source
 from feeds.analysis.targeted.verdict import ReadMention, actor_verdict
-from feeds.models import ActorSentiment, ActorType, TargetInSentence
+from feeds.models import ActorSentiment, ActorType, MentionSentiment, TargetInSentence
 from feeds.ports import TargetSentimentModel
 
 
@@ -70,22 +73,89 @@ def targets_in_sentences(
     return out
 
 
+# what a source mention reads as: the sentence reports what the source says, and says
+# nothing about the source itself (see roles.py)
+SOURCE_READING = MentionSentiment(0.0, 1.0, 0.0)
+
+
+def read_targets(
+    model: TargetSentimentModel, requests: Sequence[TargetInSentence]
+) -> list[MentionSentiment]:
+    """The model's reading of each request, in order; sources of their sentence are not sent
+    to the model and read as :data:`SOURCE_READING`."""
+    to_model = [i for i, r in enumerate(requests) if not is_source(r.sentence, r.start, r.end)]
+    readings = [SOURCE_READING] * len(requests)
+    if to_model:
+        for i, reading in zip(
+            to_model, model.predict([requests[i] for i in to_model]), strict=True
+        ):
+            readings[i] = reading
+    return readings
+
+
+# The reading budget: every mention is found and counted, but the model reads at most
+# this many sentences per actor and per article (docs/ACTORS.md measures what it costs).
+# One mention per (actor, sentence) is read: the verdict gives a sentence one vote anyway.
+MAX_SENTENCES_PER_ACTOR = 4
+MAX_READS_PER_ARTICLE = 24
+
+
+def reading_plan(
+    sentences_of: Sequence[Sequence[int]],
+    per_actor: int = MAX_SENTENCES_PER_ACTOR,
+    per_article: int = MAX_READS_PER_ARTICLE,
+) -> list[list[int]]:
+    """Which mentions to read: ``sentences_of[a]`` lists, in text order, the sentence
+    start of each mention of actor ``a`` (actors ranked, most mentioned first); returns for
+    each actor the indices of the mentions to read.
+
+    Per actor, the first mention of each distinct sentence in text order (headline and lead
+    first, as news puts what matters first), at most ``per_actor``; across the article, in
+    rounds, so every actor has its first sentence read before any has its second, until
+    ``per_article`` reads (the first round is always read whole: no actor goes unread).
+    """
+    firsts: list[list[int]] = []
+    for starts in sentences_of:
+        seen: set[int] = set()
+        picks = []
+        for i, start in enumerate(starts):
+            if start not in seen:
+                seen.add(start)
+                picks.append(i)
+        firsts.append(picks[:per_actor])
+    plan: list[list[int]] = [[] for _ in sentences_of]
+    budget = per_article
+    for depth in range(per_actor):
+        for a, picks in enumerate(firsts):
+            if budget <= 0 and depth > 0:  # every actor has its first sentence read
+                return plan
+            if depth < len(picks):
+                plan[a].append(picks[depth])
+                budget -= 1
+    return plan
+
+
 def actor_sentiments(
     text: str,
     sentences: list[Span],
     actors: Sequence[ActorMentions],
     model: TargetSentimentModel,
 ) -> tuple[ActorSentiment, ...]:
-    """One :class:`ActorSentiment` per actor with mentions, in the order given."""
-    # every mention is read with the other actors' mentions of its sentence marked
+    """One :class:`ActorSentiment` per actor with mentions, in the order given (the reading
+    budget spends on the first actors first, so rank them)."""
+    # every mention is cut with the other actors' mentions of its sentence marked
     # (watched and discovered alike); the actor's own further mentions are not "others"
     spans = [span for actor in actors for span in actor.spans]
     owners = [index for index, actor in enumerate(actors) for _ in actor.spans]
     cut = targets_in_sentences(text, sentences, spans, owners)
-    requests = [request for _, request in cut]
-    readings = model.predict(requests) if requests else []
+    by_actor: list[list[tuple[int, TargetInSentence]]] = [[] for _ in actors]
+    for index, item in zip(owners, cut, strict=True):
+        by_actor[index].append(item)
+    plan = reading_plan([[start for start, _ in items] for items in by_actor])
+    chosen = [(a, by_actor[a][i]) for a, picks in enumerate(plan) for i in picks]
+    readings = read_targets(model, [request for _, (_, request) in chosen])
     per_actor: dict[int, list[ReadMention]] = {}
-    for index, (sentence_start, request), reading in zip(owners, cut, readings, strict=True):
+    for (index, (sentence_start, request)), reading in zip(chosen, readings, strict=True):
         read = ReadMention(sentence_start, request.sentence, reading)
         per_actor.setdefault(index, []).append(read)
     results = []
@@ -101,7 +171,7 @@ def actor_sentiments(
                 sentiment=verdict.sentiment,
                 score=verdict.score,
                 evidence=verdict.evidence,
-                mentions=len(mentions),
+                mentions=len(by_actor[index]),
                 watched=actor.watched,
             )
         )

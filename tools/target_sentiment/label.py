@@ -1,0 +1,80 @@
+"""Let the trained teacher label harvested mentions with soft probabilities (step 3).
+
+Reads the mentions of :mod:`tools.target_sentiment.harvest`, runs the teacher
+(``train.py --teacher`` output: ``model.pt`` on the pinned mpnet), and writes one line per
+mention with the teacher's probabilities (negative, neutral, positive) and a loss weight
+for the student. Sentences whose mentions the teacher reads with *different* classes get
+``--differ-weight``: the student is weakest where one sentence treats two actors apart.
+The output is small and committed, so the student can be retrained in minutes without
+the teacher::
+
+    python -m tools.target_sentiment.label --teacher build/teacher/run1 \
+        --mentions build/teacher/mentions.jsonl --out tools/target_sentiment/soft_labels.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from tools.encoders import mpnet_dir
+from tools.target_sentiment import train
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teacher", type=Path, required=True, help="folder with model.pt")
+    parser.add_argument("--mentions", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--differ-weight", type=float, default=2.0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    folder = mpnet_dir()
+    model = train.TargetClassifier(folder, 0.0)
+    weights = args.teacher / "model.pt"
+    model.load_state_dict(torch.load(weights, map_location="cpu"))
+    encoder = train.Encoder(folder / "tokenizer.json")
+    pad_id = encoder.tok.token_to_id("<pad>") or 0
+    rows = [json.loads(line) for line in args.mentions.read_text(encoding="utf-8").splitlines()]
+    began = time.time()
+    items = [
+        (*encoder.encode(r["sentence"], r["start"], r["end"], r["others"]), 1, 1.0, False, False)
+        for r in rows
+    ]
+    probs = train.probabilities(model, items, pad_id)
+    classes: dict[str, set[int]] = {}
+    for r, p in zip(rows, probs, strict=True):
+        classes.setdefault(r["sentence"], set()).add(int(p.argmax()))
+    with args.out.open("w", encoding="utf-8") as out:
+        for r, p in zip(rows, probs, strict=True):
+            differ = len(classes[r["sentence"]]) > 1
+            line = {
+                **r,
+                "probs": [round(float(x), 4) for x in p],
+                "weight": args.differ_weight if differ else 1.0,
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    print(
+        json.dumps(
+            {
+                "mentions": len(rows),
+                "seconds": round(time.time() - began),
+                "teacher_model_pt_sha256": digest,
+                "share_negative_neutral_positive": [
+                    round(float((probs.argmax(-1) == c).mean()), 3) for c in range(3)
+                ],
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
