@@ -55,6 +55,8 @@ def analysis_json(
         "topics": [topic_json(t) for t in result.topics],
         "actors": [actor_json(a) for a in result.actors],
     }
+    if result.text_cut_at is not None:
+        out["text_cut_at"] = result.text_cut_at  # analysis read only this many characters
     if targets is not None:
         out["targets"] = [
             {"from": t.start, "to": t.end, "sentiment": t.sentiment, "score": round(t.score, 4)}

@@ -205,6 +205,8 @@ class ActorSentiment:
 class AnalysisResult:
     topics: tuple[TopicScore, ...] = ()  # best first
     actors: tuple[ActorSentiment, ...] = ()
+    # characters of the text read, when analysis stopped at its budget (feeds.analysis.budget)
+    text_cut_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

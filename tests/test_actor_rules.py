@@ -13,9 +13,12 @@ import pytest
 
 from feeds.analysis import LexiconAnalyzer
 from feeds.analysis.actor_list import check_watchlist, merge_watchlist, watched_entry
+from feeds.analysis.budget import MAX_TEXT_CHARS
 from feeds.analysis.discovery import discover_actors
-from feeds.analysis.targeted.actors import reading_plan
+from feeds.analysis.spans import SpanSet
+from feeds.analysis.targeted.actors import MAX_SENTENCES_PER_ACTOR, reading_plan
 from feeds.analysis.targeted.encoding import marked_pair
+from feeds.analysis.targeted.roles import is_source
 from feeds.analysis.targeted.verdict import LEAN, ReadMention, actor_verdict
 from feeds.errors import InvalidInput
 from feeds.models import (
@@ -337,3 +340,50 @@ def test_bad_entries_are_refused(name: str, kind: str, aliases: list[str], messa
 def test_entries_are_normalised() -> None:
     entry = watched_entry("  Keir   Starmer ", "person", ["Starmer", "keir starmer", "Starmer"])
     assert entry == WatchedActor("Keir Starmer", "person", ("Starmer",))
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+def test_sources_of_a_sentence_are_not_coloured_by_what_they_report() -> None:
+    model = WordModel()
+    analyzer = LexiconAnalyzer(
+        [Actor("United Kingdom", "country", ("UK",)), Actor("Russia", "country")],
+        [],
+        target_model=model,
+    )
+    text = "UK intelligence said Russia failed badly. Later the UK failed too."
+    result = {a.name: a for a in analyzer.analyze(Document("1", "", text)).actors}
+    sent = [t.sentence[t.start : t.end] for call in model.calls for t in call]
+    assert sent.count("UK") == 1  # the source mention never reaches the model
+    assert result["Russia"].sentiment == "negative"
+    # one neutral source sentence and one negative sentence of its own
+    assert result["United Kingdom"].mentions == 2
+    assert result["United Kingdom"].score == round(NEG.score / 2, 3)
+    assert is_source("Russia’s spokesman said no", 0, 6)
+    assert not is_source("Trump said Biden failed", 11, 16)  # the subject, not the source
+    assert is_source("“No,” said the UK ministry.", 15, 17)
+    assert is_source("According to the Ministry of Defence (MoD), Russia lost", 17, 36)
+
+
+def test_a_huge_document_is_read_to_its_budget_and_says_so() -> None:
+    model = WordModel()
+    analyzer = LexiconAnalyzer([Actor("Russia", "country")], [], target_model=model)
+    text = "Russia won. " * 20_000  # 240,000 characters
+    result = analyzer.analyze(Document("1", "", text))
+    assert result.text_cut_at is not None and result.text_cut_at <= MAX_TEXT_CHARS
+    assert text[result.text_cut_at] == " "  # cut between words
+    assert result.actors[0].sentiment == "positive"
+    # every mention inside the budget is counted, only MAX_SENTENCES_PER_ACTOR are read
+    assert result.actors[0].mentions == result.text_cut_at // len("Russia won. ") + 1
+    assert sum(len(c) for c in model.calls) == MAX_SENTENCES_PER_ACTOR
+    small = analyzer.analyze(Document("2", "", "Russia won."))
+    assert small.text_cut_at is None
+
+
+def test_span_set_answers_overlaps_of_half_open_spans() -> None:
+    spans = SpanSet([(10, 20), (30, 40)])
+    assert spans.overlaps(15, 16) and spans.overlaps(5, 11) and spans.overlaps(19, 31)
+    assert not spans.overlaps(20, 30) and not spans.overlaps(0, 10) and not spans.overlaps(40, 50)
+    assert spans.add_if_free(20, 30) and not spans.add_if_free(25, 26)
+    assert spans.overlaps(29, 30)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from feeds.analysis.budget import clip
 from feeds.models import AnalysisResult, Document, TargetSentiment, TargetSpan, TopicScore
 from feeds.ports import Analyzer
 from feeds.query import Node, Searchable, matches, parse
@@ -46,9 +47,10 @@ class TopicsAnalyzer:
         self._parsed: dict[str, Node] = {}
 
     def analyze(self, doc: Document) -> AnalysisResult:
+        doc, cut_at = clip(doc)  # the base clips the same way
         base = self._base.analyze(doc)
         topics = self._classifier.classify(doc.title, doc.text) + self.user_topics(doc)
-        return AnalysisResult(topics=topics, actors=base.actors)
+        return AnalysisResult(topics=topics, actors=base.actors, text_cut_at=cut_at)
 
     def user_topics(self, doc: Document) -> tuple[TopicScore, ...]:
         topics = self._user_topics()

@@ -49,6 +49,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from feeds.analysis.spans import SpanSet
 from feeds.models import ActorType
 
 MAX_DISCOVERED = 8
@@ -254,8 +255,9 @@ def discover_actors(
     surnames: dict[str, str] = {}  # surname -> key of the person group it belongs to
     weak_singles: list[tuple[str, int, int, ActorType]] = []
     places: set[str] = set()
+    watched = SpanSet(watched_spans)
     for start, end, titled in find_candidates(text):
-        if any(start < we and end > ws for ws, we in watched_spans):
+        if watched.overlaps(start, end):
             continue
         name = " ".join(text[start:end].split())
         if _is_common(name) or name.casefold() in known:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from feeds.analysis.budget import clip
 from feeds.analysis.sentences import Span, sentence_at, split_sentences
 from feeds.analysis.sentiment import (
     SCORE_DECIMALS,
@@ -23,6 +24,8 @@ from feeds.analysis.sentiment import (
     verdict,
 )
 from feeds.analysis.targeted.actors import (
+    MAX_READS_PER_ARTICLE,
+    MAX_SENTENCES_PER_ACTOR,
     actor_sentiments,
     targets_in_sentences,
     watched_and_discovered,
@@ -55,24 +58,30 @@ class LexiconAnalyzer:
         *,
         target_model: TargetSentimentModel | None = None,
         discover: bool = False,
+        reading_budget: tuple[int, int] | None = None,
     ) -> None:
         """With ``target_model``, actor sentiment comes from that model instead of VADER
-        (see :mod:`feeds.analysis.targeted`); ``discover`` adds actors not on the watchlist.
+        (see :mod:`feeds.analysis.targeted`); ``discover`` adds actors not on the watchlist;
+        ``reading_budget``: (sentences per actor, reads per article) the model reads, by
+        default :data:`~feeds.analysis.targeted.actors.MAX_SENTENCES_PER_ACTOR` and
+        :data:`~feeds.analysis.targeted.actors.MAX_READS_PER_ARTICLE`.
         """
         self._matcher = ActorMatcher(actors)
         self._rules = tuple(topic_rules)
         self._scorer = SentimentScorer()
         self._target_model = target_model
         self._discover = discover
+        self._budget = reading_budget or (MAX_SENTENCES_PER_ACTOR, MAX_READS_PER_ARTICLE)
         self._known_names = tuple(n for a in actors for n in (a.name, *a.aliases))
 
     def analyze(self, doc: Document) -> AnalysisResult:
+        doc, cut_at = clip(doc)
         topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
         text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
         sentences = split_sentences(text)
         if self._target_model is not None:
             actors = self._targeted_actors(text, sentences, self._target_model)
-            return AnalysisResult(topics=topics, actors=actors)
+            return AnalysisResult(topics=topics, actors=actors, text_cut_at=cut_at)
         clause_scores: dict[Span, float] = {}
         by_actor: dict[Actor, list[ScoredPassage]] = {}
         for mention in self._matcher.find(text):
@@ -84,6 +93,7 @@ class LexiconAnalyzer:
         return AnalysisResult(
             topics=topics,
             actors=tuple(_actor_sentiment(actor, passages) for actor, passages in ranked),
+            text_cut_at=cut_at,
         )
 
     def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
@@ -128,7 +138,7 @@ class LexiconAnalyzer:
     ) -> tuple[ActorSentiment, ...]:
         found = [(m.actor.name, m.actor.type, m.start, m.end) for m in self._matcher.find(text)]
         actors = watched_and_discovered(text, found, self._known_names, discover=self._discover)
-        return actor_sentiments(text, sentences, actors, model)
+        return actor_sentiments(text, sentences, actors, model, self._budget)
 
     def _passage(
         self, text: str, sentences: list[Span], offset: int, cache: dict[Span, float]

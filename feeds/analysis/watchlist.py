@@ -40,6 +40,7 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, get_args
 
+from feeds.analysis.spans import SpanSet
 from feeds.errors import ConfigError
 from feeds.models import Actor, ActorType
 
@@ -129,10 +130,8 @@ class ActorMatcher:
         ]
         # Longest first (earliest on ties), then keep what does not overlap a kept span.
         candidates.sort(key=lambda c: (c.start - c.end, c.start))
-        kept: list[Mention] = []
-        for cand in candidates:
-            if all(cand.end <= k.start or cand.start >= k.end for k in kept):
-                kept.append(cand)
+        taken = SpanSet()
+        kept = [cand for cand in candidates if taken.add_if_free(cand.start, cand.end)]
         kept.sort(key=lambda c: c.start)
         return kept
 

@@ -140,9 +140,11 @@ def actor_sentiments(
     sentences: list[Span],
     actors: Sequence[ActorMentions],
     model: TargetSentimentModel,
+    budget: tuple[int, int] = (MAX_SENTENCES_PER_ACTOR, MAX_READS_PER_ARTICLE),
 ) -> tuple[ActorSentiment, ...]:
     """One :class:`ActorSentiment` per actor with mentions, in the order given (the reading
-    budget spends on the first actors first, so rank them)."""
+    budget, sentences per actor and reads per article, spends on the first actors first,
+    so rank them)."""
     # every mention is cut with the other actors' mentions of its sentence marked
     # (watched and discovered alike); the actor's own further mentions are not "others"
     spans = [span for actor in actors for span in actor.spans]
@@ -151,7 +153,7 @@ def actor_sentiments(
     by_actor: list[list[tuple[int, TargetInSentence]]] = [[] for _ in actors]
     for index, item in zip(owners, cut, strict=True):
         by_actor[index].append(item)
-    plan = reading_plan([[start for start, _ in items] for items in by_actor])
+    plan = reading_plan([[start for start, _ in items] for items in by_actor], *budget)
     chosen = [(a, by_actor[a][i]) for a, picks in enumerate(plan) for i in picks]
     readings = read_targets(model, [request for _, (_, request) in chosen])
     per_actor: dict[int, list[ReadMention]] = {}
