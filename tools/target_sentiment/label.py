@@ -29,13 +29,16 @@ from tools.target_sentiment import train
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", type=Path, required=True, help="folder with model.pt")
+    parser.add_argument(
+        "--encoder", type=Path, default=None, help="base model folder (default: the mpnet)"
+    )
     parser.add_argument("--mentions", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--differ-weight", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    folder = mpnet_dir()
+    folder = args.encoder or mpnet_dir()
     model = train.TargetClassifier(folder, 0.0)
     weights = args.teacher / "model.pt"
     model.load_state_dict(torch.load(weights, map_location="cpu"))

@@ -1,0 +1,154 @@
+"""The offline target-sentiment tools (tools/target_sentiment, tools/encoders).
+
+What needs only the runtime install is tested always: harvesting mentions as the analyzer
+sends them, and the teacher unpacker's refusal of missing or altered parts. Training and
+labelling need the ``train`` extra (PyTorch); without it those tests skip, saying so —
+the runtime never needs it. With it, they train a tiny randomly initialised encoder of the
+student's shape for a few steps, resume it from its checkpoint, and label with it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from feeds.analysis.targeted.onnx_model import packaged_model_dir
+from tests.shared_data import REPO
+from tools import encoders
+from tools.target_sentiment.harvest import Finder, _detokenise
+
+NO_TORCH = "needs the train extra (PyTorch): pip install -e '.[train]'"
+
+
+def test_harvest_yields_the_requests_the_analyzer_sends() -> None:
+    finder = Finder(REPO / "seeds" / "actors.toml")
+    text = "Russia attacked Ukraine on Monday.\n\nThe Kremlin said nothing."
+    got = list(finder.requests(text))
+    sentence, start, end, others = got[0]
+    assert sentence == "Russia attacked Ukraine on Monday." and sentence[start:end] == "Russia"
+    assert others == [[16, 23]]  # Ukraine, marked as the other target
+    # grouped by actor, most mentioned first
+    assert [s[a:b] for s, a, b, _ in got] == ["Russia", "Kremlin", "Ukraine"]
+
+
+def test_detokenise_joins_ecbplus_tokens() -> None:
+    assert _detokenise("her rep told People .") == "her rep told People."
+    assert _detokenise("the actress 's rep , Jack") == "the actress's rep, Jack"
+
+
+def test_the_teacher_unpacker_refuses_missing_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "path", [])
+    with pytest.raises(encoders.EncoderError, match=r"pip install -e '\.\[train\]'"):
+        encoders.joined_zip()
+
+
+def test_the_teacher_unpacker_checks_every_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in encoders.MPNET_FILES:
+            archive.writestr(name, b"not the pinned bytes")
+    monkeypatch.setattr(encoders, "joined_zip", buffer.getvalue)
+    with pytest.raises(encoders.EncoderError, match="sha256"):
+        encoders.unpack_mpnet(tmp_path / "mpnet")
+    assert not (tmp_path / "mpnet").exists()  # nothing half-unpacked is left to be trusted
+
+
+def _tiny_encoder(folder: Path) -> Path:
+    torch = pytest.importorskip("torch", reason=NO_TORCH)
+    transformers = pytest.importorskip("transformers", reason=NO_TORCH)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=30522,
+        hidden_size=24,
+        num_hidden_layers=6,  # the ONNX writer's shape: six layers, twelve heads
+        num_attention_heads=12,
+        intermediate_size=32,
+        max_position_embeddings=128,
+    )
+    transformers.BertModel(config).save_pretrained(folder)
+    (folder / "tokenizer.json").write_bytes((packaged_model_dir() / "tokenizer.json").read_bytes())
+    return folder
+
+
+def _sentences(path: Path) -> Path:
+    rows = []
+    for n in range(40):
+        rows.append(
+            {
+                "primary_gid": f"a_{n}_0_x",
+                "sentence_normalized": f"Ann Lee praised Bob Marsh on day {n}.",
+                "targets": [
+                    {"Input.gid": f"a_{n}_0_x", "from": 0, "to": 7, "polarity": 6.0},
+                    {"Input.gid": f"a_{n}_0_y", "from": 16, "to": 25, "polarity": 4.0},
+                ],
+            }
+        )
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_training_resumes_from_its_checkpoint_and_writes_the_onnx_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = _tiny_encoder(tmp_path / "enc")
+    from tools.target_sentiment import train
+
+    data = _sentences(tmp_path / "train.jsonl")
+    soft = tmp_path / "soft.jsonl"
+    soft.write_text(
+        json.dumps(
+            {
+                "sentence": "Cy Ray lost.",
+                "start": 0,
+                "end": 6,
+                "others": [],
+                "probs": [0.8, 0.15, 0.05],
+                "weight": 2.0,
+            }
+        )
+        + "\n"
+    )
+    out = tmp_path / "out"
+    argv = ["train", "--data", str(data), "--out", str(out), "--encoder", str(encoder)]
+    argv += ["--epochs", "2", "--batch", "8", "--threads", "1", "--soft", str(soft)]
+    # stop after the first epoch's checkpoint, as a killed session would
+    monkeypatch.setattr(sys, "argv", [*argv, "--epochs", "1", "--no-onnx"])
+    assert train.main() == 0
+    first = torch_load(out / "checkpoint.pt")
+    assert first["epoch"] == 1 and first["batch"] == 0
+    monkeypatch.setattr(sys, "argv", argv)
+    assert train.main() == 0  # resumes at epoch 2, then writes the graphs
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert json.loads((out / "split.json").read_text())["soft_targets"] == 1
+    assert (out / "model.onnx").stat().st_size > 0 and (out / "ranges.json").exists()
+
+    # the trained model labels harvested mentions: probabilities, and the weight of a
+    # sentence whose mentions it reads apart
+    from tools.target_sentiment import label
+
+    mentions = tmp_path / "mentions.jsonl"
+    mentions.write_text(soft.read_text())
+    labelled = tmp_path / "labelled.jsonl"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["label", "--teacher", str(out), "--encoder", str(encoder), "--mentions", str(mentions)]
+        + ["--out", str(labelled), "--threads", "1"],
+    )
+    assert label.main() == 0
+    row = json.loads(labelled.read_text())
+    assert abs(sum(row["probs"]) - 1) < 1e-3 and row["weight"] == 1.0
+
+
+def torch_load(path: Path) -> dict:  # type: ignore[type-arg]
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
