@@ -146,6 +146,16 @@ def test_training_resumes_from_its_checkpoint_and_writes_the_onnx_graph(
     assert label.main() == 0
     row = json.loads(labelled.read_text())
     assert abs(sum(row["probs"]) - 1) < 1e-3 and row["weight"] == 1.0
+    # the committed form has no text; training joins it back onto the harvest by key
+    public = tmp_path / "public.jsonl"
+    label.publish(labelled, public)
+    assert "sentence" not in public.read_text()
+    (joined,) = train.load_soft([public], mentions)
+    assert joined["sentence"] == "Cy Ray lost." and joined["label"] == tuple(row["probs"])
+    other_harvest = tmp_path / "other.jsonl"
+    other_harvest.write_text("")
+    with pytest.raises(SystemExit, match="no mention"):
+        train.load_soft([public], other_harvest)
 
 
 def torch_load(path: Path) -> dict:  # type: ignore[type-arg]

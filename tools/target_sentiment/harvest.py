@@ -120,6 +120,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--swaps", type=int, default=1, help="name-swapped copies of gold")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="keep at most N mentions: every one whose sentence names another actor, then a "
+        "seeded random sample of the rest (the teacher's labelling time is the budget)",
+    )
     args = parser.parse_args()
     finder = Finder(args.watchlist)
     texts = {
@@ -146,8 +153,23 @@ def main() -> int:
                     emit(_row(source, sentence, start, end, others))
         for row in newsmtsc(args.data / "newsmtsc" / "train.jsonl", finder, args.swaps, args.seed):
             emit(row)
+    if args.sample:
+        counts = _sample(args.out, args.sample, random.Random(args.seed))
     print(json.dumps(counts))
     return 0
+
+
+def _sample(path: Path, size: int, rng: random.Random) -> dict[str, int]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    multi = [line for line in lines if json.loads(line)["others"]]
+    single = [line for line in lines if not json.loads(line)["others"]]
+    kept = multi[:size] + rng.sample(single, max(0, min(len(single), size - len(multi))))
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    counts: dict[str, int] = {}
+    for line in kept:
+        source = json.loads(line)["source"]
+        counts[source] = counts.get(source, 0) + 1
+    return counts
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@ Reads the mentions of :mod:`tools.target_sentiment.harvest`, runs the teacher
 mention with the teacher's probabilities (negative, neutral, positive) and a loss weight
 for the student. Sentences whose mentions the teacher reads with *different* classes get
 ``--differ-weight``: the student is weakest where one sentence treats two actors apart.
-The output is small and committed, so the student can be retrained in minutes without
-the teacher::
+The output keeps the mention's text; ``--public`` also writes the committed form, which
+carries only a key per mention (:func:`mention_key`), its source, the probabilities and the
+weight: the text stays in the shared data it came from (HuffPost's licence keeps it out of
+the repository), and training joins the labels back onto a fresh harvest by key. So the
+student can be retrained in minutes without the teacher::
 
     python -m tools.target_sentiment.label --teacher build/teacher/run1 \
-        --mentions build/teacher/mentions.jsonl --out tools/target_sentiment/soft_labels.jsonl
+        --mentions build/teacher/mentions.jsonl --out build/teacher/soft.jsonl \
+        --public tools/target_sentiment/soft_labels.jsonl
 """
 
 from __future__ import annotations
@@ -26,6 +30,22 @@ from tools.encoders import mpnet_dir
 from tools.target_sentiment import train
 
 
+def mention_key(sentence: str, start: int, end: int, others: list) -> str:  # type: ignore[type-arg]
+    """A stable key of one harvested mention (its sentence, span and other targets)."""
+    raw = json.dumps([sentence, start, end, [list(o) for o in others]], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def publish(labelled: Path, public: Path) -> None:
+    """The committed form of ``labelled``: keys instead of text."""
+    with public.open("w", encoding="utf-8") as out:
+        for line in labelled.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            key = mention_key(r["sentence"], r["start"], r["end"], r["others"])
+            row = {"key": key, "source": r["source"], "probs": r["probs"], "weight": r["weight"]}
+            out.write(json.dumps(row) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", type=Path, required=True, help="folder with model.pt")
@@ -34,6 +54,7 @@ def main() -> int:
     )
     parser.add_argument("--mentions", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--public", type=Path, default=None, help="also write the textless form")
     parser.add_argument("--differ-weight", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -63,6 +84,8 @@ def main() -> int:
                 "weight": args.differ_weight if differ else 1.0,
             }
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    if args.public:
+        publish(args.out, args.public)
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     print(
         json.dumps(

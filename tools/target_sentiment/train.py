@@ -287,13 +287,28 @@ def onnx_eval(path: Path, items: list[tuple[Any, ...]]) -> dict[str, Any]:
     return report(items, pred)
 
 
-def load_soft(paths: list[Path]) -> list[dict[str, Any]]:
+def load_soft(paths: list[Path], mentions: Path | None = None) -> list[dict[str, Any]]:
     """Teacher-labelled mentions (``tools.target_sentiment.label``) as training rows whose
-    label is the teacher's probability triple."""
+    label is the teacher's probability triple. Rows of the committed, textless form
+    (``key`` instead of ``sentence``) are joined onto ``mentions``, a harvest file."""
+    from tools.target_sentiment.label import mention_key
+
+    by_key: dict[str, dict[str, Any]] = {}
+    if mentions is not None:
+        for line in mentions.read_text(encoding="utf-8").splitlines():
+            m = json.loads(line)
+            by_key[mention_key(m["sentence"], m["start"], m["end"], m["others"])] = m
     rows = []
+    missing = 0
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
+            if "sentence" not in item:
+                found = by_key.get(item["key"])
+                if found is None:
+                    missing += 1
+                    continue
+                item = {**found, **item}
             others = [tuple(o) for o in item["others"]]
             rows.append(
                 {
@@ -308,6 +323,11 @@ def load_soft(paths: list[Path]) -> list[dict[str, Any]]:
                     "weight": float(item.get("weight", 1.0)),
                 }
             )
+    if missing:
+        raise SystemExit(
+            f"{missing} soft labels have no mention in {mentions}: harvest with the command in "
+            "tools/target_sentiment/TEACHER.md (same data, same --sample) and pass it as --mentions"
+        )
     return rows
 
 
@@ -370,6 +390,12 @@ def _parser() -> argparse.ArgumentParser:
         "besides the gold targets (distillation)",
     )
     parser.add_argument(
+        "--mentions",
+        type=Path,
+        default=None,
+        help="the harvest file that textless --soft labels (keys only) are joined onto",
+    )
+    parser.add_argument(
         "--checkpoint-every",
         type=int,
         default=200,
@@ -427,7 +453,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     train_rows, test_rows = _split(load(args.data), args)
-    soft_rows = load_soft(args.soft)
+    soft_rows = load_soft(args.soft, args.mentions)
     (args.out / "split.json").write_text(
         json.dumps(
             {
