@@ -42,7 +42,12 @@ def publish(labelled: Path, public: Path) -> None:
         for line in labelled.read_text(encoding="utf-8").splitlines():
             r = json.loads(line)
             key = mention_key(r["sentence"], r["start"], r["end"], r["others"])
-            row = {"key": key, "source": r["source"], "probs": r["probs"], "weight": r["weight"]}
+            row = {
+                "key": key,
+                "source": r.get("source", ""),
+                "probs": r["probs"],
+                "weight": r["weight"],
+            }
             out.write(json.dumps(row) + "\n")
 
 
