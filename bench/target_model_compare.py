@@ -38,6 +38,7 @@ from feeds.analysis import LexiconAnalyzer  # noqa: E402
 from feeds.analysis.actor_list import merge_watchlist  # noqa: E402
 from feeds.analysis.sentences import split_sentences  # noqa: E402
 from feeds.analysis.targeted.actors import targets_in_sentences  # noqa: E402
+from feeds.analysis.targeted.cascade import CascadeTargetSentiment  # noqa: E402
 from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment  # noqa: E402
 from feeds.models import Document, MentionSentiment, TargetInSentence  # noqa: E402
 from feeds.ports import TargetSentimentModel  # noqa: E402
@@ -57,8 +58,16 @@ class Unmarked:
 
 
 def load_model(spec: str) -> TargetSentimentModel:
+    """``folder``, ``folder:unmarked``, ``folder:batch1`` (one target a run, for a model
+    with dynamic activation scales) or ``cascade:SMALL,LARGE`` (the large one read one
+    target a run)."""
+    if spec.startswith("cascade:"):
+        small, large = spec.removeprefix("cascade:").split(",")
+        return CascadeTargetSentiment(
+            OnnxTargetSentiment(Path(small)), OnnxTargetSentiment(Path(large), batch=1)
+        )
     folder, _, mode = spec.partition(":")
-    model = OnnxTargetSentiment(Path(folder))
+    model = OnnxTargetSentiment(Path(folder), batch=1 if mode == "batch1" else 8)
     return Unmarked(model) if mode == "unmarked" else model
 
 

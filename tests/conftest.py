@@ -30,6 +30,11 @@ from storage.migrate import upgrade
 from storage.repository import SqlStore
 from storage.tables import metadata
 
+# The suite's pipeline, CLI and worker tests exercise plumbing, not reading quality, so
+# they run the fast target-sentiment model; tests/test_target_model.py loads each model
+# explicitly, the default ("accurate") included, and holds the quality bars.
+os.environ.setdefault("NEWSMON_TARGET_MODEL", "fast")
+
 # Fixtures that live in their own modules: loopback SMTP and feed servers, the CLI env.
 pytest_plugins = ["tests.smtpserver", "tests.feedserver", "tests.cli_support", "tests.services"]
 

@@ -17,6 +17,7 @@ from feeds.analysis.budget import MAX_TEXT_CHARS
 from feeds.analysis.discovery import discover_actors
 from feeds.analysis.spans import SpanSet
 from feeds.analysis.targeted.actors import MAX_SENTENCES_PER_ACTOR, reading_plan
+from feeds.analysis.targeted.cascade import CascadeTargetSentiment
 from feeds.analysis.targeted.encoding import marked_pair
 from feeds.analysis.targeted.roles import is_source
 from feeds.analysis.targeted.verdict import LEAN, ReadMention, actor_verdict
@@ -387,3 +388,14 @@ def test_span_set_answers_overlaps_of_half_open_spans() -> None:
     assert not spans.overlaps(20, 30) and not spans.overlaps(0, 10) and not spans.overlaps(40, 50)
     assert spans.add_if_free(20, 30) and not spans.add_if_free(25, 26)
     assert spans.overlaps(29, 30)
+
+
+def test_the_cascade_sends_sentences_with_several_targets_to_the_large_model() -> None:
+    small, large = WordModel(), WordModel()
+    cascade = CascadeTargetSentiment(small, large)
+    alone = TargetInSentence("Ann Lee won.", 0, 7)
+    shared = TargetInSentence("Ann Lee won and Bob Marsh failed.", 16, 25, ((0, 7),))
+    readings = cascade.predict([alone, shared, alone])
+    assert readings == [POS, NEG, POS]  # in input order
+    assert small.calls == [[alone, alone]] and large.calls == [[shared]]
+    assert cascade.predict([]) == []

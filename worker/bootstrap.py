@@ -32,7 +32,7 @@ from feeds.models import (
 )
 from feeds.pipeline import Pipeline
 from feeds.politeness import LocalHostLimiter
-from feeds.ports import Analyzer, HostLimiter
+from feeds.ports import Analyzer, HostLimiter, TargetSentimentModel
 from feeds.unsubscribe import UnsubscribeConfig
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -131,15 +131,30 @@ def load_analyzer(
         rules = parse_topic_rules(settings.topics_path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise _unreadable_seed(exc) from None
-    # Imported here: ONNX Runtime is a large import that only analysing processes need.
-    from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment
-
     return LexiconAnalyzer(
         merge_watchlist(actors, user_actors),
         rules if keyword_topics else (),
-        target_model=OnnxTargetSentiment() if settings.actor_sentiment == "model" else None,
+        target_model=build_target_model(settings) if settings.actor_sentiment == "model" else None,
         discover=settings.discover_actors,
     )
+
+
+def build_target_model(settings: Settings) -> TargetSentimentModel:
+    """The target-sentiment model named by ``settings.target_model``."""
+    # Imported here: ONNX Runtime is a large import that only analysing processes need.
+    from feeds.analysis.targeted.cascade import CascadeTargetSentiment
+    from feeds.analysis.targeted.onnx_model import (
+        OnnxTargetSentiment,
+        large_model_dir,
+    )
+
+    if settings.target_model == "fast":
+        return OnnxTargetSentiment()
+    # dynamic activation scales: one target a run, so a reading never depends on its batch
+    accurate = OnnxTargetSentiment(large_model_dir(), batch=1)
+    if settings.target_model == "accurate":
+        return accurate
+    return CascadeTargetSentiment(OnnxTargetSentiment(), accurate)
 
 
 def stored_actors(store: SqlStore) -> list[WatchedActor]:

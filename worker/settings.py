@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # Sentiment toward actors: "model" (the committed target-sentiment classifier) or
     # "lexicon" (VADER on the clause); discovery adds actors that are not on the watchlist.
     actor_sentiment: Literal["model", "lexicon"] = "model"
+    # Which target-sentiment model: "accurate" (fine-tuned mpnet, int8, 110 MB: the best
+    # reading, ~30 ms a target on one core), "fast" (fine-tuned MiniLM, 23 MB, ~3 ms), or
+    # "cascade" (fast, and accurate where a sentence names several actors). docs/ACTORS.md.
+    target_model: Literal["accurate", "cascade", "fast"] = "accurate"
     discover_actors: bool = True
 
     # How often beat (and `newsmon run`'s default tick) looks for due feeds and digests.

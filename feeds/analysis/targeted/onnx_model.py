@@ -39,15 +39,25 @@ _BATCH = 8  # measured: about 15-25 % less CPU per target than one by one, no ga
 
 
 def packaged_model_dir() -> Path:
-    """The folder of the model committed with the project (found in an installed package)."""
+    """The folder of the fast model committed with the project (MiniLM, ``model/``)."""
     return Path(str(resources.files("feeds.analysis.targeted") / "model"))
+
+
+def large_model_dir() -> Path:
+    """The folder of the accurate model committed with the project (mpnet, ``model_large/``)."""
+    return Path(str(resources.files("feeds.analysis.targeted") / "model_large"))
 
 
 class OnnxTargetSentiment:
     """Implements :class:`feeds.ports.TargetSentimentModel`; build once per process."""
 
-    def __init__(self, model_dir: Path | None = None, *, threads: int = 1) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, *, threads: int = 1, batch: int = _BATCH
+    ) -> None:
+        """``batch``: targets per run; 1 for a model with per-run (dynamic) activation
+        scales, whose readings would otherwise depend on their neighbours."""
         folder = model_dir or packaged_model_dir()
+        self._batch = batch
         try:
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             options = onnxruntime.SessionOptions()
@@ -60,6 +70,8 @@ class OnnxTargetSentiment:
             raise ConfigError(
                 f"cannot load the target-sentiment model from {folder}: {exc}"
             ) from None
+        # a graph may not take every input (MPNet has no segment ids)
+        self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
 
@@ -68,8 +80,8 @@ class OnnxTargetSentiment:
         encoded = [self._encode(t) for t in targets]
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
         out: list[MentionSentiment | None] = [None] * len(encoded)
-        for k in range(0, len(order), _BATCH):
-            group = order[k : k + _BATCH]
+        for k in range(0, len(order), self._batch):
+            group = order[k : k + self._batch]
             probs = self._run([encoded[i] for i in group])
             for i, row in zip(group, probs, strict=True):
                 out[i] = MentionSentiment(float(row[0]), float(row[1]), float(row[2]))
@@ -85,7 +97,8 @@ class OnnxTargetSentiment:
             arrays = dict(zip(INPUTS, (one[0], np.ones_like(one[0]), one[1], one[2]), strict=True))
         else:
             arrays = pack(rows)
-        logits = np.asarray(self._session.run(["logits"], arrays)[0], dtype=np.float64)
+        feed = {name: value for name, value in arrays.items() if name in self._inputs}
+        logits = np.asarray(self._session.run(["logits"], feed)[0], dtype=np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
