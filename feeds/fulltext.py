@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from feeds.parse import _plain_to_text
+from feeds.parse.text import plain_to_text
 
 __all__ = ["FULL_TEXT_BELOW", "needs_full_text", "page_text"]
 
@@ -49,4 +49,4 @@ def page_text(html: bytes, *, url: str | None = None) -> str | None:
         return None
     if not text:
         return None
-    return _plain_to_text(text.replace("\n", "\n\n")) or None
+    return plain_to_text(text.replace("\n", "\n\n")) or None

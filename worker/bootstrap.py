@@ -37,9 +37,9 @@ from feeds.unsubscribe import UnsubscribeConfig
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
-from worker.analysis_pool import ProcessAnalysisPool
-from worker.ingest_pool import ProcessPreparePool
 from worker.mailer import SmtpMailer, validate_address
+from worker.pools.analysis import ProcessAnalysisPool
+from worker.pools.ingest import ProcessPreparePool
 from worker.settings import Settings, load_settings
 from worker.topics import with_topics
 
@@ -234,9 +234,9 @@ def build_container(
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "newsmon.localhost"
     analyzer = build_analyzer(settings, store)
     # Celery's --concurrency already gives a worker its processes; the pool is for the
-    # embedded mode's one process (worker/analysis_pool.py).
+    # embedded mode's one process (worker/pools/analysis.py).
     analysis_pool = (
-        ProcessAnalysisPool(settings, settings.analysis_processes, analyzer)
+        ProcessAnalysisPool(settings, settings.analysis_processes, analyzer, build_analyzer_for)
         if settings.analysis_processes > 1 and not celery_worker
         else None
     )

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from feeds.dedup import PreparedFeed, prepare_feed
 from feeds.errors import ParseError
-from worker.processes import WorkerProcesses, ignore_interrupts, worker_context
+from worker.pools.processes import WorkerProcesses, ignore_interrupts, worker_context
 
 
 class ProcessPreparePool(WorkerProcesses):

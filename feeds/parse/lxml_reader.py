@@ -28,19 +28,19 @@ check of :func:`feeds.parse.check_entities` has run before this is called.
 
 from __future__ import annotations
 
-import html.entities
 import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feedparser.mixin import _FeedParserMixin
-from feedparser.sanitizer import _HTMLSanitizer
 from feedparser.urls import _urljoin
 from lxml import etree
 
 from feeds.models import ParsedEntry, ParsedFeed
+from feeds.parse.hints import skip_hours, ttl_minutes
+from feeds.parse.lxml_checks import Decline, encoding_ok, html_ok, looks_like_html, repair_free
+from feeds.parse.text import html_to_text, optional_line, plain_to_text, single_line
 
 __all__ = ["fast_parse"]
 
@@ -74,22 +74,6 @@ _ATOM_FEED_OK = frozenset(
               "rights", "entry", "category")
 )  # fmt: skip
 
-_ACCEPTABLE_TAGS = frozenset(_HTMLSanitizer.acceptable_elements) - {"svg", "math"}
-# Dropped by the sanitiser together with their content, as our text conversion skips it.
-_DROPPED_TAGS = frozenset(_HTMLSanitizer.unacceptable_elements_with_end_tag)
-_KNOWN_ENTITIES = frozenset(html.entities.name2codepoint) | {"apos"}
-_looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
-
-# A tag both HTML parsers (the sanitiser's sgmllib and html.parser) read the same way.
-_TAG = re.compile(
-    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)"""
-    r"""((?:\s+[a-zA-Z_][-:.a-zA-Z_0-9]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'"""
-    r"""|[-a-zA-Z0-9./,:;+*%?!$()_#=~@]+))?)*)\s*(/?)>"""
-)
-_DROPPED_BLOCK = re.compile(r"<(script|style|applet)\b[^<>]*>([^<]*)</\1\s*>", re.IGNORECASE)
-_AMP = re.compile(r"&(?:#([0-9]{1,7});|#[xX]([0-9a-fA-F]{1,6});|([A-Za-z][A-Za-z0-9]*);)?")
-_C1 = re.compile("[\x80-\x9f]")
-_XML_DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 
 _RFC822 = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) "
@@ -102,10 +86,6 @@ _MONTHS = {m: n for n, m in enumerate(
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-]\d{2}:\d{2})"
 )
-
-
-class Decline(Exception):
-    """Raised inside the reader when feedparser must decide; never leaves this module."""
 
 
 # lxml parser objects must not be shared between threads.
@@ -126,94 +106,11 @@ def _parser() -> Any:
 # --------------------------------------------------------------------------- checks
 
 
-def _encoding_ok(content: bytes, content_type: str | None, url: str | None) -> bool:
-    """True when feedparser would decode ``content`` as UTF-8 without a warning."""
-    body = content[3:] if content.startswith(b"\xef\xbb\xbf") else content
-    if body[:2] in (b"\xfe\xff", b"\xff\xfe") or body[:1] == b"\x00":
-        return False
-    match = _XML_DECL_ENCODING.match(body)
-    declared = match.group(1).decode("ascii", "replace").lower() if match else ""
-    if declared not in ("", "utf-8", "utf8"):
-        return False
-    media, _, params = (content_type or "").partition(";")
-    media = media.strip().lower()
-    charset = ""
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip("\"'").lower()
-    if content_type:
-        if media == "application/xml" or (
-            media.startswith("application/") and media.endswith("+xml")
-        ):
-            encoding = charset or declared or "utf-8"
-        elif media == "text/xml" or (media.startswith("text/") and media.endswith("+xml")):
-            encoding = charset or "us-ascii"
-        else:
-            return False  # feedparser warns: not an XML media type
-    elif url:
-        return False  # feedparser warns: no content type
-    else:
-        encoding = declared or "utf-8"
-    if encoding in ("us-ascii", "ascii"):
-        return body.isascii()
-    if encoding not in ("utf-8", "utf8"):
-        return False
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _repair_free(text: str) -> str:
-    """``text`` unchanged, or :class:`Decline` when feedparser would rewrite it."""
-    if text.isascii():
-        return text
-    if _C1.search(text):
-        raise Decline("C1 control characters")
-    try:
-        text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
-    raise Decline("text that feedparser would re-decode")
-
-
-def _html_ok(markup: str) -> None:
-    """Decline HTML whose text the sanitiser's re-serialisation could change."""
-    if "<" in markup:
-        # Scripts and styles disappear with their content in both paths, when simple.
-        markup = _DROPPED_BLOCK.sub("", markup)
-        for match in _TAG.finditer(markup):
-            tag = match.group(2).lower()
-            if tag not in _ACCEPTABLE_TAGS:
-                raise Decline(f"HTML tag {tag!r}")
-        if "<" in _TAG.sub("", markup):
-            raise Decline("markup the two HTML parsers may read differently")
-    if "&" in markup:
-        for match in _AMP.finditer(markup):
-            decimal, hexadecimal, name = match.groups()
-            if name is not None:
-                if name not in _KNOWN_ENTITIES:
-                    raise Decline("unknown HTML entity")
-            elif decimal is not None or hexadecimal is not None:
-                value = int(decimal) if decimal is not None else int(hexadecimal, 16)
-                if not (
-                    0x20 <= value < 0x7F
-                    or 0xA0 <= value <= 0xD7FF
-                    or 0xE000 <= value <= 0x10FFFF
-                    or value in (9, 10, 13)
-                ):
-                    raise Decline("odd character reference")
-            else:
-                raise Decline("bare ampersand")
-
-
 def _leaf_text(el: Any) -> str:
     """The stripped text of an element that must hold text only."""
     if len(el):
         raise Decline("markup inside a text element")
-    return _repair_free((el.text or "").strip())
+    return repair_free((el.text or "").strip())
 
 
 def _date(text: str, *, rss: bool) -> datetime:
@@ -251,19 +148,17 @@ class _Text:
     """Text conversion with the same helpers as the feedparser path."""
 
     def __init__(self) -> None:
-        from feeds import parse  # the feedparser path imports this module
-
-        self.html = parse.html_to_text
-        self.plain = parse._plain_to_text
-        self.optional = parse._optional
-        self.single = parse._single_line
+        self.html = html_to_text
+        self.plain = plain_to_text
+        self.optional = optional_line
+        self.single = single_line
 
     def of(self, value: str, kind: str) -> str:
         if not value:
             return ""
         if kind == "text/plain":
             return self.plain(value)
-        _html_ok(value)
+        html_ok(value)
         return self.html(value)
 
 
@@ -324,7 +219,7 @@ def _rss_entry(item: Any, base: str, t: _Text) -> ParsedEntry | None:
     title = ""
     if title_el is not None:
         raw = _leaf_text(title_el)
-        if raw and _looks_like_html(raw):
+        if raw and looks_like_html(raw):
             raise Decline("title that looks like HTML")
         title = t.single(t.of(raw, "text/plain"))
 
@@ -423,7 +318,7 @@ def _rss(root: Any, base: str, t: _Text) -> tuple[str | None, str | None, list[P
     title = None
     if title_el is not None:
         raw = _leaf_text(title_el)
-        if raw and _looks_like_html(raw):
+        if raw and looks_like_html(raw):
             raise Decline("title that looks like HTML")
         title = t.optional(t.of(raw, "text/plain"))
     link_el = _one(found, "link")
@@ -470,7 +365,7 @@ def _atom_link(els: list[Any], base: str) -> str | None:
         if rel == "alternate":
             if kind != "text/html":
                 raise Decline("alternate link of another type")
-            link = _repair_free(_urljoin(base, attrs["href"]))
+            link = repair_free(_urljoin(base, attrs["href"]))
     return link
 
 
@@ -538,7 +433,7 @@ def _atom_entry(entry: Any, base: str, t: _Text) -> ParsedEntry | None:
         if len(el) or (el.text or "").strip():
             raise Decline("category with content")
         term = _attrs(el).get("term")
-        cleaned = t.optional(_repair_free(term)) if term else None
+        cleaned = t.optional(repair_free(term)) if term else None
         if cleaned:
             categories.setdefault(cleaned, None)
 
@@ -577,7 +472,7 @@ def fast_parse(content: bytes, *, url: str | None, content_type: str | None) -> 
     """
     if b"xml:base" in content:
         return None
-    if not _encoding_ok(content, content_type, url):
+    if not encoding_ok(content, content_type, url):
         return None
     try:
         root = etree.fromstring(content, _parser())
@@ -602,9 +497,7 @@ def fast_parse(content: bytes, *, url: str | None, content_type: str | None) -> 
     kept = tuple(e for e in entries if e)
     if not kept:
         return None  # the feedparser path decides what an empty feed is
-    from feeds.parse import _skip_hours, _ttl_minutes
-
     return ParsedFeed(
         title=title, link=link, entries=kept,
-        ttl_minutes=_ttl_minutes(content), skip_hours=_skip_hours(content),
+        ttl_minutes=ttl_minutes(content), skip_hours=skip_hours(content),
     )  # fmt: skip

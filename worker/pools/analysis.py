@@ -19,7 +19,7 @@ Principles:
   The workers, once started, take every batch (so the calling process never loads the
   models for a small tail) and stay for later ones (``newsmon run``) until :meth:`close`.
 - **Never fork a threaded process**, and other rules both pools follow: see
-  :mod:`worker.processes`.
+  :mod:`worker.pools.processes`.
 - **A dead worker loses nothing.** If a worker dies (killed, out of memory), the batch is
   analysed here instead and the pool is started again on the next batch; nothing is
   saved until the whole batch has its results, so nothing is saved twice.
@@ -28,12 +28,12 @@ Principles:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 
 from feeds.models import AnalysisResult, Document
 from feeds.ports import Analyzer
-from worker.processes import WorkerProcesses, ignore_interrupts, worker_context
+from worker.pools.processes import WorkerProcesses, ignore_interrupts, worker_context
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,15 @@ CHUNKS_PER_WORKER = 4
 
 _analyzer: Analyzer | None = None  # the worker process's own, built by _start
 
+# Builds a worker's analyzer from the settings; a module-level function, so that it is
+# pickled by name and the worker imports its module itself (the composition root's).
+AnalyzerBuilder = Callable[[Settings], Analyzer]
 
-def _start(settings: Settings) -> None:
-    from worker import bootstrap  # here, not at import: bootstrap builds this pool
 
+def _start(build: AnalyzerBuilder, settings: Settings) -> None:
     global _analyzer
     ignore_interrupts()
-    _analyzer = bootstrap.build_analyzer_for(settings)
+    _analyzer = build(settings)
 
 
 def _analyze(docs: Sequence[Document]) -> list[AnalysisResult]:
@@ -71,10 +73,17 @@ class ProcessAnalysisPool(WorkerProcesses):
     """Implements :class:`feeds.ports.AnalysisPool` with ``processes`` worker processes."""
 
     def __init__(
-        self, settings: Settings, processes: int, local: Analyzer, *, min_docs: int = MIN_DOCS
+        self,
+        settings: Settings,
+        processes: int,
+        local: Analyzer,
+        build: AnalyzerBuilder,
+        *,
+        min_docs: int = MIN_DOCS,
     ) -> None:
         super().__init__(processes)
         self._settings = settings
+        self._build = build
         self._local = local
         self._min_docs = max(1, min_docs)
 
@@ -106,7 +115,7 @@ class ProcessAnalysisPool(WorkerProcesses):
         return ProcessPoolExecutor(
             max_workers=self.processes,
             # the heavy imports (ONNX Runtime, SQLAlchemy) once, in the fork server
-            mp_context=worker_context(["worker.bootstrap"]),
+            mp_context=worker_context([self._build.__module__]),
             initializer=_start,
-            initargs=(self._settings,),
+            initargs=(self._build, self._settings),
         )

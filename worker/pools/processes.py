@@ -1,6 +1,6 @@
 """Worker processes for the embedded mode: how they start, and their life cycle.
 
-Two pools use this (``worker/ingest_pool.py``, ``worker/analysis_pool.py``); the core
+Two pools use this (``worker/pools/ingest.py``, ``worker/pools/analysis.py``); the core
 sees only their ports. The rules both follow: never fork a process that may run threads
 (a fork server, or spawn, starts the workers); workers ignore Ctrl-C, which reaches the
 whole process group, because stopping is the calling process's decision; the workers
