@@ -139,10 +139,12 @@ class Mailer(Protocol):
         ...
 
 
-class Repository(Protocol):
-    """Everything the use cases read and write, inside one transaction."""
+# The repository port, by area; storage/repository/ has one module per class below.
 
-    # feeds
+
+class FeedRepository(Protocol):
+    """Feeds, their schedules and fetch outcomes, their GUID trust (feeds.identity)."""
+
     def add_feed(self, url: str, title: str | None, now: datetime) -> FeedInfo: ...
     def get_feed(self, feed_id: int) -> FeedInfo: ...
     def list_feeds(self) -> list[FeedInfo]: ...
@@ -157,7 +159,23 @@ class Repository(Protocol):
     def record_fetch(self, outcome: FetchOutcome) -> None: ...
     def record_fetches(self, outcomes: Sequence[FetchOutcome]) -> None: ...
 
-    # articles
+    # full text, claims (see feeds.fetch_policy, docs/FETCHING.md)
+    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
+    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
+    # broken GUIDs
+    def guids_broken(self, feed_id: int) -> bool:
+        """Whether this feed's GUIDs were found unusable (a sticky per-feed flag)."""
+        ...
+
+    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None: ...
+    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
+        """Entry keys under which this feed already carried each canonical link."""
+        ...
+
+
+class ArticleRepository(Protocol):
+    """Articles and sightings, inserted once; retention and its tombstones."""
+
     def add_article(self, article: NewArticle) -> ArticleRef:
         """Insert once (race-free) and record the sighting by ``article.feed_id``."""
         ...
@@ -168,13 +186,6 @@ class Repository(Protocol):
 
     def known_entry_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already sighted in this feed (a fast path, not a guard)."""
-        ...
-
-    def pending_analysis(
-        self, *, ids: Sequence[int] | None = None, limit: int = 100
-    ) -> list[ArticleForAnalysis]: ...
-    def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
-        """Replace the article's analysis (idempotent)."""
         ...
 
     def iter_articles(
@@ -189,77 +200,6 @@ class Repository(Protocol):
 
     def count_articles(self) -> int: ...
 
-    # subscriptions and digests
-    def add_subscription(self, spec: SubscriptionSpec, now: datetime) -> Subscription: ...
-    def get_subscription(self, name: str) -> Subscription: ...
-    def list_subscriptions(self) -> list[Subscription]: ...
-    def remove_subscription(self, name: str) -> None: ...
-    def claim_digest_run(
-        self, subscription_id: int, period_key: str, message_id: str, now: datetime
-    ) -> DigestRun | None:
-        """Create the run for this period, or return the unsent one; None when already sent."""
-        ...
-
-    def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
-    def mark_digest_failed(self, run_id: int, error: str) -> None: ...
-    def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
-
-    # subscriptions and digests: filters, pause, the leased outbox (docs/DIGESTS.md)
-    def get_subscription_by_id(self, subscription_id: int) -> Subscription: ...
-    def update_subscription(self, spec: SubscriptionSpec) -> Subscription: ...
-    def set_subscription_paused(self, name: str, paused: bool) -> None: ...
-    def lease_digest_run(
-        self,
-        subscription_id: int,
-        period_key: str,
-        message_id: str,
-        *,
-        owner: str,
-        now: datetime,
-        lease_until: datetime,
-        period_start: datetime | None = None,
-        period_end: datetime | None = None,
-        respect_backoff: bool = True,
-    ) -> tuple[DigestRun, bool]:
-        """Create the outbox row if needed; try to lease it. Returns (row, leased)."""
-        ...
-
-    def record_delivery(self, run_id: int, recipient: str) -> None: ...
-    def mark_digest_retry(
-        self, run_id: int, owner: str, error: str, next_attempt_at: datetime | None
-    ) -> None: ...
-    def mark_digest_skipped(self, run_id: int, now: datetime) -> None: ...
-    def recent_digest_runs(
-        self, since: datetime, keys: Sequence[str] | None = None
-    ) -> list[DigestRun]: ...
-    def actor_mentions(
-        self, names: Sequence[str], since: datetime, until: datetime
-    ) -> list[ActorMention]: ...
-    # user topics (named monitoring queries) and the text index they search
-    def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic: ...
-    def get_user_topic(self, name: str) -> UserTopic: ...
-    def list_user_topics(self) -> list[UserTopic]: ...
-    def remove_user_topic(self, name: str) -> None:
-        """Delete the topic and its matches."""
-        ...
-
-    def refresh_search_index(self) -> int:
-        """Index the articles not indexed yet; returns how many."""
-        ...
-
-    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
-        """Articles first seen since ``since`` holding the needed words, oldest first."""
-        ...
-
-    def replace_topic_matches(
-        self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None
-    ) -> None:
-        """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
-        ...
-
-    # fetching: full text, claims, tombstones (see feeds.fetch_policy, docs/FETCHING.md)
-    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
-    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
     def tombstoned(self, articles: Sequence[NewArticle]) -> set[str]:
         """Entry keys of ``articles`` whose identity was removed by retention."""
         ...
@@ -270,17 +210,36 @@ class Repository(Protocol):
 
     def count_tombstones(self) -> int: ...
 
-    # feed identity (broken GUIDs; see feeds.identity)
-    def guids_broken(self, feed_id: int) -> bool:
-        """Whether this feed's GUIDs were found unusable (a sticky per-feed flag)."""
+
+class AnalysisRepository(Protocol):
+    """What waits for analysis, and each article's analysis (feeds.analysis_stage)."""
+
+    def pending_analysis(
+        self, *, ids: Sequence[int] | None = None, limit: int = 100
+    ) -> list[ArticleForAnalysis]: ...
+    def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
+        """Replace the article's analysis (idempotent)."""
         ...
 
-    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None: ...
-    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
-        """Entry keys under which this feed already carried each canonical link."""
+    def article_ids(
+        self,
+        *,
+        since: datetime | None = None,
+        pending: bool = False,
+        feed_id: int | None = None,
+    ) -> list[int]:
+        """Ids of articles first seen on or after ``since`` (all if None), ascending;
+        ``pending``: only those never analysed; ``feed_id``: only those that feed carried."""
         ...
 
-    # near-duplicates and stories (see feeds.grouping)
+    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
+        """The analysis input of these articles, analysed or not, ascending by id."""
+        ...
+
+
+class StoryRepository(Protocol):
+    """Near-duplicates and stories (feeds.grouping)."""
+
     def ungrouped_articles(
         self, *, ids: Sequence[int] | None = None, limit: int = 500
     ) -> list[ArticleForGrouping]:
@@ -328,23 +287,84 @@ class Repository(Protocol):
     def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None: ...
     def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
         """The largest stories active since ``since``, largest first."""
-
-    # the analysis stage (see feeds.analysis_stage)
-    def article_ids(
-        self,
-        *,
-        since: datetime | None = None,
-        pending: bool = False,
-        feed_id: int | None = None,
-    ) -> list[int]:
-        """Ids of articles first seen on or after ``since`` (all if None), ascending;
-        ``pending``: only those never analysed; ``feed_id``: only those that feed carried."""
         ...
 
-    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
-        """The analysis input of these articles, analysed or not, ascending by id."""
 
-    # the user's part of the actor watchlist
+class DigestRepository(Protocol):
+    """Subscriptions and the digest outbox."""
+
+    def add_subscription(self, spec: SubscriptionSpec, now: datetime) -> Subscription: ...
+    def get_subscription(self, name: str) -> Subscription: ...
+    def list_subscriptions(self) -> list[Subscription]: ...
+    def remove_subscription(self, name: str) -> None: ...
+    def claim_digest_run(
+        self, subscription_id: int, period_key: str, message_id: str, now: datetime
+    ) -> DigestRun | None:
+        """Create the run for this period, or return the unsent one; None when already sent."""
+        ...
+
+    def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
+    def mark_digest_failed(self, run_id: int, error: str) -> None: ...
+    def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
+
+    # filters, pause, the leased outbox (docs/DIGESTS.md)
+    def get_subscription_by_id(self, subscription_id: int) -> Subscription: ...
+    def update_subscription(self, spec: SubscriptionSpec) -> Subscription: ...
+    def set_subscription_paused(self, name: str, paused: bool) -> None: ...
+    def lease_digest_run(
+        self,
+        subscription_id: int,
+        period_key: str,
+        message_id: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
+        respect_backoff: bool = True,
+    ) -> tuple[DigestRun, bool]:
+        """Create the outbox row if needed; try to lease it. Returns (row, leased)."""
+        ...
+
+    def record_delivery(self, run_id: int, recipient: str) -> None: ...
+    def mark_digest_retry(
+        self, run_id: int, owner: str, error: str, next_attempt_at: datetime | None
+    ) -> None: ...
+    def mark_digest_skipped(self, run_id: int, now: datetime) -> None: ...
+    def recent_digest_runs(
+        self, since: datetime, keys: Sequence[str] | None = None
+    ) -> list[DigestRun]: ...
+
+
+class TopicRepository(Protocol):
+    """User topics (named monitoring queries) and the text index they search."""
+
+    def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic: ...
+    def get_user_topic(self, name: str) -> UserTopic: ...
+    def list_user_topics(self) -> list[UserTopic]: ...
+    def remove_user_topic(self, name: str) -> None:
+        """Delete the topic and its matches."""
+        ...
+
+    def refresh_search_index(self) -> int:
+        """Index the articles not indexed yet; returns how many."""
+        ...
+
+    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
+        """Articles first seen since ``since`` holding the needed words, oldest first."""
+        ...
+
+    def replace_topic_matches(
+        self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None
+    ) -> None:
+        """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
+        ...
+
+
+class ActorRepository(Protocol):
+    """The user's part of the actor watchlist, and the mentions digests read."""
+
     def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
         """Insert or replace the entry with this name (names compare ignoring case)."""
         ...
@@ -353,6 +373,23 @@ class Repository(Protocol):
     def delete_watched_actor(self, name: str) -> None:
         """Raises :class:`feeds.errors.NotFound` when no entry has this name."""
         ...
+
+    def actor_mentions(
+        self, names: Sequence[str], since: datetime, until: datetime
+    ) -> list[ActorMention]: ...
+
+
+class Repository(
+    FeedRepository,
+    ArticleRepository,
+    AnalysisRepository,
+    StoryRepository,
+    DigestRepository,
+    TopicRepository,
+    ActorRepository,
+    Protocol,
+):
+    """Everything the use cases read and write, inside one transaction."""
 
 
 class Store(Protocol):

@@ -15,12 +15,14 @@ ignores a row another transaction added.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Integer, column, select, text
 from sqlalchemy.orm import Session
 
 from feeds.query import Need, words
 from feeds.user_topics import SearchDoc
+from storage import convert
 from storage.tables import ARTICLE
 
 BATCH = 500
@@ -91,17 +93,8 @@ def candidates(session: Session, need: Need, since: datetime | None) -> list[Sea
             stmt = stmt.where(ARTICLE.c.id.in_(found.columns(column("rowid", Integer))))
     if since is not None:
         stmt = stmt.where(ARTICLE.c.first_seen >= since)
-    return [
-        SearchDoc(
-            id=r["id"],
-            title=r["title"],
-            text=r["content"] or r["summary"],
-            author=r["author"],
-            url=r["url"],
-            first_seen=r["first_seen"],
-        )
-        for r in session.execute(stmt).mappings()
-    ]
+    rows: list[Any] = list(session.execute(stmt).mappings())
+    return [convert.search_doc(r) for r in rows]
 
 
 def _fts5(need: Need) -> str:
