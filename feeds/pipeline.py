@@ -43,13 +43,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from feeds.analysis_stage import save_analyses
 from feeds.dedup import PreparedFeed, prepare_feed
 from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, DigestService
 from feeds.errors import FetchError, ParseError
 from feeds.fetch_policy import PollObservation, PollPolicy, classify_failure, decide
 from feeds.fulltext import needs_full_text, page_text
-from feeds.grouping import group_pending
 from feeds.identity import guid_links_usable
 from feeds.models import (
     AnalysisResult,
@@ -73,6 +71,7 @@ from feeds.ports import (
     Store,
 )
 from feeds.unsubscribe import UnsubscribeConfig
+from feeds.usecases.analyze import analyze_articles
 
 __all__ = [
     "DigestOutcome",
@@ -603,24 +602,9 @@ class Pipeline:
 
     def analyze_pending(self, *, ids: Sequence[int] | None = None, limit: int = 500) -> int:
         """Analyse articles that have no analysis yet; returns how many were analysed."""
-        total = 0
-        remaining = list(ids) if ids is not None else None
-        while True:
-            batch_ids = remaining[:limit] if remaining is not None else None
-            with self.store.transaction() as repo:
-                items = repo.pending_analysis(ids=batch_ids, limit=limit)
-            analysed = save_analyses(self.store, self.analyze_documents, self.clock, items)
-            # Near-duplicates and stories, once per article (feeds.grouping); a repeated
-            # task still groups its articles if an earlier run stopped before this step.
-            group_pending(self.store, ids=batch_ids if batch_ids is not None else analysed)
-            total += len(analysed)
-            if remaining is not None:
-                remaining = remaining[limit:]
-                if not remaining:
-                    return total
-            elif len(items) < limit:
-                group_pending(self.store)  # stragglers, e.g. a crash between the two steps
-                return total
+        return analyze_articles(
+            self.store, self.analyze_documents, self.clock, ids, pending_only=True, batch=limit
+        )
 
     # ------------------------------------------------------------------ digests
     # The digest and alert use cases live in feeds.delivery; these keep the entry points

@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError
 from feeds.errors import ConfigError, NewsmonError
 from feeds.models import FeedSource
 from worker.bootstrap import Container
-from worker.cli_output import console
+from worker.cli.output import console
 
 
 def _broker_hint(url: str) -> str:

@@ -14,7 +14,7 @@ from types import FrameType
 
 from feeds.errors import ConfigError, StorageError
 from worker.bootstrap import Container
-from worker.cli_output import console, err_console, print_pass
+from worker.cli.output import console, err_console, print_pass
 
 
 def run_once(c: Container) -> None:

@@ -1,14 +1,12 @@
 """The ``subscriptions`` and ``digest`` command groups (registered by :mod:`worker.cli`).
 
-Thin, like the rest of the CLI: parse, call :class:`feeds.delivery.DigestService` (through
-the pipeline) or the repository, print. Errors are turned into one line and exit status 1
-by the root group in :mod:`worker.cli`, which wraps every sub-command.
+Thin, like the rest of the CLI: parse, call the subscription use cases
+(:mod:`feeds.usecases.subscriptions`) or the digest service (through the pipeline), print.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,26 +16,13 @@ from feeds.delivery import inline_as_data_uris
 from feeds.errors import InvalidInput
 from feeds.models import Subscription
 from feeds.schedule import current_period
-from worker import bootstrap
-from worker.cli_output import console
+from feeds.usecases import subscriptions
+from worker.cli.base import command_group, container
+from worker.cli.base import say as _say
+from worker.mailer import validate_address
 
-
-def _typer(help_text: str) -> typer.Typer:
-    return typer.Typer(
-        help=help_text,
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-        add_completion=False,
-    )
-
-
-subs_app = _typer("Manage digest subscriptions.")
-digest_app = _typer("Preview and send digests and alerts.")
-
-
-def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+subscriptions_group = command_group("Manage digest subscriptions.")
+digest_group = command_group("Preview and send digests and alerts.")
 
 
 TopicOpt = Annotated[list[str] | None, typer.Option("--topic", help="Topic code or label.")]
@@ -53,7 +38,7 @@ OutletOpt = Annotated[list[str] | None, typer.Option("--outlet", help="Feed titl
 # --------------------------------------------------------------------------- subscriptions
 
 
-@subs_app.command("add")
+@subscriptions_group.command("add")
 def subscriptions_add(
     name: str,
     email: Annotated[list[str], typer.Option(help="Recipient; repeat for several.")],
@@ -71,10 +56,11 @@ def subscriptions_add(
     ] = False,
 ) -> None:
     """Add a digest subscription."""
-    from worker.admin import add_subscription
-
-    sub = add_subscription(
-        bootstrap.container(),
+    c = container()
+    sub = subscriptions.add_subscription(
+        c.store,
+        c.pipeline.clock.now(),
+        validate_address,
         name,
         email,
         schedule,
@@ -105,11 +91,10 @@ def _filters(sub: Subscription) -> str:
     )
 
 
-@subs_app.command("list")
+@subscriptions_group.command("list")
 def subscriptions_list() -> None:
     """List subscriptions."""
-    with bootstrap.container().store.transaction() as repo:
-        subs = repo.list_subscriptions()
+    subs = subscriptions.list_subscriptions(container().store)
     if not subs:
         _say("no subscriptions yet")
     for s in subs:
@@ -121,28 +106,23 @@ def subscriptions_list() -> None:
         )
 
 
-@subs_app.command("remove")
+@subscriptions_group.command("remove")
 def subscriptions_remove(name: str) -> None:
     """Remove a subscription."""
-    with bootstrap.container().store.transaction() as repo:
-        repo.remove_subscription(name)
+    subscriptions.remove_subscription(container().store, name)
     _say(f"removed subscription {name}")
 
 
-@subs_app.command("show")
+@subscriptions_group.command("show")
 def subscriptions_show(name: str) -> None:
     """Show a subscription, its recent deliveries and what its next digest would hold."""
-    from worker.admin import WEEKDAYS
-
-    c = bootstrap.container()
+    c = container()
     now = c.pipeline.clock.now()
-    with c.store.transaction() as repo:
-        sub = repo.get_subscription(name)
-        runs = repo.list_digest_runs(sub.id)[-5:]
+    sub, runs = subscriptions.subscription_runs(c.store, name, runs=5)
     spec = sub.spec
     when = {
         "daily": f"daily at {spec.at}",
-        "weekly": f"weekly on {WEEKDAYS[spec.weekday]} at {spec.at}",
+        "weekly": f"weekly on {subscriptions.WEEKDAYS[spec.weekday]} at {spec.at}",
         "immediate": "immediate (batched every 5 minutes)",
     }[spec.schedule]
     _say(f"{sub.name}{' (paused)' if sub.paused else ''}: {when} {spec.tz}")
@@ -166,24 +146,23 @@ def subscriptions_show(name: str) -> None:
 
 
 def _set_paused(name: str, paused: bool) -> None:
-    with bootstrap.container().store.transaction() as repo:
-        repo.set_subscription_paused(name, paused)
+    subscriptions.set_paused(container().store, name, paused)
     _say(f"{'paused' if paused else 'resumed'} subscription {name}")
 
 
-@subs_app.command("pause")
+@subscriptions_group.command("pause")
 def subscriptions_pause(name: str) -> None:
     """Stop sending this subscription's digests and alerts (keeps everything)."""
     _set_paused(name, True)
 
 
-@subs_app.command("resume")
+@subscriptions_group.command("resume")
 def subscriptions_resume(name: str) -> None:
     """Send this subscription's digests again, from the next period on."""
     _set_paused(name, False)
 
 
-@subs_app.command("filters")
+@subscriptions_group.command("filters")
 def subscriptions_filters(
     name: str,
     topic: TopicOpt = None,
@@ -197,34 +176,24 @@ def subscriptions_filters(
     clear: Annotated[bool, typer.Option("--clear", help="Drop every filter first.")] = False,
 ) -> None:
     """Replace a subscription's filters: each option given replaces that kind of filter."""
-    from worker.admin import check_sentiments
-
-    c = bootstrap.container()
-    with c.store.transaction() as repo:
-        spec = repo.get_subscription(name).spec
-        if clear:
-            spec = replace(spec, topics=(), actors=(), queries=(), sentiments=(), outlets=())
-        changes: dict[str, object] = {}
-        for key, value in (
-            ("topics", topic),
-            ("actors", actor),
-            ("queries", query),
-            ("outlets", outlet),
-        ):
-            if value is not None:
-                changes[key] = tuple(value)
-        if sentiment is not None:
-            changes["sentiments"] = check_sentiments(sentiment)
-        if spike_alerts is not None:
-            changes["spike_alerts"] = spike_alerts
-        sub = repo.update_subscription(replace(spec, **changes))  # type: ignore[arg-type]
+    sub = subscriptions.change_filters(
+        container().store,
+        name,
+        topics=topic,
+        actors=actor,
+        queries=query,
+        sentiments=sentiment,
+        outlets=outlet,
+        spike_alerts=spike_alerts,
+        clear=clear,
+    )
     _say(f"{sub.name}: {_filters(sub) or '(no filters)'}")
 
 
-@subs_app.command("unsubscribe")
+@subscriptions_group.command("unsubscribe")
 def subscriptions_unsubscribe(token: str) -> None:
     """Remove the recipient named by an unsubscribe TOKEN (from a digest's link)."""
-    result = bootstrap.container().pipeline.digests().unsubscribe_token(token)
+    result = container().pipeline.digests().unsubscribe_token(token)
     if not result.removed:
         _say(f"{result.recipient} was already unsubscribed from {result.subscription}")
         return
@@ -237,7 +206,7 @@ def subscriptions_unsubscribe(token: str) -> None:
 # --------------------------------------------------------------------------- digests
 
 
-@digest_app.command("preview")
+@digest_group.command("preview")
 def digest_preview(
     name: str,
     output: Annotated[Path | None, typer.Option(help="Write the digest here.")] = None,
@@ -250,7 +219,7 @@ def digest_preview(
     fmt = format_ or ("html" if output is not None else "text")
     if fmt not in ("html", "text"):
         raise InvalidInput(f"--format {fmt!r}: use html or text")
-    preview = bootstrap.container().pipeline.preview_digest(name)
+    preview = container().pipeline.preview_digest(name)
     # In a file the charts cannot be cid: attachments: they are embedded as data: URIs.
     body = inline_as_data_uris(preview.html, preview.images) if fmt == "html" else preview.text
     if output is None:
@@ -263,10 +232,10 @@ def digest_preview(
     _say(f"{preview.subject}\nwrote {len(preview.articles)} articles to {output}")
 
 
-@digest_app.command("send")
+@digest_group.command("send")
 def digest_send(name: str) -> None:
     """Send the digest of the last completed period (once per period and recipient)."""
-    outcome = bootstrap.container().pipeline.send_digest(name)
+    outcome = container().pipeline.send_digest(name)
     messages = {
         "sent": f"sent {outcome.articles} articles for {outcome.period.key}",
         "skipped": f"nothing new for {outcome.period.key}; no email sent",
@@ -279,10 +248,10 @@ def digest_send(name: str) -> None:
         raise typer.Exit(1)
 
 
-@digest_app.command("spikes")
+@digest_group.command("spikes")
 def digest_spikes() -> None:
     """Look for coverage spikes now and send the alerts (the scheduler does this too)."""
-    outcomes = bootstrap.container().pipeline.send_spike_alerts()
+    outcomes = container().pipeline.send_spike_alerts()
     if not outcomes:
         _say("no current spikes")
     for o in outcomes:

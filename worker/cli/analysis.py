@@ -1,5 +1,6 @@
-"""``newsmon reanalyze``: the analysis stage run from the command line.
+"""``newsmon reanalyze``, ``analyze`` and ``export``: the analysis stage and its outputs.
 
+``reanalyze`` runs the analysis stage from the command line.
 ``--pending`` analyses every article a deferred poll (or a lost task) left unanalysed;
 ``--since DATE`` re-runs analysis on stored articles first seen since then, for example
 after a model or watchlist change. Both run in this process and return when done.
@@ -8,24 +9,16 @@ See docs/STAGES.md.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from feeds.analysis_stage import DEFAULT_BATCH, analyze_articles
-from feeds.errors import InvalidInput
+from feeds.usecases.analyze import DEFAULT_BATCH, analyze_articles, ids_to_analyze
 from worker import bootstrap
-from worker.cli_output import console, err_console
-
-
-def _since(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--since {value!r} is not an ISO date such as 2026-11-27") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+from worker.cli.base import container, parse_since
+from worker.cli.output import console, err_console
 
 
 def reanalyze(
@@ -44,13 +37,9 @@ def reanalyze(
     """Run the analysis stage now: pending articles, or re-analyse those seen since a date."""
     if pending == (since is not None):
         raise typer.BadParameter("give exactly one of --pending or --since DATE")
-    c = bootstrap.container()
+    c = container()
     pipeline = c.pipeline
-    with c.store.transaction() as repo:
-        if since is not None:
-            ids = repo.article_ids(since=_since(since))
-        else:
-            ids = repo.article_ids(pending=True)
+    ids = ids_to_analyze(c.store, since=parse_since(since))
     if not ids:
         console.print("nothing to analyse", markup=False)
         return
@@ -78,5 +67,30 @@ def reanalyze(
     console.print(f"analysed {done} articles", markup=False)
 
 
-def register(app: typer.Typer) -> None:
-    app.command("reanalyze")(reanalyze)
+def export(
+    format_: Annotated[str, typer.Option("--format", help="Only jsonl for now.")] = "jsonl",
+    since: Annotated[str | None, typer.Option(help="ISO date: first seen on or after.")] = None,
+    output: Annotated[Path | None, typer.Option(help="File (default stdout).")] = None,
+) -> None:
+    """Write stored articles as JSON Lines."""
+    from worker.admin import export_articles
+
+    if format_ != "jsonl":
+        raise typer.BadParameter(f"unknown format {format_!r}; only 'jsonl' is supported")
+    count = export_articles(container(), parse_since(since), output)
+    if output is not None:
+        console.print(f"wrote {count} articles to {output}")
+
+
+def analyze(
+    input_: Annotated[str, typer.Option("--input", help="JSON Lines file or '-'.")] = "-",
+    output: Annotated[str, typer.Option(help="File or '-'.")] = "-",
+) -> None:
+    """Analyse JSON Lines documents without storing anything."""
+    from worker.admin import analyze_stream
+    from worker.topics import with_topics
+
+    analyzer = with_topics(
+        bootstrap.load_analyzer(bootstrap.current_settings(), keyword_topics=False)
+    )
+    analyze_stream(analyzer, input_, output)

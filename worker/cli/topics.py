@@ -1,66 +1,44 @@
 """``newsmon topics``: user topics (named monitoring queries).
 
-A thin layer over :mod:`feeds.user_topics`; errors are turned into one line by the root
-command group in :mod:`worker.cli`. The query language is described in docs/TOPICS.md.
+A thin layer over :mod:`feeds.usecases.topics`. The query language is described in docs/TOPICS.md.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from feeds import user_topics
-from feeds.errors import InvalidInput
 from feeds.query import normalise, to_text
-from worker import bootstrap
-from worker.cli_output import console
+from feeds.usecases import topics
+from worker.cli.base import command_group, container, parse_since
+from worker.cli.output import console
 from worker.topics import forget_user_topics
 
-topics_app = typer.Typer(
-    help="Manage user topics: named monitoring queries (see docs/TOPICS.md).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=False,
-)
+group = command_group("Manage user topics: named monitoring queries (see docs/TOPICS.md).")
 
 SNIPPET_WORDS = 12
 
 _SINCE_HELP = "ISO date: only articles first seen on or after it."
 
 
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--since {value!r} is not an ISO date such as 2026-11-27") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@topics_app.command("list")
+@group.command("list")
 def topics_list() -> None:
     """List user topics and their queries."""
-    with bootstrap.container().store.transaction() as repo:
-        topics = repo.list_user_topics()
-    if not topics:
+    found = topics.list_topics(container().store)
+    if not found:
         console.print("no topics yet: add one with `newsmon topics add NAME QUERY`", markup=False)
-    for topic in topics:
+    for topic in found:
         console.print(f"{topic.code}: {topic.query}", markup=False, highlight=False)
 
 
-@topics_app.command("add")
+@group.command("add")
 def topics_add(name: str, query: str) -> None:
     """Add a topic NAME defined by QUERY (new articles that match get `user:NAME`)."""
-    user_topics.check_name(name)
-    node = user_topics.check_query(query)
-    c = bootstrap.container()
-    with c.store.transaction() as repo:
-        topic = repo.add_user_topic(name, query, c.pipeline.clock.now())
+    c = container()
+    topic, node = topics.add_topic(c.store, c.pipeline.clock.now(), name, query)
     forget_user_topics()
     console.print(
         f"added topic {topic.code}: {to_text(node)}\n"
@@ -70,40 +48,35 @@ def topics_add(name: str, query: str) -> None:
     )
 
 
-@topics_app.command("remove")
+@group.command("remove")
 def topics_remove(name: str) -> None:
     """Remove a topic and its matches."""
-    with bootstrap.container().store.transaction() as repo:
-        repo.remove_user_topic(name)
+    topics.remove_topic(container().store, name)
     forget_user_topics()
     console.print(f"removed topic {name}", markup=False, highlight=False)
 
 
-@topics_app.command("test")
+@group.command("test")
 def topics_test(
     query: str,
     since: Annotated[str | None, typer.Option(help=_SINCE_HELP)] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many matches.")] = 50,
 ) -> None:
     """Show the stored articles QUERY matches, with the matching words highlighted."""
-    node = user_topics.check_query(query)
-    with bootstrap.container().store.transaction() as repo:
-        hits = user_topics.search(repo, node, _since(since))
+    node, hits = topics.try_query(container().store, query, parse_since(since))
     for hit in hits[:limit]:
         _print_hit(hit)
     more = f" (showing {limit})" if len(hits) > limit else ""
     console.print(f"{len(hits)} articles match {to_text(node)}{more}", markup=False)
 
 
-@topics_app.command("apply")
+@group.command("apply")
 def topics_apply(
     name: str,
     since: Annotated[str | None, typer.Option(help=_SINCE_HELP)] = None,
 ) -> None:
     """Re-run topic NAME over stored articles and record its matches."""
-    with bootstrap.container().store.transaction() as repo:
-        topic = repo.get_user_topic(name)
-        hits = user_topics.apply(repo, topic, _since(since))
+    topic, hits = topics.apply_topic(container().store, name, parse_since(since))
     scope = f" first seen since {since}" if since else ""
     console.print(f"{topic.code}: {len(hits)} stored articles{scope} match", markup=False)
 

@@ -5,22 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import redis
-import typer
 
 from feeds.errors import ConfigError, NotFound
+from feeds.usecases import feeds as feed_list
 from worker import bootstrap
-from worker.cli_output import console
+from worker.cli.base import command_group, container
+from worker.cli.output import console
 
 if TYPE_CHECKING:
     from worker.reliability import CrashLedger
 
-tasks_app = typer.Typer(
-    help="Tasks the workers parked after they crashed their process too often.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=False,
-)
+group = command_group("Tasks the workers parked after they crashed their process too often.")
 
 
 def _ledger() -> CrashLedger:
@@ -36,7 +31,7 @@ def _broker_error(exc: Exception) -> ConfigError:
     return ConfigError(f"cannot reach the broker at {where} ({exc}); is Redis running?")
 
 
-@tasks_app.command("parked")
+@group.command("parked")
 def parked() -> None:
     """List parked tasks (a parked poll has also paused its feed)."""
     ledger = _ledger()
@@ -52,7 +47,7 @@ def parked() -> None:
         console.print(item.describe(), markup=False, highlight=False)
 
 
-@tasks_app.command("unpark")
+@group.command("unpark")
 def unpark(task_id: str) -> None:
     """Queue a parked task again (after the fix); a parked poll's feed is resumed."""
     from worker.celery_app import app as celery
@@ -67,7 +62,6 @@ def unpark(task_id: str) -> None:
     if item is None:
         raise NotFound(f"no parked task {task_id}; `newsmon tasks parked` lists them")
     if item.name == "newsmon.poll_feed" and item.args:
-        with bootstrap.container().store.transaction() as repo:
-            repo.set_feed_paused(int(item.args[0]), False)
+        feed_list.set_paused(container().store, int(item.args[0]), False)
     celery.send_task(item.name, args=item.args, kwargs=item.kwargs)
     console.print(f"queued {item.name} again", markup=False)

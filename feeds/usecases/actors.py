@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from feeds.analysis.actor_list import check_watchlist, merge_watchlist, watched_entry
+# The watchlist's key rule (case and spacing ignored) is the analysis code's: one rule.
+from feeds.analysis.actor_list import _key, check_watchlist, merge_watchlist, watched_entry
 from feeds.errors import NotFound
 from feeds.models import Actor, WatchedActor
-from worker.bootstrap import Container, seed_actors
+from feeds.ports import Store
 
 Source = Literal["seed", "user", "user, replaces seed"]
 
@@ -32,13 +34,9 @@ class Watchlist:
     hidden: tuple[str, ...]  # seed actors a user removed
 
 
-def _key(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
-def watchlist(c: Container) -> Watchlist:
-    seed = seed_actors(c.settings)
-    with c.store.transaction() as repo:
+def watchlist(store: Store, seed: Sequence[Actor]) -> Watchlist:
+    """The effective watchlist with where each entry comes from; ``seed``: the seed file's."""
+    with store.transaction() as repo:
         user = repo.list_watched_actors()
     seed_names = {_key(a.name) for a in seed}
     user_names = {_key(u.name) for u in user if not u.hidden}
@@ -53,14 +51,20 @@ def watchlist(c: Container) -> Watchlist:
     return Watchlist(tuple(listed), hidden)
 
 
-def add_actor(c: Container, name: str, kind: str, aliases: Sequence[str]) -> str:
+def add_actor(
+    store: Store,
+    now: datetime,
+    seed: Sequence[Actor],
+    name: str,
+    kind: str,
+    aliases: Sequence[str],
+) -> str:
     """Add (or replace) a user entry; returns a one-line report."""
     entry = watched_entry(name, kind, aliases)
-    seed = seed_actors(c.settings)
-    with c.store.transaction() as repo:
+    with store.transaction() as repo:
         user = [u for u in repo.list_watched_actors() if _key(u.name) != _key(entry.name)]
         check_watchlist(merge_watchlist(seed, [*user, entry]))
-        repo.save_watched_actor(entry, c.pipeline.clock.now())
+        repo.save_watched_actor(entry, now)
     notes = []
     if any(_key(a.name) == _key(entry.name) for a in seed):
         notes.append("replaces the seed entry")
@@ -75,11 +79,11 @@ def add_actor(c: Container, name: str, kind: str, aliases: Sequence[str]) -> str
     return f"added actor {entry.name} ({entry.type}){note}"
 
 
-def remove_actor(c: Container, name: str) -> str:
+def remove_actor(store: Store, now: datetime, seed_list: Sequence[Actor], name: str) -> str:
     """Delete a user entry, or hide a seed actor; returns a one-line report."""
-    seed = {_key(a.name): a for a in seed_actors(c.settings)}
+    seed = {_key(a.name): a for a in seed_list}
     key = _key(name)
-    with c.store.transaction() as repo:
+    with store.transaction() as repo:
         entry = next((u for u in repo.list_watched_actors() if _key(u.name) == key), None)
         if entry is not None and not entry.hidden:
             repo.delete_watched_actor(entry.name)
@@ -89,6 +93,6 @@ def remove_actor(c: Container, name: str) -> str:
         if key in seed and entry is None:
             actor = seed[key]
             hidden = WatchedActor(actor.name, actor.type, actor.aliases, hidden=True)
-            repo.save_watched_actor(hidden, c.pipeline.clock.now())
+            repo.save_watched_actor(hidden, now)
             return f"removed seed actor {actor.name} (add it again to restore it)"
     raise NotFound(f"no actor named {name!r} on the watchlist (see `newsmon actors list`)")

@@ -1,41 +1,21 @@
-"""``newsmon stories``: the largest stories, one line each (registered in worker.cli)."""
+"""``newsmon stories``: the largest stories, one line each."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from feeds.errors import InvalidInput
-from worker import bootstrap
-from worker.cli_output import console
+from feeds.usecases.stories import largest_stories
+from worker.cli.base import command_group, container, parse_since
+from worker.cli.output import console
+
+group = command_group("Stories: articles about the same event, grouped across outlets.")
 
 
-def _typer() -> typer.Typer:
-    # The same settings as the other groups; the group class comes from worker.cli so
-    # errors are reported the same way (imported late: worker.cli imports this module).
-    from worker.cli import _typer as make
-
-    return make("Stories: articles about the same event, grouped across outlets.")
-
-
-stories_app = _typer()
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--since {value!r} is not an ISO date such as 2026-11-27") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@stories_app.command("list")
+@group.command("list")
 def stories_list(
     since: Annotated[
         str | None, typer.Option("--since", help="Only stories active since this ISO date.")
@@ -44,8 +24,7 @@ def stories_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per story.")] = False,
 ) -> None:
     """The largest stories, most articles first, with how many outlets covered each."""
-    with bootstrap.container().store.transaction() as repo:
-        found = repo.list_stories(since=_since(since), limit=limit)
+    found = largest_stories(container().store, since=parse_since(since), limit=limit)
     if as_json:
         for story in found:
             record = {

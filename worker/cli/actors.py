@@ -7,21 +7,21 @@ from typing import Annotated
 
 import typer
 
-from worker import bootstrap
-from worker.cli import _typer
-from worker.cli_output import console
+from feeds.usecases import actors
+from worker.bootstrap import seed_actors
+from worker.cli.base import command_group, container
+from worker.cli.output import console
 
-actors_app = _typer("Manage the actor watchlist (who sentiment is reported toward).")
+group = command_group("Manage the actor watchlist (who sentiment is reported toward).")
 
 
-@actors_app.command("list")
+@group.command("list")
 def actors_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per actor.")] = False,
 ) -> None:
     """List watched actors: the seed file merged with your additions and removals."""
-    from worker.actors import watchlist
-
-    listed = watchlist(bootstrap.container())
+    c = container()
+    listed = actors.watchlist(c.store, seed_actors(c.settings))
     for item in listed.actors:
         a = item.actor
         if as_json:
@@ -39,7 +39,7 @@ def actors_list(
         console.print(f"removed seed actors: {', '.join(listed.hidden)}", markup=False)
 
 
-@actors_app.command("add")
+@group.command("add")
 def actors_add(
     name: str,
     type_: Annotated[str, typer.Option("--type", help="person | organisation | country | other")],
@@ -48,15 +48,16 @@ def actors_add(
     ] = None,
 ) -> None:
     """Watch an actor (a seed actor of the same name is replaced by yours)."""
-    from worker.actors import add_actor
-
-    message = add_actor(bootstrap.container(), name, type_, alias or [])
+    c = container()
+    seed = seed_actors(c.settings)
+    message = actors.add_actor(c.store, c.pipeline.clock.now(), seed, name, type_, alias or [])
     console.print(message, markup=False, highlight=False)
 
 
-@actors_app.command("remove")
+@group.command("remove")
 def actors_remove(name: str) -> None:
     """Stop watching an actor (yours is deleted; a seed actor is hidden)."""
-    from worker.actors import remove_actor
-
-    console.print(remove_actor(bootstrap.container(), name), markup=False, highlight=False)
+    c = container()
+    seed = seed_actors(c.settings)
+    message = actors.remove_actor(c.store, c.pipeline.clock.now(), seed, name)
+    console.print(message, markup=False, highlight=False)

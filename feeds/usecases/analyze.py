@@ -9,7 +9,7 @@ The flow, per batch of ids::
     analyse them                                  -- outside any transaction: here, or in
                                                      worker processes (AnalysisPool)
     replace their analysis                        -- a second transaction
-    give those without a story theirs             -- feeds.grouping
+    give those without a story theirs             -- feeds.dedup.grouping
 
 Reading and saving are separate transactions because analysis is slow and must not hold
 SQLite's write lock. Saving replaces, so a batch repeated after a crash changes nothing,
@@ -19,6 +19,7 @@ and an article another process analysed meanwhile simply gets the same result ag
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from feeds.grouping import group_pending
 from feeds.models import AnalysisResult, ArticleForAnalysis, Document
@@ -31,32 +32,62 @@ def analyze_articles(
     store: Store,
     analyze: Callable[[Sequence[Document]], list[AnalysisResult]],
     clock: Clock,
-    ids: Sequence[int],
+    ids: Sequence[int] | None = None,
     *,
+    pending_only: bool = False,
     batch: int = DEFAULT_BATCH,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Analyse the articles with these ids, whatever their state; returns how many were
-    analysed (ids of articles that no longer exist are skipped). ``analyze`` gives each
-    document's analysis in order (``Pipeline.analyze_documents``). ``on_batch`` is called
+    """Analyse articles in batches; returns how many were analysed.
+
+    ``ids`` given: those articles (ids that no longer exist are skipped), whatever their
+    state, or with ``pending_only`` only those never analysed. ``ids`` None: every article
+    still waiting for analysis (``pending_only`` is implied). ``analyze`` gives each
+    document's analysis in order (``Pipeline.analyze_documents``); ``on_batch`` is called
     with the size of each saved batch (for a progress bar).
 
-    Stories are part of the analysis stage: articles of the batch that have none yet (a
-    deferred poll's) are grouped after their analysis is saved, as ``analyze_pending``
-    does; re-analysed articles keep the story they have."""
+    Stories are part of the analysis stage: articles of the batch that have none yet are
+    grouped after their analysis is saved (a repeated task still groups articles an
+    earlier run analysed but stopped before grouping); re-analysed articles keep the story
+    they have. This is the one analysis loop: the pipeline's ``analyze_pending``, the
+    Celery tasks and ``newsmon reanalyze`` all run it."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     done = 0
-    for start in range(0, len(ids), batch):
-        with store.transaction() as repo:
-            items = repo.articles_for_analysis(ids[start : start + batch])
-        analysed = save_analyses(store, analyze, clock, items)
-        if analysed:
+    if ids is None:
+        while True:
+            with store.transaction() as repo:
+                items = repo.pending_analysis(limit=batch)
+            analysed = save_analyses(store, analyze, clock, items)
             group_pending(store, ids=analysed)
+            done += len(analysed)
+            if on_batch is not None:
+                on_batch(len(analysed))
+            if len(items) < batch:
+                group_pending(store)  # stragglers, e.g. a crash between the two steps
+                return done
+    wanted = list(ids)
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start : start + batch]
+        with store.transaction() as repo:
+            if pending_only:
+                items = repo.pending_analysis(ids=chunk, limit=batch)
+            else:
+                items = repo.articles_for_analysis(chunk)
+        analysed = save_analyses(store, analyze, clock, items)
+        group_pending(store, ids=chunk)
         done += len(analysed)
         if on_batch is not None:
             on_batch(len(analysed))
     return done
+
+
+def ids_to_analyze(store: Store, *, since: datetime | None = None) -> list[int]:
+    """Ids for ``newsmon reanalyze``: first seen since ``since``, or (None) all pending."""
+    with store.transaction() as repo:
+        if since is not None:
+            return repo.article_ids(since=since)
+        return repo.article_ids(pending=True)
 
 
 def save_analyses(
