@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feeds.politeness import LocalHostLimiter, host_key, run_politely  # noqa: E402
+from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely  # noqa: E402
 from feeds.ports import HostLimiter  # noqa: E402
 from tests.hostile_server import HostileServer, State, rss_items  # noqa: E402
 from tests.support import make_settings  # noqa: E402

@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import feeds.stories as stories_module  # noqa: E402
+import feeds.dedup.stories as stories_module  # noqa: E402
 from worker.bootstrap import build_container  # noqa: E402
 from worker.settings import load_settings  # noqa: E402
 

@@ -58,10 +58,10 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from wordfreq import top_n_list, zipf_frequency  # noqa: E402
 
-from feeds.grouping import group_one  # noqa: E402
+from feeds.dedup.neardup import BANDS  # noqa: E402
+from feeds.dedup.stories import COMMON_ZIPF, INDEX_TERMS  # noqa: E402
 from feeds.models import NewArticle  # noqa: E402
-from feeds.neardup import BANDS  # noqa: E402
-from feeds.stories import COMMON_ZIPF, INDEX_TERMS  # noqa: E402
+from feeds.usecases.group import group_one  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import head_revision, upgrade  # noqa: E402
 from storage.repository import SqlStore  # noqa: E402

@@ -59,10 +59,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import stories_quality as quality  # noqa: E402
 
-import feeds.grouping as grouping  # noqa: E402
-import feeds.stories as stories  # noqa: E402
+import feeds.dedup.stories as stories  # noqa: E402
+import feeds.usecases.group as grouping  # noqa: E402
+from feeds.dedup.stories import StoryCandidate, StoryChoice  # noqa: E402
 from feeds.models import ArticleForGrouping, DuplicateCandidate  # noqa: E402
-from feeds.stories import StoryCandidate, StoryChoice  # noqa: E402
 
 Vector = Mapping[str, float]
 

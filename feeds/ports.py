@@ -7,13 +7,13 @@ transaction: it opens ``store.transaction()`` and everything done through the yi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from feeds.dedup import PreparedFeed
+from feeds.dedup.keys import PreparedFeed, PrepareJob
+from feeds.dedup.stories import StoryCandidate
 from feeds.errors import ParseError
 from feeds.models import (
     ActorMention,
@@ -42,8 +42,9 @@ from feeds.models import (
     WatchedActor,
 )
 from feeds.query import Need
-from feeds.stories import StoryCandidate
 from feeds.user_topics import SearchDoc, UserTopic
+
+K = TypeVar("K")
 
 
 class Clock(Protocol):
@@ -83,30 +84,25 @@ class Analyzer(Protocol):
 
 
 class PreparePool(Protocol):
-    """Worker processes that run :func:`feeds.dedup.prepare_feed`, the pure part of ingest
-    (parse, text, hashes, canonical URLs), for the one writer of a poll pass."""
+    """Worker processes that run :func:`feeds.dedup.keys.prepare_feed`, the pure part of
+    ingest (parse, text, hashes, canonical URLs), for the one writer of a poll pass."""
 
     processes: int
 
-    def submit(
-        self,
-        content: bytes,
-        *,
-        url: str | None,
-        content_type: str | None,
-        feed_id: int,
-        seen_at: datetime,
-    ) -> Future[PreparedFeed | ParseError]:
-        """Queue one fetched document; raises ``concurrent.futures.BrokenExecutor`` when a
-        worker has died (and the future's ``result()`` raises it too)."""
+    def prepare(
+        self, jobs: Iterable[tuple[K, PrepareJob]]
+    ) -> Iterator[tuple[K, PreparedFeed | ParseError, bool]]:
+        """Prepare every job, each tagged with the caller's key, and yield (key, result,
+        prepared elsewhere) as results are ready, not necessarily in order.
+
+        ``jobs`` is pulled lazily on the caller's thread, and results are yielded between
+        pulls, so the caller can go on fetching and writing while the processes work. A
+        worker that dies costs nothing but time: its jobs are prepared in the calling
+        process (as is any job while the processes are busy or broken)."""
         ...
 
     def start_workers(self) -> int:
         """Start the processes now; returns how many."""
-        ...
-
-    def reset(self) -> None:
-        """Drop broken processes without waiting; the next ``submit`` starts new ones."""
         ...
 
     def close(self) -> None:

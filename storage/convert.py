@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, get_args
 
+from feeds.dedup.stories import StoryCandidate
 from feeds.errors import StorageError
 from feeds.models import (
     ActorMention,
@@ -33,7 +34,6 @@ from feeds.models import (
     TopicScore,
     WatchedActor,
 )
-from feeds.stories import StoryCandidate
 from feeds.user_topics import SearchDoc, UserTopic
 from storage.coltypes import load_strings
 

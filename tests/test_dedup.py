@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from feeds.dedup import (
+from feeds.dedup.guids import _links
+from feeds.dedup.keys import (
     MIN_HASHABLE_TEXT,
     canonical_url,
     content_hash,
@@ -16,7 +17,6 @@ from feeds.dedup import (
     prepare_feed,
     to_new_article,
 )
-from feeds.identity import _links
 from feeds.models import ParsedEntry
 from feeds.parse import html_to_text, parse_feed
 

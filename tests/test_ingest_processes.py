@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from feeds.pipeline import _POOL_MIN_FEEDS, PassReport
+from feeds.usecases.pipeline import _POOL_MIN_FEEDS, PassReport
 from storage.tables import ARTICLE, FEED, SIGHTING
 from tests.feedserver import RunningServer, pub_date, rss
 from tests.support import SettableClock, make_settings

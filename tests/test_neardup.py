@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from feeds.neardup import (
+from feeds.dedup.neardup import (
     BANDS,
     MIN_RESEMBLANCE,
     fingerprint,
     resemblance,
     shingles,
 )
-from feeds.stories import (
+from feeds.dedup.stories import (
     MIN_SIMILARITY,
     NAME_PREFIX,
     WINDOW,

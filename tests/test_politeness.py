@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from feeds.politeness import LocalHostLimiter, host_key, run_politely
+from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely
 from tests.hostile_server import HostileServer, State, rss_items
 from tests.support import make_settings
 from worker.bootstrap import build_container

@@ -18,10 +18,11 @@ from email.utils import parseaddr
 
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.analysis.actor_list import merge_watchlist
-from feeds.delivery import DeliverySettings
+from feeds.digest.unsubscribe import UnsubscribeConfig
 from feeds.errors import ConfigError
-from feeds.fetch import HttpFetcher
-from feeds.fetch_policy import PollPolicy
+from feeds.fetch.http import HttpFetcher
+from feeds.fetch.policy import PollPolicy
+from feeds.fetch.politeness import LocalHostLimiter
 from feeds.models import (
     Actor,
     AnalysisResult,
@@ -30,10 +31,9 @@ from feeds.models import (
     TargetSpan,
     WatchedActor,
 )
-from feeds.pipeline import Pipeline
-from feeds.politeness import LocalHostLimiter
 from feeds.ports import Analyzer, HostLimiter
-from feeds.unsubscribe import UnsubscribeConfig
+from feeds.usecases.deliver import DeliverySettings
+from feeds.usecases.pipeline import Pipeline
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore

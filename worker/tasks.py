@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 
 from feeds.errors import StorageError
 from feeds.models import Period
-from feeds.pipeline import Pipeline
+from feeds.usecases.pipeline import Pipeline
 from worker import bootstrap
 from worker.celery_app import app
 from worker.reliability import died_before

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from feeds.grouping import group_pending
 from feeds.models import AnalysisResult, ArticleForAnalysis, Document
 from feeds.ports import Clock, Store
+from feeds.usecases.group import group_pending
 
 DEFAULT_BATCH = 200
 

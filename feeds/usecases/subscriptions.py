@@ -11,10 +11,10 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feeds.digest.periods import parse_hhmm
 from feeds.errors import InvalidInput
 from feeds.models import DigestRun, Sentiment, Subscription, SubscriptionSpec
 from feeds.ports import Store
-from feeds.schedule import parse_hhmm
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -15,13 +15,13 @@ from sqlalchemy import (
     update,
 )
 
+from feeds.dedup.stories import StoryCandidate
 from feeds.errors import NotFound, StorageError
 from feeds.models import (
     ArticleForGrouping,
     DuplicateCandidate,
     StorySummary,
 )
-from feeds.stories import StoryCandidate
 from storage import convert
 from storage.repository.base import RepositoryBase
 from storage.tables import (

@@ -12,11 +12,11 @@ from typing import Annotated
 
 import typer
 
-from feeds.delivery import inline_as_data_uris
+from feeds.digest.periods import current_period
 from feeds.errors import InvalidInput
 from feeds.models import Subscription
-from feeds.schedule import current_period
 from feeds.usecases import subscriptions
+from feeds.usecases.deliver import inline_as_data_uris
 from worker.cli.base import command_group, container
 from worker.cli.base import say as _say
 from worker.mailer import validate_address

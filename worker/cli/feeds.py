@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from feeds.discover import discover_feed
 from feeds.errors import FetchError, InvalidInput
+from feeds.fetch.discover import discover_feed
 from feeds.models import FeedInfo
 from feeds.usecases import feeds as feed_list
 from worker.bootstrap import Container

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from feeds.errors import InvalidInput
-from feeds.health import summarize
+from feeds.fetch.health import summarize
 from feeds.usecases import feeds as feed_list
 from worker.cli.base import container
 from worker.cli.output import _ago, console, print_pass

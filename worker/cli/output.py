@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from feeds.health import display_health
+from feeds.fetch.health import display_health
 from feeds.models import FeedInfo
-from feeds.pipeline import PassReport
+from feeds.usecases.pipeline import PassReport
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -45,13 +45,17 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from feeds.errors import ParseError
 from feeds.models import NewArticle, ParsedEntry
 from feeds.parse import html_to_text, parse_feed
+
+K = TypeVar("K")  # what the caller tags a job with, handed back with its result
 
 __all__ = [
     "MIN_HASHABLE_TEXT",
@@ -336,3 +340,34 @@ def prepare_feed(
         plain_keys=tuple(plain_keys),
         guid_links=tuple(guid_links),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareJob:
+    """One fetched document to prepare: small and picklable, so a worker process can take it."""
+
+    content: bytes
+    url: str | None
+    content_type: str | None
+    feed_id: int
+    seen_at: datetime
+
+
+def prepare_job(job: PrepareJob) -> PreparedFeed | ParseError:
+    """:func:`prepare_feed` of one job (a module-level function: workers import it by name)."""
+    return prepare_feed(
+        job.content,
+        url=job.url,
+        content_type=job.content_type,
+        feed_id=job.feed_id,
+        seen_at=job.seen_at,
+    )
+
+
+def prepare_in_process(
+    jobs: Iterable[tuple[K, PrepareJob]],
+) -> Iterator[tuple[K, PreparedFeed | ParseError, bool]]:
+    """The :class:`feeds.ports.PreparePool` contract without processes: each job here,
+    in order, as it is pulled."""
+    for key, job in jobs:
+        yield key, prepare_job(job), False

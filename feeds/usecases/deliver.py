@@ -41,23 +41,18 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Literal
 
-from feeds.digest import (
+from feeds.digest.compose import (
     DigestContent,
     SpikeNote,
     actor_overview,
     compose_digest,
     mentions_window,
-    message_id_for,
-    recipient_message_id,
-    render_email,
 )
-from feeds.errors import ConfigError, MailError, NewsmonError
-from feeds.models import DigestEmail, DigestRun, InlineImage, Period, StoredArticle, Subscription
-from feeds.ports import Clock, Mailer, Store
-from feeds.schedule import current_period, recent_periods
-from feeds.selection import article_matches
-from feeds.spikes import Spike, SpikeSettings, detect_spikes
-from feeds.unsubscribe import (
+from feeds.digest.periods import current_period, recent_periods
+from feeds.digest.render import message_id_for, recipient_message_id, render_email
+from feeds.digest.select import article_matches
+from feeds.digest.spikes import Spike, SpikeSettings, detect_spikes
+from feeds.digest.unsubscribe import (
     UnsubscribeConfig,
     check_secret,
     make_token,
@@ -65,6 +60,9 @@ from feeds.unsubscribe import (
     unsubscribe_headers,
     unsubscribe_url,
 )
+from feeds.errors import ConfigError, MailError, NewsmonError
+from feeds.models import DigestEmail, DigestRun, InlineImage, Period, StoredArticle, Subscription
+from feeds.ports import Clock, Mailer, Store
 
 __all__ = [
     "DeliverySettings",

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from feeds.fetch.politeness import host_key
 from feeds.models import FeedInfo
-from feeds.politeness import host_key
 
 __all__ = ["FailingHost", "HealthSummary", "display_health", "summarize"]
 

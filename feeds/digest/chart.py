@@ -20,7 +20,7 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from feeds.panel import DailyPoint
+from feeds.digest.panel import DailyPoint
 
 __all__ = ["CHART_HEIGHT", "CHART_WIDTH", "render_trend_png"]
 

@@ -37,18 +37,18 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from feeds.dedup import PreparedFeed, prepare_feed
-from feeds.delivery import DeliverySettings, DigestOutcome, DigestPreview, DigestService
+from feeds.dedup.guids import guid_links_usable
+from feeds.dedup.keys import PreparedFeed, PrepareJob, prepare_in_process, prepare_job
+from feeds.digest.unsubscribe import UnsubscribeConfig
 from feeds.errors import FetchError, ParseError
-from feeds.fetch_policy import PollObservation, PollPolicy, classify_failure, decide
-from feeds.fulltext import needs_full_text, page_text
-from feeds.identity import guid_links_usable
+from feeds.fetch.fulltext import needs_full_text, page_text
+from feeds.fetch.policy import PollObservation, PollPolicy, classify_failure, decide
+from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely
 from feeds.models import (
     AnalysisResult,
     Document,
@@ -58,7 +58,6 @@ from feeds.models import (
     NewArticle,
     Period,
 )
-from feeds.politeness import LocalHostLimiter, host_key, run_politely
 from feeds.ports import (
     AnalysisPool,
     Analyzer,
@@ -70,8 +69,8 @@ from feeds.ports import (
     Repository,
     Store,
 )
-from feeds.unsubscribe import UnsubscribeConfig
 from feeds.usecases.analyze import analyze_articles
+from feeds.usecases.deliver import DeliverySettings, DigestOutcome, DigestPreview, DigestService
 
 __all__ = [
     "DigestOutcome",
@@ -88,9 +87,6 @@ _SCHEDULE_BATCH_SECONDS = 2.0
 # Below this many feeds a pass prepares in-process: starting worker processes would cost
 # more than they save.
 _POOL_MIN_FEEDS = 8
-# Documents queued per worker process at most; beyond that the ingest thread prepares
-# the next one itself.
-_POOL_BACKLOG = 4
 
 # "deferred": the feed's host had no free slot; poll again after ``PollReport.retry_in``.
 PollStatus = Literal["ok", "not_modified", "failed", "deferred"]
@@ -235,10 +231,10 @@ class Pipeline:
         # to a crash only means those feeds are polled again early.
         unchanged: list[FetchOutcome] = []
         flushed = time.monotonic()
-        pool = self.ingest_pool if len(sources) >= _POOL_MIN_FEEDS else None
-        pending: dict[Future[PreparedFeed | ParseError], _Waiting] = {}
-        offloaded = [0]
-        try:
+
+        def documents() -> Iterator[tuple[_Waiting, PrepareJob]]:
+            """Fetch; settle what needs no parsing; hand on the documents that do."""
+            nonlocal flushed
             for source, fetched in run_politely(
                 sources,
                 host_of=lambda s: host_key(s.url),
@@ -246,23 +242,28 @@ class Pipeline:
                 work=self._fetch,
                 workers=min(self.fetch_concurrency, max(1, len(sources))),
             ):
-                if pool is None:
-                    reports.append(self.ingest(source, fetched, unchanged=unchanged))
+                now = self.clock.now()
+                report, body_hash = self._settle(source, fetched, now, unchanged)
+                if report is not None:
+                    reports.append(report)
                 else:
-                    pool = self._hand_over(pool, source, fetched, pending, reports, unchanged)
-                    if self._store_finished(pending, reports, offloaded, block=False):
-                        pool = None  # a worker died: the rest of this pass prepares here
+                    assert isinstance(fetched, FetchResult)  # _settle reported failures
+                    waiting = _Waiting(source, fetched, now, body_hash)
+                    yield waiting, waiting.job()
                 if len(unchanged) >= _SCHEDULE_BATCH or (
                     unchanged and time.monotonic() - flushed > _SCHEDULE_BATCH_SECONDS
                 ):
                     self._record_unchanged(unchanged)
                     flushed = time.monotonic()
-            while pending:
-                # This thread has nothing else to do: take a document no process has
-                # started yet, else wait for one to finish.
-                self._store_finished(
-                    pending, reports, offloaded, block=not self._steal(pending, reports)
-                )
+
+        pool = self.ingest_pool if len(sources) >= _POOL_MIN_FEEDS else None
+        prepare = pool.prepare if pool is not None else prepare_in_process
+        offloaded = 0
+        try:
+            # Writes happen here, on the calling thread, whoever prepared the document.
+            for waiting, prepared, elsewhere in prepare(documents()):
+                reports.append(self._store_prepared(waiting, prepared))
+                offloaded += elsewhere
         finally:
             self._record_unchanged(unchanged)
         reports.sort(key=lambda r: r.feed_id)
@@ -271,7 +272,7 @@ class Pipeline:
             new_ids = [i for r in reports for i in r.new_article_ids]
             if new_ids:
                 analyzed = self.analyze_pending(ids=new_ids)
-        return PassReport(tuple(reports), analyzed, offloaded[0])
+        return PassReport(tuple(reports), analyzed, offloaded)
 
     @property
     def ingest_processes(self) -> int:
@@ -288,101 +289,6 @@ class Pipeline:
         for pool in (self.analysis_pool, self.ingest_pool):
             if pool is not None:
                 pool.close()
-
-    def _hand_over(
-        self,
-        pool: PreparePool | None,
-        source: FeedSource,
-        fetched: FetchResult | FetchError,
-        pending: dict[Future[PreparedFeed | ParseError], _Waiting],
-        reports: list[PollReport],
-        unchanged: list[FetchOutcome],
-    ) -> PreparePool | None:
-        """Settle a fetch that needs no parsing here, or queue its document for a worker
-        process; returns the pool to go on with (None once it broke)."""
-        now = self.clock.now()
-        report, body_hash = self._settle(source, fetched, now, unchanged)
-        if report is not None:
-            reports.append(report)
-            return pool
-        assert isinstance(fetched, FetchResult)  # _settle reported every failure
-        waiting = _Waiting(source, fetched, now, body_hash)
-        # With the processes busy (or still starting), this thread prepares the document
-        # itself rather than queueing more bodies and waiting idle.
-        if pool is not None and len(pending) < _POOL_BACKLOG * pool.processes:
-            try:
-                future = pool.submit(
-                    fetched.content,
-                    url=fetched.url,
-                    content_type=fetched.content_type,
-                    feed_id=source.id,
-                    seen_at=now,
-                )
-            except (BrokenExecutor, RuntimeError):
-                self._drop_pool(pool)
-                pool = None  # the rest of this pass prepares here
-            else:
-                pending[future] = waiting
-                return pool
-        reports.append(self._store_prepared(waiting, self._prepare_here(waiting)))
-        return pool
-
-    def _steal(
-        self,
-        pending: dict[Future[PreparedFeed | ParseError], _Waiting],
-        reports: list[PollReport],
-    ) -> bool:
-        """Prepare here the last queued document no process has started; False if none."""
-        for future in reversed(list(pending)):
-            if future.cancel():
-                waiting = pending.pop(future)
-                reports.append(self._store_prepared(waiting, self._prepare_here(waiting)))
-                return True
-        return False
-
-    def _store_finished(
-        self,
-        pending: dict[Future[PreparedFeed | ParseError], _Waiting],
-        reports: list[PollReport],
-        offloaded: list[int],
-        *,
-        block: bool,
-    ) -> bool:
-        """Store the documents the processes have finished; True if a worker died."""
-        broke = False
-        if not pending:
-            return broke
-        done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
-        for future in done:
-            waiting = pending.pop(future)
-            try:
-                prepared = future.result()
-                offloaded[0] += 1
-            except BrokenExecutor:
-                # A worker process died (killed, out of memory): prepare here instead.
-                self._drop_pool(self.ingest_pool)
-                broke = True
-                prepared = self._prepare_here(waiting)
-            reports.append(self._store_prepared(waiting, prepared))
-        return broke
-
-    @staticmethod
-    def _drop_pool(pool: PreparePool | None) -> None:
-        """A worker died: drop the broken processes. The pass goes on preparing here;
-        the next pass starts fresh ones."""
-        if pool is not None:
-            pool.reset()
-
-    @staticmethod
-    def _prepare_here(waiting: _Waiting) -> PreparedFeed | ParseError:
-        fetched = waiting.fetched
-        return prepare_feed(
-            fetched.content,
-            url=fetched.url,
-            content_type=fetched.content_type,
-            feed_id=waiting.source.id,
-            seen_at=waiting.now,
-        )
 
     def _fetch(self, source: FeedSource) -> FetchResult | FetchError:
         try:
@@ -414,7 +320,7 @@ class Pipeline:
             return report
         assert isinstance(fetched, FetchResult)  # _settle reported every failure
         waiting = _Waiting(source, fetched, now, body_hash)
-        return self._store_prepared(waiting, self._prepare_here(waiting))
+        return self._store_prepared(waiting, prepare_job(waiting.job()))
 
     def _settle(
         self,
@@ -648,6 +554,12 @@ class _Waiting:
     fetched: FetchResult
     now: datetime
     body_hash: str | None
+
+    def job(self) -> PrepareJob:
+        fetched = self.fetched
+        return PrepareJob(
+            fetched.content, fetched.url, fetched.content_type, self.source.id, self.now
+        )
 
 
 def _pause(seconds: float) -> None:

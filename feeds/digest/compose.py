@@ -1,13 +1,15 @@
-"""Digest composition and rendering: pure functions from stored articles to an email.
+"""Digest composition: pure functions from stored articles to what a digest shows.
+
+Rendering the result into an email is :mod:`feeds.digest.render`.
 
 The flow is *compose, then render*::
 
     compose_digest(subscription, period, articles, mentions)  -> DigestContent
-        stories (feeds.selection): filter, one entry per story, importance, sections
-        actor panel (feeds.panel) and 30-day trend charts (feeds.chart) per watched actor
+        stories (feeds.digest.select): filter, one entry per story, importance, sections
+        actor panel (feeds.digest.panel), 30-day trend charts (feeds.digest.chart) per actor
         subject
     render_email(content, recipient, ...)                       -> DigestEmail
-        the HTML body (Jinja) cleaned by an allow-list (feeds.sanitize), the text part,
+        the HTML body (Jinja) cleaned by an allow-list (feeds.digest.sanitize), the text part,
         the unsubscribe link and headers of that one recipient, the inline charts
 
 Nothing here talks to a database, the network or the clock: a digest is reproducible from
@@ -20,7 +22,7 @@ Design decisions:
   the templates stay declarative.
 * Everything that came from a feed is untrusted: it is reduced to plain text by nh3 before
   it reaches a template, links must be absolute http(s), and the rendered body passes an
-  allow-list sanitiser (see :mod:`feeds.sanitize`). Styles are inline; there are no
+  allow-list sanitiser (see :mod:`feeds.digest.sanitize`). Styles are inline; there are no
   scripts and no remote resources - the charts travel inside the message (``cid:``).
 * Composition is separated from rendering because each recipient gets their own message
   (their own unsubscribe token) while the stories and charts are computed once.
@@ -31,38 +33,31 @@ Design decisions:
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-from feeds.chart import CHART_HEIGHT, CHART_WIDTH, render_trend_png
-from feeds.errors import InvalidInput
+from feeds.digest.chart import render_trend_png
+from feeds.digest.panel import TREND_DAYS, ActorPanel, actor_panel, daily_series
+from feeds.digest.periods import zone
+from feeds.digest.sanitize import plain_text, safe_link
+from feeds.digest.select import (
+    OTHER_SECTION,
+    Story,
+    build_stories,
+    outlet_name,
+    sectioned,
+)
 from feeds.models import (
     ActorMention,
-    DigestEmail,
     InlineImage,
     Period,
     Sentiment,
     StoredArticle,
     Subscription,
     SubscriptionSpec,
-)
-from feeds.panel import TREND_DAYS, ActorPanel, actor_panel, daily_series
-from feeds.sanitize import clean_body, plain_text, safe_link
-from feeds.schedule import zone
-from feeds.selection import (
-    OTHER_SECTION,
-    Story,
-    article_matches,
-    build_stories,
-    outlet_name,
-    sectioned,
 )
 
 __all__ = [
@@ -74,17 +69,10 @@ __all__ = [
     "PanelView",
     "SpikeNote",
     "actor_overview",
-    "new_names",
-    "build_digest",
     "compose_digest",
-    "digest_subject",
-    "group_sections",
     "mentions_from_articles",
     "mentions_window",
-    "message_id_for",
-    "recipient_message_id",
-    "render_email",
-    "select_articles",
+    "new_names",
     "truncate_words",
     "watched_actors",
 ]
@@ -98,7 +86,6 @@ MAX_ALSO_LINKS = 6
 
 _LABEL = {"daily": "Daily", "weekly": "Weekly", "immediate": "Alert"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 # --------------------------------------------------------------------------- view objects
 
@@ -217,43 +204,6 @@ NEW_NAMES_LIMIT = 10
 NEW_NAMES_LIMIT = 10
 
 # --------------------------------------------------------------------------- selection
-
-
-def select_articles(
-    articles: Iterable[StoredArticle], spec: SubscriptionSpec
-) -> list[StoredArticle]:
-    """The articles ``spec`` asks for (see :mod:`feeds.selection` for the filters).
-
-    Articles marked as duplicates of another article in the same batch are dropped; the
-    result is grouped by section as :func:`group_sections` orders them.
-    """
-    batch = list(articles)
-    ids = {a.id for a in batch}
-    kept = [
-        a
-        for a in batch
-        if (a.duplicate_of is None or a.duplicate_of not in ids) and article_matches(a, spec)
-    ]
-    return [article for _, group in group_sections(kept) for article in group]
-
-
-def group_sections(
-    articles: Iterable[StoredArticle],
-) -> list[tuple[str, list[StoredArticle]]]:
-    """Articles by top topic label; biggest section first, ``Other`` always last.
-
-    Inside a section, articles carried by more feeds come first, then the most recent.
-    """
-    groups: dict[str, list[StoredArticle]] = {}
-    for article in articles:
-        title = article.topics[0].label if article.topics else OTHER_SECTION
-        groups.setdefault(title, []).append(article)
-    for group in groups.values():
-        group.sort(key=lambda a: (-len(a.feeds), -_when(a).timestamp(), a.id))
-    return sorted(
-        groups.items(),
-        key=lambda item: (item[0] == OTHER_SECTION, -len(item[1]), item[0].casefold()),
-    )
 
 
 def actor_overview(articles: Iterable[StoredArticle]) -> list[ActorTally]:
@@ -380,105 +330,6 @@ def compose_digest(
         spike=spike,
         new_names=tuple(new_names(a for s in shown for a in s.members)),
     )
-
-
-def render_email(
-    content: DigestContent,
-    *,
-    sender: str,
-    recipient: str | tuple[str, ...],
-    message_id: str,
-    unsubscribe_link: str | None = None,
-    unsubscribe_command: str | None = None,
-    extra_headers: dict[str, str] | None = None,
-) -> DigestEmail:
-    """The message for one recipient (or, for previews, a tuple of them)."""
-    recipients = (recipient,) if isinstance(recipient, str) else recipient
-    context = {
-        "c": content,
-        "subject": content.subject,
-        "subscription_name": plain_text(content.subscription.name),
-        "unsubscribe_link": safe_link(unsubscribe_link),
-        "unsubscribe_command": unsubscribe_command,
-        "chart_width": CHART_WIDTH,
-        "chart_height": CHART_HEIGHT,
-        "trend_days": TREND_DAYS,
-    }
-    env = _environment()
-    body = clean_body(env.get_template("digest_body.html.j2").render(context))
-    html = env.get_template("digest.html.j2").render({**context, "body": body})
-    text = env.get_template("digest.txt.j2").render(context)
-    headers = {
-        # RFC 3834: tells autoresponders not to answer a machine-generated message.
-        "Auto-Submitted": "auto-generated",
-        "X-Newsmon-Subscription": str(content.subscription.id),
-        "X-Newsmon-Period": content.period.key,
-    }
-    headers.update(extra_headers or {})
-    return DigestEmail(
-        subject=content.subject,
-        sender=sender,
-        recipients=recipients,
-        html=html,
-        text=text,
-        message_id=message_id,
-        headers=headers,
-        inline_images=content.images,
-    )
-
-
-def build_digest(
-    *,
-    subscription: Subscription,
-    period: Period,
-    articles: Sequence[StoredArticle],
-    sender: str,
-    message_id: str,
-    generated_at: datetime,
-    mentions: Sequence[ActorMention] | None = None,
-    charts: bool = False,
-) -> DigestEmail:
-    """Compose and render in one go, addressed to all recipients (previews, tests)."""
-    content = compose_digest(
-        subscription=subscription,
-        period=period,
-        articles=articles,
-        generated_at=generated_at,
-        mentions=mentions,
-        charts=charts,
-    )
-    return render_email(
-        content, sender=sender, recipient=subscription.spec.emails, message_id=message_id
-    )
-
-
-def digest_subject(subscription: Subscription, count: int, overview: Sequence[ActorTally]) -> str:
-    """E.g. ``Daily: 14 stories — Russia mostly negative · Ukraine desk``."""
-    label = _LABEL.get(subscription.spec.schedule, "Digest")
-    head = f"{label}: {_stories(count)}"
-    if count and overview:
-        top = overview[0]
-        head += f" — {_one_line(top.name)} {'mostly ' + top.dominant if top.dominant else 'mixed'}"
-    return f"{head} · {_one_line(subscription.name)}"
-
-
-def message_id_for(subscription_id: int, period_key: str, domain: str) -> str:
-    """A Message-ID that is the same for every attempt at one digest."""
-    if not _DOMAIN.fullmatch(domain) or ".." in domain:
-        raise InvalidInput(f"not a usable Message-ID domain: {domain!r}")
-    digest = hashlib.sha1(period_key.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return f"<digest.{subscription_id}.{digest[:16]}@{domain.lower()}>"
-
-
-def recipient_message_id(run_message_id: str, recipient: str) -> str:
-    """The Message-ID of one recipient's copy: the run's, tagged with the recipient.
-
-    Stable per (subscription, period, recipient), so every retry of that copy carries the
-    same id and mail clients collapse duplicates.
-    """
-    local, _, domain = run_message_id.strip("<>").partition("@")
-    tag = hashlib.sha1(recipient.casefold().encode("utf-8"), usedforsecurity=False).hexdigest()
-    return f"<{local}.{tag[:10]}@{domain}>"
 
 
 def truncate_words(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -650,15 +501,3 @@ def mentions_window(period: Period) -> tuple[datetime, datetime]:
     """The span of mentions :func:`compose_digest` needs for ``period``."""
     length = period.end - period.start
     return (min(period.start - length, period.end - timedelta(days=TREND_DAYS + 1)), period.end)
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("feeds", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )

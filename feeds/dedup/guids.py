@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from feeds.dedup import canonical_url
+from feeds.dedup.keys import canonical_url
 from feeds.models import ParsedEntry
 from feeds.ports import Repository
 

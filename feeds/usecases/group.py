@@ -31,10 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.models import ArticleForGrouping
-from feeds.neardup import MIN_RESEMBLANCE, fingerprint, resemblance, shingles
-from feeds.ports import Repository, Store
-from feeds.stories import (
+from feeds.dedup.neardup import MIN_RESEMBLANCE, fingerprint, resemblance, shingles
+from feeds.dedup.stories import (
     INDEX_TERMS,
     MAX_CANDIDATES,
     QUERY_TERMS,
@@ -47,6 +45,8 @@ from feeds.stories import (
     names_conflict,
     top_terms,
 )
+from feeds.models import ArticleForGrouping
+from feeds.ports import Repository, Store
 
 # Copies of one text are looked for this far apart (event time) in either direction.
 DUPLICATE_WINDOW = timedelta(days=7)
