@@ -74,7 +74,7 @@ def build_host_limiter(settings: Settings, *, celery_worker: bool = False) -> Ho
     """
     kind = settings.host_limiter
     if kind == "redis" or (kind == "auto" and celery_worker):
-        from worker.host_limiter import RedisHostLimiter
+        from worker.celery.host_limiter import RedisHostLimiter
 
         return RedisHostLimiter(
             settings.host_limiter_url or settings.broker_url,

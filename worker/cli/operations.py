@@ -117,7 +117,7 @@ def poll(
     else:
         sources = pipeline.due_feeds()
     if enqueue:
-        from worker.distributed import enqueue_pass
+        from worker.celery.enqueue import enqueue_pass
 
         enqueue_pass(
             container(),
@@ -157,7 +157,7 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Start a Celery worker (extra arguments go to Celery)."""
-    from worker.celery_app import app as celery
+    from worker.celery.app import app as celery
 
     # No gossip and no mingle: newsmon uses neither (parked tasks and progress live in
     # Redis and the database), both are broadcasts whose traffic grows with the number of
@@ -180,7 +180,7 @@ def beat(
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Start the Celery beat scheduler (extra arguments go to Celery)."""
-    from worker.celery_app import app as celery
+    from worker.celery.app import app as celery
 
     celery.start(["beat", f"--loglevel={loglevel}", *ctx.args])
 

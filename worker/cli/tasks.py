@@ -13,14 +13,14 @@ from worker.cli.base import command_group, container
 from worker.cli.output import console
 
 if TYPE_CHECKING:
-    from worker.reliability import CrashLedger
+    from worker.celery.reliability import CrashLedger
 
 group = command_group("Tasks the workers parked after they crashed their process too often.")
 
 
 def _ledger() -> CrashLedger:
     # Imported here: it pulls in Celery, which no other admin command needs at start-up.
-    from worker.reliability import CrashLedger
+    from worker.celery.reliability import CrashLedger
 
     settings = bootstrap.current_settings()
     return CrashLedger(settings.broker_url, max_crashes=settings.max_task_crashes)
@@ -50,7 +50,7 @@ def parked() -> None:
 @group.command("unpark")
 def unpark(task_id: str) -> None:
     """Queue a parked task again (after the fix); a parked poll's feed is resumed."""
-    from worker.celery_app import app as celery
+    from worker.celery.app import app as celery
 
     ledger = _ledger()
     try:

@@ -31,7 +31,7 @@ def enqueue_pass(
     timeout: float,
     wait_for_analysis: bool = True,
 ) -> None:
-    from worker.tasks import poll_feed
+    from worker.celery.tasks import poll_feed
 
     started = c.pipeline.clock.now()
     try:

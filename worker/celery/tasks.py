@@ -17,8 +17,8 @@ from feeds.errors import StorageError
 from feeds.models import Period
 from feeds.usecases.pipeline import Pipeline
 from worker import bootstrap
-from worker.celery_app import app
-from worker.reliability import died_before
+from worker.celery.app import app
+from worker.celery.reliability import died_before
 
 log = get_task_logger(__name__)
 
