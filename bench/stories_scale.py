@@ -15,7 +15,7 @@ schema revision and :data:`FIXTURE_VERSION` are the same.
 
 Measuring: the same ``--new`` fresh articles (synthetic text on a shared vocabulary, a
 fifth of them near-copies of another) are stored with the real repository and grouped
-with the real use case (:func:`feeds.grouping.group_one`, one transaction each) against
+with the real use case (:func:`feeds.usecases.group.group_one`, one transaction each) against
 every size. The sizes are measured *in turns*, ``--rounds`` batches each, so that
 whatever else runs on the machine weighs on every size alike; a first, unrecorded
 batch per size warms the caches as a running worker's would be. Each round's articles

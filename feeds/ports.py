@@ -1,6 +1,6 @@
 """The ports the core needs; adapters live in ``storage`` and ``worker``.
 
-The use cases in :mod:`feeds.pipeline` only ever see these protocols. A use case owns its
+The use cases in :mod:`feeds.usecases.pipeline` only ever see these protocols. A use case owns its
 transaction: it opens ``store.transaction()`` and everything done through the yielded
 :class:`Repository` commits together when the block ends without an exception.
 """
@@ -139,7 +139,7 @@ class Mailer(Protocol):
 
 
 class FeedRepository(Protocol):
-    """Feeds, their schedules and fetch outcomes, their GUID trust (feeds.identity)."""
+    """Feeds, their schedules and fetch outcomes, their GUID trust (feeds.dedup.guids)."""
 
     def add_feed(self, url: str, title: str | None, now: datetime) -> FeedInfo: ...
     def get_feed(self, feed_id: int) -> FeedInfo: ...
@@ -155,7 +155,7 @@ class FeedRepository(Protocol):
     def record_fetch(self, outcome: FetchOutcome) -> None: ...
     def record_fetches(self, outcomes: Sequence[FetchOutcome]) -> None: ...
 
-    # full text, claims (see feeds.fetch_policy, docs/FETCHING.md)
+    # full text, claims (see feeds.fetch.policy, docs/FETCHING.md)
     def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
     def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
     # broken GUIDs
@@ -208,7 +208,7 @@ class ArticleRepository(Protocol):
 
 
 class AnalysisRepository(Protocol):
-    """What waits for analysis, and each article's analysis (feeds.analysis_stage)."""
+    """What waits for analysis, and each article's analysis (feeds.usecases.analyze)."""
 
     def pending_analysis(
         self, *, ids: Sequence[int] | None = None, limit: int = 100
@@ -234,7 +234,7 @@ class AnalysisRepository(Protocol):
 
 
 class StoryRepository(Protocol):
-    """Near-duplicates and stories (feeds.grouping)."""
+    """Near-duplicates and stories (feeds.usecases.group)."""
 
     def ungrouped_articles(
         self, *, ids: Sequence[int] | None = None, limit: int = 500

@@ -307,7 +307,7 @@ def test_prepare_feed_matches_entry_by_entry_preparation() -> None:
         assert prepared.keyed(use_guid=use_guid) == [
             to_new_article(e, 7, now, use_guid=use_guid) for e in entries
         ]
-    # The (guid, canonical link) pairs are those feeds.identity judges GUIDs by.
+    # The (guid, canonical link) pairs are those feeds.dedup.guids judges GUIDs by.
     assert prepared.guid_links == tuple(_links(entries))
     assert ("g-1", "https://n.example/a") in [
         (g.rsplit("/", 1)[-1], u) for g, u in prepared.guid_links

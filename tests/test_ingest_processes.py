@@ -59,7 +59,7 @@ def _wire(feed: int, k: int) -> dict[str, str]:
 
 
 def _broken_guids(feed: int) -> list[dict[str, str]]:
-    # One GUID for different links: the feed's GUIDs are not usable (feeds.identity).
+    # One GUID for different links: the feed's GUIDs are not usable (feeds.dedup.guids).
     return [{**_own(feed, n), "guid": "same-guid"} for n in range(3)]
 
 

@@ -1,4 +1,4 @@
-"""Near-duplicate fingerprints and story decisions: the pure core of feeds.neardup/stories."""
+"""Near-duplicate fingerprints and story decisions: the pure core of feeds.dedup.neardup/stories."""
 
 from __future__ import annotations
 

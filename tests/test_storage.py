@@ -169,7 +169,7 @@ def _schema_drift(engine: Engine) -> list[object]:
         context = MigrationContext.configure(
             conn,
             # The text index differs by database (FTS5 / tsvector) and is not declared in
-            # the table classes; see storage/search.py.
+            # the table classes; see storage/repository/search.py.
             opts={"compare_type": True, "include_name": _not_search_index},
         )
         return list(compare_metadata(context, metadata))

@@ -1,6 +1,6 @@
 """The composition root: the one place where ports meet their adapters.
 
-``build_container(settings)`` wires a :class:`feeds.pipeline.Pipeline` to SQL storage, the
+``build_container(settings)`` wires a :class:`feeds.usecases.pipeline.Pipeline` to SQL storage, the
 httpx fetcher, the analyzer loaded from the seed files, SMTP and the system clock. Drivers
 (CLI, embedded scheduler, Celery tasks) get their container from :func:`container`, which
 builds it lazily once per *process*: a forked Celery child must not reuse its parent's

@@ -212,7 +212,7 @@ def entry_key(entry: ParsedEntry, *, use_guid: bool = True) -> str:
     """Per-feed identity: ``guid:<guid>``, else ``link:<canonical link>``, else ``hash:<hex>``.
 
     ``use_guid=False`` skips the guid, for feeds whose GUIDs are broken (see
-    :mod:`feeds.identity`).
+    :mod:`feeds.dedup.guids`).
     """
     if entry.guid and use_guid:
         return "guid:" + entry.guid
@@ -285,7 +285,7 @@ class PreparedFeed:
     """A parsed feed with everything storage needs computed (pure, so it can be done in
     another process): each entry as an article keyed by guid where it has one, its key
     without the guid (for feeds whose GUIDs turn out to be broken), and the (guid,
-    canonical link) pairs :mod:`feeds.identity` judges GUIDs by."""
+    canonical link) pairs :mod:`feeds.dedup.guids` judges GUIDs by."""
 
     title: str | None
     link: str | None
@@ -328,7 +328,7 @@ def prepare_feed(
         articles.append(article)
         plain_keys.append(plain_key)
         if entry.guid and entry.link:
-            # The canonical link, else the link as written (as feeds.identity has it).
+            # The canonical link, else the link as written (as feeds.dedup.guids has it).
             guid_links.append((entry.guid, plain_key[len("link:") :]))
     return PreparedFeed(
         title=parsed.title,

@@ -6,7 +6,7 @@ A near-duplicate is *the same piece of writing*, not merely the same news. An ag
 that three outlets run -- one under its own headline, one with a paragraph cut for space,
 one behind a "LONDON (Reuters) -" dateline -- is one article for a reader, and the later
 copies point at the first with ``duplicate_of``. Two reporters writing about the same
-earthquake are *not* near-duplicates; joining those is the job of :mod:`feeds.stories`.
+earthquake are *not* near-duplicates; joining those is the job of :mod:`feeds.dedup.stories`.
 
 A false merge hides news, so the test is deliberately narrow and exact:
 

@@ -48,7 +48,7 @@ need no table of their own. A new article looks up its own
 :data:`MAX_CANDIDATES` stories that share the most of them, and scores only those. Reads
 stay proportional to the news of the last days, not to the archive.
 
-Everything in this module is pure; :mod:`feeds.grouping` runs it against storage.
+Everything in this module is pure; :mod:`feeds.usecases.group` runs it against storage.
 """
 
 from __future__ import annotations

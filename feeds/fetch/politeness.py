@@ -12,7 +12,7 @@ resolving names before deciding (resolution happens at connect time, see
 ``min_spacing`` seconds between the *starts* of two requests to the same host. Limiters
 (the :class:`feeds.ports.HostLimiter` port) never block: a refused caller is told how long
 to wait and does something else meanwhile. :class:`LocalHostLimiter` is the in-process
-implementation for the embedded mode; the Redis one (``worker.host_limiter``) shares the
+implementation for the embedded mode; the Redis one (``worker.celery.host_limiter``) shares the
 counts between every worker of a distributed deployment.
 
 **Never blocked by a slow host.** :func:`run_politely` runs work on a thread pool but

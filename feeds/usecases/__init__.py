@@ -7,5 +7,5 @@ here opens a transaction on behalf of a driver that then reaches into the reposi
 ``feeds`` (the feed list, OPML import and ``feeds add`` on one path, status, pruning),
 ``subscriptions``, ``topics``, ``actors`` and ``stories`` are the administrative ones;
 ``analyze`` is the one analysis loop; the poll and digest use cases live on
-:class:`feeds.pipeline.Pipeline`, which the composition root builds.
+:class:`feeds.usecases.pipeline.Pipeline`, which the composition root builds.
 """

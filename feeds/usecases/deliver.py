@@ -124,7 +124,7 @@ class DeliverySettings:
 
 @dataclass
 class DigestService:
-    """Bound to its ports once per process (see ``feeds.pipeline.Pipeline.digests``)."""
+    """Bound to its ports once per process (see ``feeds.usecases.pipeline.Pipeline.digests``)."""
 
     store: Store
     clock: Clock

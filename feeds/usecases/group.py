@@ -5,8 +5,8 @@ ingest transaction: fetching stays fast, and the decision can use everything kno
 the article. Per article::
 
     pure, outside any transaction:
-        shingles + MinHash band keys                        -- feeds.neardup
-        rarity-weighted terms and salient names, event time -- feeds.stories
+        shingles + MinHash band keys                        -- feeds.dedup.neardup
+        rarity-weighted terms and salient names, event time -- feeds.dedup.stories
     one short transaction:
         take the story-index lock (one assigner at a time)  -- Repository
         skip the article if another worker grouped it

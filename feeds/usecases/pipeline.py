@@ -22,7 +22,7 @@ one-shot CLI (``newsmon poll``, ``newsmon digest send``) and the Celery tasks. T
         (analysis is slow and must not hold SQLite's write lock), save the results
         (second transaction; saving replaces, so a repeat changes nothing)
 
-    send_digest(name, period):                          -- feeds.delivery (the outbox)
+    send_digest(name, period):                          -- feeds.usecases.deliver (the outbox)
         lease the (subscription, period) run -- nothing if sent or leased
         select + group + render                                          -- pure (digest)
         send each recipient's copy, recording each                       -- Mailer
@@ -135,7 +135,7 @@ class Pipeline:
     fetch_concurrency: int = 8
     unsubscribe: UnsubscribeConfig | None = None
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
-    # Fetch scheduling and politeness (see feeds.fetch_policy, feeds.politeness).
+    # Fetch scheduling and politeness (see feeds.fetch.policy, feeds.fetch.politeness).
     policy: PollPolicy | None = None  # None: defaults around poll_interval/retry_interval
     host_limiter: HostLimiter | None = None  # None: in-process, 2 per host, 1 s apart
     jitter: Callable[[], float] = random.random
@@ -513,7 +513,7 @@ class Pipeline:
         )
 
     # ------------------------------------------------------------------ digests
-    # The digest and alert use cases live in feeds.delivery; these keep the entry points
+    # The digest and alert use cases live in feeds.usecases.deliver; these keep the entry points
     # every driver already calls.
 
     def digests(self) -> DigestService:

@@ -1,4 +1,4 @@
-"""``newsmon tasks``: poison messages the Celery workers parked (see worker.reliability)."""
+"""``newsmon tasks``: poison messages the Celery workers parked (see worker.celery.reliability)."""
 
 from __future__ import annotations
 
