@@ -21,6 +21,7 @@ from feeds.models import (
     ArticleForGrouping,
     DigestRun,
     DigestStatus,
+    DuplicateCandidate,
     FeedHealth,
     FeedInfo,
     FeedRef,
@@ -212,6 +213,16 @@ def article_for_grouping(row: Row) -> ArticleForGrouping:
         text=row["content"] or row["summary"],
         published=row["published"],
         first_seen=row["first_seen"],
+    )
+
+
+def duplicate_candidate(row: Row) -> DuplicateCandidate:
+    return DuplicateCandidate(
+        id=row["id"],
+        text=row["content"] or row["summary"],
+        story_id=row["story_id"],
+        duplicate_of=row["duplicate_of"],
+        shared_bands=int(row["shared"]),
     )
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from feeds.errors import InvalidInput
-from feeds.formats.export import analysis_json, article_json
+from feeds.formats.export import analysis_json
 from feeds.models import Document, TargetSpan
 from feeds.ports import Analyzer
+from feeds.usecases.export import export_articles as export_jsonl
 from worker.bootstrap import Container
 
 
@@ -34,13 +35,10 @@ def _open(target: str | Path | None, mode: str) -> Iterator[IO[str]]:
 
 
 def export_articles(c: Container, since: datetime | None, output: Path | None) -> int:
-    count = 0
     # Write to a temporary name and rename, so a failed export never leaves half a file.
     tmp = output.with_name(output.name + ".part") if output else None
-    with c.store.transaction() as repo, _open(tmp, "w") as out:
-        for article in repo.iter_articles(since=since):
-            out.write(json.dumps(article_json(article), ensure_ascii=False) + "\n")
-            count += 1
+    with _open(tmp, "w") as out:
+        count = export_jsonl(c.store, since, out.write)
     if tmp is not None and output is not None:
         tmp.replace(output)
     return count

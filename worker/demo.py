@@ -21,6 +21,7 @@ from feeds.errors import ConfigError
 from feeds.formats.opml import parse_opml
 from feeds.usecases import feeds as feed_list
 from feeds.usecases import subscriptions
+from feeds.usecases.stories import stored_articles
 from worker.admin import export_articles
 from worker.bootstrap import build_container
 from worker.cli.output import console, print_pass
@@ -106,8 +107,7 @@ def run_demo(directory: Path) -> None:
 
 
 def _print_findings(c: Any) -> None:
-    with c.store.transaction() as repo:
-        articles = list(repo.iter_articles())
+    articles = stored_articles(c.store)
     shared = [a for a in articles if len(a.feeds) > 1]
     console.print(
         f"\nstored {len(articles)} articles; {len(shared)} of them were carried by more than "

@@ -6,7 +6,7 @@ file with a bad URL half-way leaves the feed list as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -124,3 +124,25 @@ def status(store: Store, *, runs: int = 5) -> Status:
             subscription_names={s.id: s.name for s in repo.list_subscriptions()},
             tombstones=repo.count_tombstones(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PassProgress:
+    """How far a pass run by other processes got (decision 5: the database is the record)."""
+
+    feeds: list[FeedInfo]  # the pass's feeds
+    waiting: int  # of them, those with no fetch recorded since the pass started
+    analysis_pending: bool  # some article (of any pass) still waits for analysis
+
+
+def pass_progress(store: Store, ids: Collection[int], started: datetime) -> PassProgress:
+    with store.transaction() as repo:
+        feeds = [f for f in repo.list_feeds() if f.id in ids]
+        waiting = sum(1 for f in feeds if f.last_fetch_at is None or f.last_fetch_at < started)
+        return PassProgress(feeds, waiting, bool(repo.pending_analysis(limit=1)))
+
+
+def count_new_articles(store: Store, since: datetime) -> int:
+    """Articles first seen since ``since``."""
+    with store.transaction() as repo:
+        return sum(1 for _ in repo.iter_articles(since=since))

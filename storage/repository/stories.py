@@ -98,16 +98,7 @@ class StoryRows(RepositoryBase):
             .join(matches, matches.c.article_id == ARTICLE.c.id)
             .order_by(matches.c.shared.desc(), ARTICLE.c.id)
         )
-        return [
-            DuplicateCandidate(
-                id=r["id"],
-                text=r["content"] or r["summary"],
-                story_id=r["story_id"],
-                duplicate_of=r["duplicate_of"],
-                shared_bands=int(r["shared"]),
-            )
-            for r in rows
-        ]
+        return [convert.duplicate_candidate(r) for r in rows]
 
     def index_bands(self, article_id: int, band_keys: Sequence[int], when: datetime) -> None:
         if not band_keys:

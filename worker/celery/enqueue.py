@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError
 
 from feeds.errors import ConfigError, NewsmonError
 from feeds.models import FeedSource
+from feeds.usecases import feeds as feed_list
 from worker.bootstrap import Container
 from worker.cli.output import console
 
@@ -62,17 +63,13 @@ def enqueue_pass(
 
 
 def _progress(c: Container, ids: set[int], started: datetime) -> tuple[int, bool]:
-    with c.store.transaction() as repo:
-        feeds = [f for f in repo.list_feeds() if f.id in ids]
-        waiting = sum(1 for f in feeds if f.last_fetch_at is None or f.last_fetch_at < started)
-        pending = bool(repo.pending_analysis(limit=1))
-    return waiting, pending
+    progress = feed_list.pass_progress(c.store, ids, started)
+    return progress.waiting, progress.analysis_pending
 
 
 def _summary(c: Container, ids: set[int], started: datetime) -> None:
-    with c.store.transaction() as repo:
-        feeds = [f for f in repo.list_feeds() if f.id in ids]
-        new = sum(1 for _ in repo.iter_articles(since=started))
+    feeds = feed_list.pass_progress(c.store, ids, started).feeds
+    new = feed_list.count_new_articles(c.store, started)
     failed = sum(1 for f in feeds if f.error_count)
     console.print(
         f"done: {len(feeds)} feeds polled by the workers, {len(feeds) - failed} ok, "

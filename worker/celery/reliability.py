@@ -161,11 +161,11 @@ def _current_ledger() -> CrashLedger | None:
 def on_parked(name: str, args: list[Any]) -> None:
     """Make a parked task visible where admins look: a parked poll pauses its feed."""
     if name == "newsmon.poll_feed" and args:
+        from feeds.usecases.feeds import set_paused
         from worker import bootstrap
 
         try:
-            with bootstrap.container(celery_worker=True).store.transaction() as repo:
-                repo.set_feed_paused(int(args[0]), True)
+            set_paused(bootstrap.container(celery_worker=True).store, int(args[0]), True)
         except NewsmonError as exc:
             log.warning("parked poll of feed %s; could not pause the feed: %s", args[0], exc)
 
