@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.procstat import cpu_seconds, peak_rss_mb  # noqa: E402
-from feeds.analysis_stage import analyze_articles  # noqa: E402
+from feeds.usecases.analyze import analyze_articles  # noqa: E402
 from worker import bootstrap  # noqa: E402
 
 

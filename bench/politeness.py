@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feeds.politeness import LocalHostLimiter, host_key, run_politely  # noqa: E402
+from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely  # noqa: E402
 from feeds.ports import HostLimiter  # noqa: E402
 from tests.hostile_server import HostileServer, State, rss_items  # noqa: E402
 from tests.support import make_settings  # noqa: E402
 from worker.bootstrap import build_container  # noqa: E402
-from worker.host_limiter import RedisHostLimiter  # noqa: E402
+from worker.celery.host_limiter import RedisHostLimiter  # noqa: E402
 
 
 def run(kind: str, args: argparse.Namespace) -> dict[str, float]:

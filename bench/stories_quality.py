@@ -21,7 +21,7 @@ Usage::
     .venv/bin/python bench/stories_quality.py [--data PATH] [--topics 1-10] [--seeds 1,2,3]
         [--spread-days 365] [--sweep 0.2,0.25,0.3] [--guard-sweep 1,2,3]
 
-``--guard-sweep`` tries other values of ``feeds.stories.GUARD_NAMES`` (how many of
+``--guard-sweep`` tries other values of ``feeds.dedup.stories.GUARD_NAMES`` (how many of
 the most salient names the name guard compares; 0 turns the guard off).
 """
 
@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import feeds.stories as stories_module  # noqa: E402
+import feeds.dedup.stories as stories_module  # noqa: E402
 from worker.bootstrap import build_container  # noqa: E402
 from worker.settings import load_settings  # noqa: E402
 

@@ -15,7 +15,7 @@ schema revision and :data:`FIXTURE_VERSION` are the same.
 
 Measuring: the same ``--new`` fresh articles (synthetic text on a shared vocabulary, a
 fifth of them near-copies of another) are stored with the real repository and grouped
-with the real use case (:func:`feeds.grouping.group_one`, one transaction each) against
+with the real use case (:func:`feeds.usecases.group.group_one`, one transaction each) against
 every size. The sizes are measured *in turns*, ``--rounds`` batches each, so that
 whatever else runs on the machine weighs on every size alike; a first, unrecorded
 batch per size warms the caches as a running worker's would be. Each round's articles
@@ -58,10 +58,10 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from wordfreq import top_n_list, zipf_frequency  # noqa: E402
 
-from feeds.grouping import group_one  # noqa: E402
+from feeds.dedup.neardup import BANDS  # noqa: E402
+from feeds.dedup.stories import COMMON_ZIPF, INDEX_TERMS  # noqa: E402
 from feeds.models import NewArticle  # noqa: E402
-from feeds.neardup import BANDS  # noqa: E402
-from feeds.stories import COMMON_ZIPF, INDEX_TERMS  # noqa: E402
+from feeds.usecases.group import group_one  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import head_revision, upgrade  # noqa: E402
 from storage.repository import SqlStore  # noqa: E402

@@ -5,7 +5,7 @@ which the feeds' articles reach grouping depends on concurrent fetches, so two r
 the same code differ by about +-0.01. To compare rules for joining a story side by side,
 this script runs the real pipeline once per seed (same items as the quality bench),
 records the articles in the order grouping saw them, and then replays
-:func:`feeds.grouping.group_one` on that order against an in-memory index, once per
+:func:`feeds.usecases.group.group_one` on that order against an in-memory index, once per
 variant. The baseline replay reproduces the recorded run's B-cubed scores exactly.
 
 Variants (tried to stop merges of two events of one protagonist; none is shipped):
@@ -59,10 +59,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import stories_quality as quality  # noqa: E402
 
-import feeds.grouping as grouping  # noqa: E402
-import feeds.stories as stories  # noqa: E402
+import feeds.dedup.stories as stories  # noqa: E402
+import feeds.usecases.group as grouping  # noqa: E402
+from feeds.dedup.stories import StoryCandidate, StoryChoice  # noqa: E402
 from feeds.models import ArticleForGrouping, DuplicateCandidate  # noqa: E402
-from feeds.stories import StoryCandidate, StoryChoice  # noqa: E402
 
 Vector = Mapping[str, float]
 

@@ -16,7 +16,7 @@ Sentiment = Literal["negative", "neutral", "positive"]
 ActorType = Literal["person", "organisation", "country", "other"]
 Schedule = Literal["immediate", "daily", "weekly"]
 DigestStatus = Literal["pending", "sent", "failed", "skipped"]  # skipped: nothing to send
-# Stored health of a feed (see feeds.fetch_policy); "new" and "paused" are shown, not stored.
+# Stored health of a feed (see feeds.fetch.policy); "new" and "paused" are shown, not stored.
 FeedHealth = Literal["ok", "flaky", "failing", "gone"]
 
 # --------------------------------------------------------------------------- feeds
@@ -30,7 +30,7 @@ class FeedSource:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-    # Scheduling state (feeds.fetch_policy); defaults describe a feed never polled.
+    # Scheduling state (feeds.fetch.policy); defaults describe a feed never polled.
     interval_seconds: int | None = None
     failure_score: float = 0.0
     error_count: int = 0
@@ -119,7 +119,7 @@ class FetchOutcome:
     error: str | None = None
     title: str | None = None
     site_url: str | None = None
-    # Scheduling state decided by feeds.fetch_policy; None leaves the stored value alone.
+    # Scheduling state decided by feeds.fetch.policy; None leaves the stored value alone.
     interval_seconds: int | None = None
     failure_score: float | None = None
     health: FeedHealth | None = None

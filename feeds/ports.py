@@ -1,19 +1,19 @@
 """The ports the core needs; adapters live in ``storage`` and ``worker``.
 
-The use cases in :mod:`feeds.pipeline` only ever see these protocols. A use case owns its
+The use cases in :mod:`feeds.usecases.pipeline` only ever see these protocols. A use case owns its
 transaction: it opens ``store.transaction()`` and everything done through the yielded
 :class:`Repository` commits together when the block ends without an exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from feeds.dedup import PreparedFeed
+from feeds.dedup.keys import PreparedFeed, PrepareJob
+from feeds.dedup.stories import StoryCandidate
 from feeds.errors import ParseError
 from feeds.models import (
     ActorMention,
@@ -42,8 +42,9 @@ from feeds.models import (
     WatchedActor,
 )
 from feeds.query import Need
-from feeds.stories import StoryCandidate
 from feeds.user_topics import SearchDoc, UserTopic
+
+K = TypeVar("K")
 
 
 class Clock(Protocol):
@@ -83,30 +84,25 @@ class Analyzer(Protocol):
 
 
 class PreparePool(Protocol):
-    """Worker processes that run :func:`feeds.dedup.prepare_feed`, the pure part of ingest
-    (parse, text, hashes, canonical URLs), for the one writer of a poll pass."""
+    """Worker processes that run :func:`feeds.dedup.keys.prepare_feed`, the pure part of
+    ingest (parse, text, hashes, canonical URLs), for the one writer of a poll pass."""
 
     processes: int
 
-    def submit(
-        self,
-        content: bytes,
-        *,
-        url: str | None,
-        content_type: str | None,
-        feed_id: int,
-        seen_at: datetime,
-    ) -> Future[PreparedFeed | ParseError]:
-        """Queue one fetched document; raises ``concurrent.futures.BrokenExecutor`` when a
-        worker has died (and the future's ``result()`` raises it too)."""
+    def prepare(
+        self, jobs: Iterable[tuple[K, PrepareJob]]
+    ) -> Iterator[tuple[K, PreparedFeed | ParseError, bool]]:
+        """Prepare every job, each tagged with the caller's key, and yield (key, result,
+        prepared elsewhere) as results are ready, not necessarily in order.
+
+        ``jobs`` is pulled lazily on the caller's thread, and results are yielded between
+        pulls, so the caller can go on fetching and writing while the processes work. A
+        worker that dies costs nothing but time: its jobs are prepared in the calling
+        process (as is any job while the processes are busy or broken)."""
         ...
 
     def start_workers(self) -> int:
         """Start the processes now; returns how many."""
-        ...
-
-    def reset(self) -> None:
-        """Drop broken processes without waiting; the next ``submit`` starts new ones."""
         ...
 
     def close(self) -> None:
@@ -139,10 +135,12 @@ class Mailer(Protocol):
         ...
 
 
-class Repository(Protocol):
-    """Everything the use cases read and write, inside one transaction."""
+# The repository port, by area; storage/repository/ has one module per class below.
 
-    # feeds
+
+class FeedRepository(Protocol):
+    """Feeds, their schedules and fetch outcomes, their GUID trust (feeds.dedup.guids)."""
+
     def add_feed(self, url: str, title: str | None, now: datetime) -> FeedInfo: ...
     def get_feed(self, feed_id: int) -> FeedInfo: ...
     def list_feeds(self) -> list[FeedInfo]: ...
@@ -157,7 +155,23 @@ class Repository(Protocol):
     def record_fetch(self, outcome: FetchOutcome) -> None: ...
     def record_fetches(self, outcomes: Sequence[FetchOutcome]) -> None: ...
 
-    # articles
+    # full text, claims (see feeds.fetch.policy, docs/FETCHING.md)
+    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
+    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
+    # broken GUIDs
+    def guids_broken(self, feed_id: int) -> bool:
+        """Whether this feed's GUIDs were found unusable (a sticky per-feed flag)."""
+        ...
+
+    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None: ...
+    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
+        """Entry keys under which this feed already carried each canonical link."""
+        ...
+
+
+class ArticleRepository(Protocol):
+    """Articles and sightings, inserted once; retention and its tombstones."""
+
     def add_article(self, article: NewArticle) -> ArticleRef:
         """Insert once (race-free) and record the sighting by ``article.feed_id``."""
         ...
@@ -168,13 +182,6 @@ class Repository(Protocol):
 
     def known_entry_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The subset of ``keys`` already sighted in this feed (a fast path, not a guard)."""
-        ...
-
-    def pending_analysis(
-        self, *, ids: Sequence[int] | None = None, limit: int = 100
-    ) -> list[ArticleForAnalysis]: ...
-    def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
-        """Replace the article's analysis (idempotent)."""
         ...
 
     def iter_articles(
@@ -189,77 +196,6 @@ class Repository(Protocol):
 
     def count_articles(self) -> int: ...
 
-    # subscriptions and digests
-    def add_subscription(self, spec: SubscriptionSpec, now: datetime) -> Subscription: ...
-    def get_subscription(self, name: str) -> Subscription: ...
-    def list_subscriptions(self) -> list[Subscription]: ...
-    def remove_subscription(self, name: str) -> None: ...
-    def claim_digest_run(
-        self, subscription_id: int, period_key: str, message_id: str, now: datetime
-    ) -> DigestRun | None:
-        """Create the run for this period, or return the unsent one; None when already sent."""
-        ...
-
-    def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
-    def mark_digest_failed(self, run_id: int, error: str) -> None: ...
-    def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
-
-    # subscriptions and digests: filters, pause, the leased outbox (docs/DIGESTS.md)
-    def get_subscription_by_id(self, subscription_id: int) -> Subscription: ...
-    def update_subscription(self, spec: SubscriptionSpec) -> Subscription: ...
-    def set_subscription_paused(self, name: str, paused: bool) -> None: ...
-    def lease_digest_run(
-        self,
-        subscription_id: int,
-        period_key: str,
-        message_id: str,
-        *,
-        owner: str,
-        now: datetime,
-        lease_until: datetime,
-        period_start: datetime | None = None,
-        period_end: datetime | None = None,
-        respect_backoff: bool = True,
-    ) -> tuple[DigestRun, bool]:
-        """Create the outbox row if needed; try to lease it. Returns (row, leased)."""
-        ...
-
-    def record_delivery(self, run_id: int, recipient: str) -> None: ...
-    def mark_digest_retry(
-        self, run_id: int, owner: str, error: str, next_attempt_at: datetime | None
-    ) -> None: ...
-    def mark_digest_skipped(self, run_id: int, now: datetime) -> None: ...
-    def recent_digest_runs(
-        self, since: datetime, keys: Sequence[str] | None = None
-    ) -> list[DigestRun]: ...
-    def actor_mentions(
-        self, names: Sequence[str], since: datetime, until: datetime
-    ) -> list[ActorMention]: ...
-    # user topics (named monitoring queries) and the text index they search
-    def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic: ...
-    def get_user_topic(self, name: str) -> UserTopic: ...
-    def list_user_topics(self) -> list[UserTopic]: ...
-    def remove_user_topic(self, name: str) -> None:
-        """Delete the topic and its matches."""
-        ...
-
-    def refresh_search_index(self) -> int:
-        """Index the articles not indexed yet; returns how many."""
-        ...
-
-    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
-        """Articles first seen since ``since`` holding the needed words, oldest first."""
-        ...
-
-    def replace_topic_matches(
-        self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None
-    ) -> None:
-        """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
-        ...
-
-    # fetching: full text, claims, tombstones (see feeds.fetch_policy, docs/FETCHING.md)
-    def set_feed_full_text(self, feed_id: int, enabled: bool) -> None: ...
-    def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None: ...
     def tombstoned(self, articles: Sequence[NewArticle]) -> set[str]:
         """Entry keys of ``articles`` whose identity was removed by retention."""
         ...
@@ -270,17 +206,36 @@ class Repository(Protocol):
 
     def count_tombstones(self) -> int: ...
 
-    # feed identity (broken GUIDs; see feeds.identity)
-    def guids_broken(self, feed_id: int) -> bool:
-        """Whether this feed's GUIDs were found unusable (a sticky per-feed flag)."""
+
+class AnalysisRepository(Protocol):
+    """What waits for analysis, and each article's analysis (feeds.usecases.analyze)."""
+
+    def pending_analysis(
+        self, *, ids: Sequence[int] | None = None, limit: int = 100
+    ) -> list[ArticleForAnalysis]: ...
+    def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
+        """Replace the article's analysis (idempotent)."""
         ...
 
-    def mark_guids_broken(self, feed_id: int, reason: str, now: datetime) -> None: ...
-    def sighted_keys_by_link(self, feed_id: int, links: Sequence[str]) -> dict[str, set[str]]:
-        """Entry keys under which this feed already carried each canonical link."""
+    def article_ids(
+        self,
+        *,
+        since: datetime | None = None,
+        pending: bool = False,
+        feed_id: int | None = None,
+    ) -> list[int]:
+        """Ids of articles first seen on or after ``since`` (all if None), ascending;
+        ``pending``: only those never analysed; ``feed_id``: only those that feed carried."""
         ...
 
-    # near-duplicates and stories (see feeds.grouping)
+    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
+        """The analysis input of these articles, analysed or not, ascending by id."""
+        ...
+
+
+class StoryRepository(Protocol):
+    """Near-duplicates and stories (feeds.usecases.group)."""
+
     def ungrouped_articles(
         self, *, ids: Sequence[int] | None = None, limit: int = 500
     ) -> list[ArticleForGrouping]:
@@ -328,23 +283,84 @@ class Repository(Protocol):
     def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None: ...
     def list_stories(self, *, since: datetime | None = None, limit: int = 20) -> list[StorySummary]:
         """The largest stories active since ``since``, largest first."""
-
-    # the analysis stage (see feeds.analysis_stage)
-    def article_ids(
-        self,
-        *,
-        since: datetime | None = None,
-        pending: bool = False,
-        feed_id: int | None = None,
-    ) -> list[int]:
-        """Ids of articles first seen on or after ``since`` (all if None), ascending;
-        ``pending``: only those never analysed; ``feed_id``: only those that feed carried."""
         ...
 
-    def articles_for_analysis(self, ids: Sequence[int]) -> list[ArticleForAnalysis]:
-        """The analysis input of these articles, analysed or not, ascending by id."""
 
-    # the user's part of the actor watchlist
+class DigestRepository(Protocol):
+    """Subscriptions and the digest outbox."""
+
+    def add_subscription(self, spec: SubscriptionSpec, now: datetime) -> Subscription: ...
+    def get_subscription(self, name: str) -> Subscription: ...
+    def list_subscriptions(self) -> list[Subscription]: ...
+    def remove_subscription(self, name: str) -> None: ...
+    def claim_digest_run(
+        self, subscription_id: int, period_key: str, message_id: str, now: datetime
+    ) -> DigestRun | None:
+        """Create the run for this period, or return the unsent one; None when already sent."""
+        ...
+
+    def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None: ...
+    def mark_digest_failed(self, run_id: int, error: str) -> None: ...
+    def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]: ...
+
+    # filters, pause, the leased outbox (docs/DIGESTS.md)
+    def get_subscription_by_id(self, subscription_id: int) -> Subscription: ...
+    def update_subscription(self, spec: SubscriptionSpec) -> Subscription: ...
+    def set_subscription_paused(self, name: str, paused: bool) -> None: ...
+    def lease_digest_run(
+        self,
+        subscription_id: int,
+        period_key: str,
+        message_id: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
+        respect_backoff: bool = True,
+    ) -> tuple[DigestRun, bool]:
+        """Create the outbox row if needed; try to lease it. Returns (row, leased)."""
+        ...
+
+    def record_delivery(self, run_id: int, recipient: str) -> None: ...
+    def mark_digest_retry(
+        self, run_id: int, owner: str, error: str, next_attempt_at: datetime | None
+    ) -> None: ...
+    def mark_digest_skipped(self, run_id: int, now: datetime) -> None: ...
+    def recent_digest_runs(
+        self, since: datetime, keys: Sequence[str] | None = None
+    ) -> list[DigestRun]: ...
+
+
+class TopicRepository(Protocol):
+    """User topics (named monitoring queries) and the text index they search."""
+
+    def add_user_topic(self, name: str, query: str, now: datetime) -> UserTopic: ...
+    def get_user_topic(self, name: str) -> UserTopic: ...
+    def list_user_topics(self) -> list[UserTopic]: ...
+    def remove_user_topic(self, name: str) -> None:
+        """Delete the topic and its matches."""
+        ...
+
+    def refresh_search_index(self) -> int:
+        """Index the articles not indexed yet; returns how many."""
+        ...
+
+    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
+        """Articles first seen since ``since`` holding the needed words, oldest first."""
+        ...
+
+    def replace_topic_matches(
+        self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None
+    ) -> None:
+        """Make ``article_ids`` the topic's matches among the articles seen since ``since``."""
+        ...
+
+
+class ActorRepository(Protocol):
+    """The user's part of the actor watchlist, and the mentions digests read."""
+
     def save_watched_actor(self, actor: WatchedActor, now: datetime) -> None:
         """Insert or replace the entry with this name (names compare ignoring case)."""
         ...
@@ -353,6 +369,23 @@ class Repository(Protocol):
     def delete_watched_actor(self, name: str) -> None:
         """Raises :class:`feeds.errors.NotFound` when no entry has this name."""
         ...
+
+    def actor_mentions(
+        self, names: Sequence[str], since: datetime, until: datetime
+    ) -> list[ActorMention]: ...
+
+
+class Repository(
+    FeedRepository,
+    ArticleRepository,
+    AnalysisRepository,
+    StoryRepository,
+    DigestRepository,
+    TopicRepository,
+    ActorRepository,
+    Protocol,
+):
+    """Everything the use cases read and write, inside one transaction."""
 
 
 class Store(Protocol):

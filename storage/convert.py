@@ -11,24 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, get_args
 
+from feeds.dedup.stories import StoryCandidate
 from feeds.errors import StorageError
 from feeds.models import (
     ActorMention,
     ActorSentiment,
     ActorType,
+    ArticleForAnalysis,
+    ArticleForGrouping,
     DigestRun,
     DigestStatus,
+    DuplicateCandidate,
     FeedHealth,
     FeedInfo,
     FeedRef,
     FeedSource,
     Schedule,
     Sentiment,
+    StoredArticle,
+    StorySummary,
     Subscription,
     SubscriptionSpec,
     TopicScore,
     WatchedActor,
 )
+from feeds.user_topics import SearchDoc, UserTopic
 from storage.coltypes import load_strings
 
 Row = Mapping[str, Any]
@@ -162,4 +169,93 @@ def actor_mention(row: Row) -> ActorMention:
         score=float(row["score"]),
         first_seen=row["first_seen"],
         evidence=load_strings(row["evidence"]),
+    )
+
+
+def stored_article(
+    row: Row,
+    *,
+    feeds: tuple[FeedRef, ...],
+    topics: tuple[TopicScore, ...],
+    actors: tuple[ActorSentiment, ...],
+) -> StoredArticle:
+    """An ``article`` row with the feeds, topics and actors read for its page."""
+    return StoredArticle(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        published=row["published"],
+        first_seen=row["first_seen"],
+        summary=row["summary"],
+        feeds=feeds,
+        topics=topics,
+        actors=actors,
+        analyzed=row["analyzed_at"] is not None,
+        story_id=row["story_id"],
+        duplicate_of=row["duplicate_of"],
+    )
+
+
+def article_for_analysis(row: Row) -> ArticleForAnalysis:
+    return ArticleForAnalysis(
+        id=row["id"],
+        title=row["title"],
+        text=row["content"] or row["summary"],
+        author=row["author"],
+        url=row["url"],
+    )
+
+
+def article_for_grouping(row: Row) -> ArticleForGrouping:
+    return ArticleForGrouping(
+        id=row["id"],
+        title=row["title"],
+        text=row["content"] or row["summary"],
+        published=row["published"],
+        first_seen=row["first_seen"],
+    )
+
+
+def duplicate_candidate(row: Row) -> DuplicateCandidate:
+    return DuplicateCandidate(
+        id=row["id"],
+        text=row["content"] or row["summary"],
+        story_id=row["story_id"],
+        duplicate_of=row["duplicate_of"],
+        shared_bands=int(row["shared"]),
+    )
+
+
+def story_candidate(row: Row, signature: dict[str, float]) -> StoryCandidate:
+    return StoryCandidate(
+        id=row["id"],
+        first_time=row["first_time"],
+        last_time=row["last_time"],
+        signature=signature,
+    )
+
+
+def story_summary(row: Row, title: str, outlets: int) -> StorySummary:
+    return StorySummary(
+        id=row["id"],
+        title=title,
+        articles=row["size"],
+        outlets=outlets,
+        first_time=row["first_time"],
+        last_time=row["last_time"],
+    )
+
+
+def user_topic(row: Row) -> UserTopic:
+    return UserTopic(row["name"], row["query"], row["created_at"])
+
+
+def search_doc(row: Row) -> SearchDoc:
+    return SearchDoc(
+        id=row["id"],
+        title=row["title"],
+        text=row["content"] or row["summary"],
+        author=row["author"],
+        url=row["url"],
+        first_seen=row["first_seen"],
     )

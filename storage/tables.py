@@ -64,7 +64,7 @@ class Feed(SQLModel, table=True):
     etag: str | None = Field(default=None, sa_column=Column(Text))
     last_modified: str | None = Field(default=None, sa_column=Column(Text))
     last_http_status: int | None = Field(default=None, sa_column=Column(Integer))
-    # Scheduling state (feeds.fetch_policy), added by revision 3_fetch_scheduling.
+    # Scheduling state (feeds.fetch.policy), added by revision 3_fetch_scheduling.
     interval_seconds: int | None = Field(default=None, sa_column=Column(Integer))
     failure_score: float = Field(
         default=0.0, sa_column=Column(Float, nullable=False, server_default="0")

@@ -19,7 +19,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from feeds.pipeline import Pipeline
+from feeds.usecases.pipeline import Pipeline
 from worker.mailer import SmtpMailer
 
 _poll_feed = Pipeline.poll_feed

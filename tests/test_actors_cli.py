@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from feeds.errors import NotFound
-from feeds.export import article_json
+from feeds.formats.export import article_json
 from feeds.models import ActorSentiment, AnalysisResult, Document, WatchedActor
 from storage.repository import SqlStore
 from tests.test_storage import add_feeds, article

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from feeds.digest import NEW_CHIPS_PER_ARTICLE, actor_overview, new_names
+from feeds.digest.compose import NEW_CHIPS_PER_ARTICLE, actor_overview, new_names
 from tests.test_digest import CORPUS, actor, article, render
 
 

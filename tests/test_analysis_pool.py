@@ -15,8 +15,8 @@ import pytest
 from feeds.errors import ConfigError
 from feeds.models import Document
 from tests.support import make_settings
-from worker.analysis_pool import ProcessAnalysisPool
-from worker.bootstrap import LazyAnalyzer, build_container
+from worker.bootstrap import LazyAnalyzer, build_analyzer_for, build_container
+from worker.pools.analysis import ProcessAnalysisPool
 
 SENTENCES = (
     "Russia's brutal invasion was condemned by NATO, while Ukraine's defenders were praised.",
@@ -38,7 +38,7 @@ def test_the_pool_answers_as_this_process_does_and_survives_a_killed_worker(
     c = build_container(make_settings(sqlite_url, analysis_processes=2))
     local = [c.pipeline.analyzer.analyze(doc) for doc in DOCS]
     assert sum(len(r.actors) for r in local) >= len(DOCS)  # the documents do name actors
-    pool = ProcessAnalysisPool(c.settings, 2, c.pipeline.analyzer, min_docs=1)
+    pool = ProcessAnalysisPool(c.settings, 2, c.pipeline.analyzer, build_analyzer_for, min_docs=1)
     try:
         assert pool.analyze_many(DOCS) == local
         first = pool.worker_pids()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import generate_corpus, nginx_config
-from feeds.dedup import normalise_text
+from feeds.dedup.keys import normalise_text
 from feeds.parse import parse_feed
 
 

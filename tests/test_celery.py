@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from tests.feedserver import pub_date, rss
 from tests.support import make_settings
 from worker import bootstrap
-from worker.celery_app import app as celery_app
-from worker.celery_app import beat_schedule, celery_config
+from worker.celery.app import app as celery_app
+from worker.celery.app import celery_config
 from worker.cli import app as cli
+from worker.schedule import beat_schedule
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 

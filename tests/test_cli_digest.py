@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from feeds.digest.unsubscribe import make_token
 from feeds.models import ActorSentiment, AnalysisResult, NewArticle
-from feeds.unsubscribe import make_token
 from tests.cli_support import invoke
 from worker import bootstrap
 from worker.settings import REPO_ROOT

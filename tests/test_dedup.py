@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from feeds.dedup import (
+from feeds.dedup.guids import _links
+from feeds.dedup.keys import (
     MIN_HASHABLE_TEXT,
     canonical_url,
     content_hash,
@@ -16,7 +17,6 @@ from feeds.dedup import (
     prepare_feed,
     to_new_article,
 )
-from feeds.identity import _links
 from feeds.models import ParsedEntry
 from feeds.parse import html_to_text, parse_feed
 
@@ -307,7 +307,7 @@ def test_prepare_feed_matches_entry_by_entry_preparation() -> None:
         assert prepared.keyed(use_guid=use_guid) == [
             to_new_article(e, 7, now, use_guid=use_guid) for e in entries
         ]
-    # The (guid, canonical link) pairs are those feeds.identity judges GUIDs by.
+    # The (guid, canonical link) pairs are those feeds.dedup.guids judges GUIDs by.
     assert prepared.guid_links == tuple(_links(entries))
     assert ("g-1", "https://n.example/a") in [
         (g.rsplit("/", 1)[-1], u) for g, u in prepared.guid_links

@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from feeds.delivery import inline_as_data_uris
-from feeds.digest import compose_digest, render_email
+from feeds.digest.compose import compose_digest
+from feeds.digest.render import render_email
+from feeds.usecases.deliver import inline_as_data_uris
 from tests.test_digest_content import CORPUS, PERIOD, hostile_articles, sub
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -19,9 +19,20 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from feeds.chart import CHART_HEIGHT, CHART_WIDTH, render_trend_png
-from feeds.delivery import inline_as_data_uris
-from feeds.digest import compose_digest, render_email
+from feeds.digest.chart import CHART_HEIGHT, CHART_WIDTH, render_trend_png
+from feeds.digest.compose import compose_digest
+from feeds.digest.panel import actor_panel, daily_series
+from feeds.digest.render import render_email
+from feeds.digest.sanitize import clean_body, plain_text, safe_link
+from feeds.digest.select import build_stories, sectioned
+from feeds.digest.spikes import SpikeSettings, binomial_tail, detect_spikes, poisson_tail
+from feeds.digest.unsubscribe import (
+    UnsubscribeConfig,
+    check_secret,
+    make_token,
+    read_token,
+    unsubscribe_headers,
+)
 from feeds.errors import ConfigError, InvalidInput
 from feeds.models import (
     ActorMention,
@@ -33,17 +44,7 @@ from feeds.models import (
     SubscriptionSpec,
     TopicScore,
 )
-from feeds.panel import actor_panel, daily_series
-from feeds.sanitize import clean_body, plain_text, safe_link
-from feeds.selection import build_stories, sectioned
-from feeds.spikes import SpikeSettings, binomial_tail, detect_spikes, poisson_tail
-from feeds.unsubscribe import (
-    UnsubscribeConfig,
-    check_secret,
-    make_token,
-    read_token,
-    unsubscribe_headers,
-)
+from feeds.usecases.deliver import inline_as_data_uris
 from tests.test_digest import Tags
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -579,7 +580,7 @@ def test_preview_file_embeds_the_charts() -> None:
 
 
 def test_recent_periods_catch_up_on_immediate_buckets_only() -> None:
-    from feeds.schedule import recent_periods
+    from feeds.digest.periods import recent_periods
 
     now = datetime(2026, 11, 24, 10, 17, tzinfo=UTC)
     immediate = SubscriptionSpec("a", ("a@b.example",), "immediate")

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from feeds.digest import recipient_message_id
+from feeds.digest.render import recipient_message_id
+from feeds.digest.unsubscribe import make_token, read_token
 from feeds.errors import ConfigError, InvalidInput
 from feeds.models import (
     ActorSentiment,
@@ -20,7 +21,6 @@ from feeds.models import (
     SubscriptionSpec,
     TopicScore,
 )
-from feeds.unsubscribe import make_token, read_token
 from storage.repository import SqlStore
 from tests.smtpserver import Collector, FlakyCollector
 from tests.support import SettableClock, make_settings

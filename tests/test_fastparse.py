@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from bench.corpus import generate_corpus
 from feeds.errors import ParseError, UnsafeDocument
-from feeds.fastparse import fast_parse
 from feeds.models import ParsedFeed
 from feeds.parse import parse_feed
+from feeds.parse.lxml_reader import fast_parse
 from tests.shared_data import shared_file
 
 URL = "https://news.example.org/feeds/main.xml"

@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from feeds.digest import recipient_message_id
+from feeds.digest.render import recipient_message_id
 from tests.faults_support import (
     FEEDS,
     KILL_FEEDS,

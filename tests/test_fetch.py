@@ -20,7 +20,7 @@ from feeds.errors import (
     FetchTimeout,
     HTTPStatusError,
 )
-from feeds.fetch import HttpFetcher, check_public_host
+from feeds.fetch.http import HttpFetcher, check_public_host
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 ETAG = '"v1"'

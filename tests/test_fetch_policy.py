@@ -16,8 +16,8 @@ from feeds.errors import (
     RedirectLoop,
     UnsafeDocument,
 )
-from feeds.fetch import parse_max_age, parse_retry_after
-from feeds.fetch_policy import PollObservation, PollPolicy, classify_failure, decide
+from feeds.fetch.http import parse_max_age, parse_retry_after
+from feeds.fetch.policy import PollObservation, PollPolicy, classify_failure, decide
 from feeds.models import FeedSource
 
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)

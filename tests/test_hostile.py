@@ -16,7 +16,7 @@ from feeds.models import FeedInfo
 from tests.hostile_server import HostileServer
 from tests.support import SettableClock, make_settings
 from worker.bootstrap import Container, build_container
-from worker.cli_output import feed_health
+from worker.cli.output import feed_health
 
 T0 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 CAP = 1024 * 1024

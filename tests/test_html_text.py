@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import generate_corpus
-from feeds.parse import _plain_markup_text, _TextExtractor, html_to_text, parse_feed
+from feeds.parse import html_to_text, parse_feed
+from feeds.parse.text import _plain_markup_text, _TextExtractor
 
 FUZZ = settings(
     max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]

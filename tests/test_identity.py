@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feeds.dedup import entry_key
-from feeds.identity import guid_problem
+from feeds.dedup.guids import guid_problem
+from feeds.dedup.keys import entry_key
 from feeds.models import ParsedEntry
 from tests.feedserver import RunningServer, pub_date, rss
 from tests.support import SettableClock, make_settings

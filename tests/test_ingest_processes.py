@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from feeds.pipeline import _POOL_MIN_FEEDS, PassReport
+from feeds.usecases.pipeline import _POOL_MIN_FEEDS, PassReport
 from storage.tables import ARTICLE, FEED, SIGHTING
 from tests.feedserver import RunningServer, pub_date, rss
 from tests.support import SettableClock, make_settings
@@ -59,7 +59,7 @@ def _wire(feed: int, k: int) -> dict[str, str]:
 
 
 def _broken_guids(feed: int) -> list[dict[str, str]]:
-    # One GUID for different links: the feed's GUIDs are not usable (feeds.identity).
+    # One GUID for different links: the feed's GUIDs are not usable (feeds.dedup.guids).
     return [{**_own(feed, n), "guid": "same-guid"} for n in range(3)]
 
 

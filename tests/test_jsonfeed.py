@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feeds.discover import feed_links
 from feeds.errors import ParseError, UnsafeDocument
+from feeds.fetch.discover import feed_links
 from feeds.parse import check_entities, parse_feed
 
 JSON_FEED_1_0 = {

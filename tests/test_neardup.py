@@ -1,17 +1,17 @@
-"""Near-duplicate fingerprints and story decisions: the pure core of feeds.neardup/stories."""
+"""Near-duplicate fingerprints and story decisions: the pure core of feeds.dedup.neardup/stories."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from feeds.neardup import (
+from feeds.dedup.neardup import (
     BANDS,
     MIN_RESEMBLANCE,
     fingerprint,
     resemblance,
     shingles,
 )
-from feeds.stories import (
+from feeds.dedup.stories import (
     MIN_SIMILARITY,
     NAME_PREFIX,
     WINDOW,

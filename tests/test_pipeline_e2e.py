@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feeds.digest import recipient_message_id
+from feeds.digest.render import recipient_message_id
 from feeds.models import SubscriptionSpec
 from tests.feedserver import pub_date, rss
 from tests.support import SettableClock, make_settings

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from feeds.politeness import LocalHostLimiter, host_key, run_politely
+from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely
 from tests.hostile_server import HostileServer, State, rss_items
 from tests.support import make_settings
 from worker.bootstrap import build_container
-from worker.host_limiter import RedisHostLimiter
+from worker.celery.host_limiter import RedisHostLimiter
 
 REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 

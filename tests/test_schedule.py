@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeds.digest.periods import current_period, parse_hhmm
 from feeds.errors import InvalidInput
 from feeds.models import SubscriptionSpec
-from feeds.schedule import current_period, parse_hhmm
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from feeds.errors import BlockedAddress
-from feeds.fetch import HttpFetcher
+from feeds.fetch.http import HttpFetcher
 from tests.hostile_server import HostileServer
 
 

@@ -17,10 +17,11 @@ from celery.contrib.testing.worker import start_worker
 from tests.cli_support import invoke
 from tests.feedserver import pub_date, rss
 from tests.support import make_settings
-from worker import bootstrap, tasks
+from worker import bootstrap
 from worker.bootstrap import build_container
-from worker.celery_app import TASK_ROUTES, celery_config
-from worker.celery_app import app as celery_app
+from worker.celery import tasks
+from worker.celery.app import TASK_ROUTES, celery_config
+from worker.celery.app import app as celery_app
 
 REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 NEWSMON = str(Path(sys.executable).parent / "newsmon")

@@ -24,10 +24,10 @@ from feeds.models import (
     SubscriptionSpec,
     TopicScore,
 )
-from storage import repository
 from storage.db import make_engine
 from storage.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
 from storage.repository import SqlStore
+from storage.repository import base as repo_base
 from storage.tables import SIGHTING, metadata
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
@@ -169,7 +169,7 @@ def _schema_drift(engine: Engine) -> list[object]:
         context = MigrationContext.configure(
             conn,
             # The text index differs by database (FTS5 / tsvector) and is not declared in
-            # the table classes; see storage/search.py.
+            # the table classes; see storage/repository/search.py.
             opts={"compare_type": True, "include_name": _not_search_index},
         )
         return list(compare_metadata(context, metadata))
@@ -422,7 +422,7 @@ def test_iter_articles_window_ids_and_pages(
         ids = [
             repo.add_article(article(feed_id, f"k{i}", seen_at=t)).id for i, t in enumerate(times)
         ]
-    monkeypatch.setattr(repository, "PAGE_SIZE", 2)
+    monkeypatch.setattr(repo_base, "PAGE_SIZE", 2)
     with store.transaction(readonly=True) as repo:
         assert [a.id for a in repo.iter_articles()] == ids
         window = repo.iter_articles(since=T0 + timedelta(minutes=1), until=T0 + timedelta(hours=2))

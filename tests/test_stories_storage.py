@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from feeds.grouping import group_pending
 from feeds.models import NewArticle
+from feeds.usecases.group import group_pending
 from storage.repository import SqlStore
 from tests.test_neardup import ARREST, ARREST_FOLLOW_UP, OTHER_ARREST, OTHER_QUAKE, WIRE
 

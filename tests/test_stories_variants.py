@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bench.stories_variants import MemoryIndex, MemoryStore, parse_variant, replay
-from feeds.grouping import group_one
 from feeds.models import ArticleForGrouping
+from feeds.usecases.group import group_one
 from tests.test_neardup import ARREST, ARREST_FOLLOW_UP, OTHER_ARREST, OTHER_QUAKE, T0, WIRE
 
 FOLLOW_UP = (

@@ -1,4 +1,5 @@
-"""Administrative use cases the CLI drives: OPML, export, stand-alone analysis, subscriptions.
+"""The use cases that read or write files for the CLI: the JSON Lines export and stand-alone
+analysis. The rest of the administration lives in :mod:`feeds.usecases`.
 
 They only sequence ports (the repository, the analyzer); no SQL lives here.
 """
@@ -7,56 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from feeds.errors import AlreadyExists, InvalidInput
-from feeds.export import analysis_json, article_json
-from feeds.models import Document, Sentiment, Subscription, SubscriptionSpec, TargetSpan
-from feeds.opml import OpmlFeed, parse_opml, render_opml
+from feeds.errors import InvalidInput
+from feeds.formats.export import analysis_json
+from feeds.models import Document, TargetSpan
 from feeds.ports import Analyzer
-from feeds.schedule import parse_hhmm
+from feeds.usecases.export import export_articles as export_jsonl
 from worker.bootstrap import Container
-from worker.mailer import validate_address
-
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def import_opml(c: Container, file: Path) -> tuple[int, int]:
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
-    feeds = parse_opml(data)
-    added = existing = 0
-    now = c.pipeline.clock.now()
-    # One transaction: a failure half-way leaves the feed list as it was.
-    with c.store.transaction() as repo:
-        known = {f.url for f in repo.list_feeds()}
-        for feed in feeds:
-            if feed.url in known:
-                existing += 1
-                continue
-            if not feed.url.startswith(("http://", "https://")):
-                raise InvalidInput(f"{file}: {feed.url!r} is not an http(s) URL; nothing imported")
-            try:
-                repo.add_feed(feed.url, feed.title, now)
-            except AlreadyExists:
-                existing += 1
-                continue
-            known.add(feed.url)
-            added += 1
-    return added, existing
-
-
-def export_opml(c: Container) -> str:
-    with c.store.transaction() as repo:
-        feeds = repo.list_feeds()
-    return render_opml([OpmlFeed(f.url, f.title) for f in feeds])
 
 
 @contextmanager
@@ -72,13 +35,10 @@ def _open(target: str | Path | None, mode: str) -> Iterator[IO[str]]:
 
 
 def export_articles(c: Container, since: datetime | None, output: Path | None) -> int:
-    count = 0
     # Write to a temporary name and rename, so a failed export never leaves half a file.
     tmp = output.with_name(output.name + ".part") if output else None
-    with c.store.transaction() as repo, _open(tmp, "w") as out:
-        for article in repo.iter_articles(since=since):
-            out.write(json.dumps(article_json(article), ensure_ascii=False) + "\n")
-            count += 1
+    with _open(tmp, "w") as out:
+        count = export_jsonl(c.store, since, out.write)
     if tmp is not None and output is not None:
         tmp.replace(output)
     return count
@@ -122,60 +82,3 @@ def analyze_stream(analyzer: Analyzer, source: str, target: str) -> int:
         for obj in results:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return len(results)
-
-
-def add_subscription(
-    c: Container,
-    name: str,
-    emails: Sequence[str],
-    schedule: str,
-    at: str,
-    tz: str,
-    day: str,
-    topics: Sequence[str],
-    actors: Sequence[str],
-    *,
-    queries: Sequence[str] = (),
-    sentiments: Sequence[str] = (),
-    outlets: Sequence[str] = (),
-    spike_alerts: bool = False,
-) -> Subscription:
-    if not name.strip():
-        raise InvalidInput("a subscription needs a name")
-    if schedule not in ("daily", "weekly", "immediate"):
-        raise InvalidInput(f"--schedule {schedule!r}: use daily, weekly or immediate")
-    if day.lower() not in WEEKDAYS:
-        raise InvalidInput(f"--day {day!r}: use a weekday name such as monday")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"--tz {tz!r} is not a known time zone (e.g. Europe/London)") from None
-    if not emails:
-        raise InvalidInput("give at least one --email")
-    spec = SubscriptionSpec(
-        name=name.strip(),
-        emails=tuple(validate_address(e) for e in emails),
-        schedule=schedule,  # type: ignore[arg-type]  # checked above
-        at=parse_hhmm(at),
-        tz=tz,
-        weekday=WEEKDAYS.index(day.lower()),
-        topics=tuple(topics),
-        actors=tuple(actors),
-        queries=tuple(queries),
-        sentiments=check_sentiments(sentiments),
-        outlets=tuple(outlets),
-        spike_alerts=spike_alerts,
-    )
-    with c.store.transaction() as repo:
-        return repo.add_subscription(spec, c.pipeline.clock.now())
-
-
-def check_sentiments(values: Sequence[str]) -> tuple[Sentiment, ...]:
-    allowed: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
-    out: list[Sentiment] = []
-    for value in values:
-        match = [s for s in allowed if s == value.strip().lower()]
-        if not match:
-            raise InvalidInput(f"--sentiment {value!r}: use negative, neutral or positive")
-        out.append(match[0])
-    return tuple(dict.fromkeys(out))

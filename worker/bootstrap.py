@@ -1,6 +1,6 @@
 """The composition root: the one place where ports meet their adapters.
 
-``build_container(settings)`` wires a :class:`feeds.pipeline.Pipeline` to SQL storage, the
+``build_container(settings)`` wires a :class:`feeds.usecases.pipeline.Pipeline` to SQL storage, the
 httpx fetcher, the analyzer loaded from the seed files, SMTP and the system clock. Drivers
 (CLI, embedded scheduler, Celery tasks) get their container from :func:`container`, which
 builds it lazily once per *process*: a forked Celery child must not reuse its parent's
@@ -18,10 +18,11 @@ from email.utils import parseaddr
 
 from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.analysis.actor_list import merge_watchlist
-from feeds.delivery import DeliverySettings
+from feeds.digest.unsubscribe import UnsubscribeConfig
 from feeds.errors import ConfigError
-from feeds.fetch import HttpFetcher
-from feeds.fetch_policy import PollPolicy
+from feeds.fetch.http import HttpFetcher
+from feeds.fetch.policy import PollPolicy
+from feeds.fetch.politeness import LocalHostLimiter
 from feeds.models import (
     Actor,
     AnalysisResult,
@@ -30,16 +31,15 @@ from feeds.models import (
     TargetSpan,
     WatchedActor,
 )
-from feeds.pipeline import Pipeline
-from feeds.politeness import LocalHostLimiter
 from feeds.ports import Analyzer, HostLimiter, TargetSentimentModel
-from feeds.unsubscribe import UnsubscribeConfig
+from feeds.usecases.deliver import DeliverySettings
+from feeds.usecases.pipeline import Pipeline
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
-from worker.analysis_pool import ProcessAnalysisPool
-from worker.ingest_pool import ProcessPreparePool
 from worker.mailer import SmtpMailer, validate_address
+from worker.pools.analysis import ProcessAnalysisPool
+from worker.pools.ingest import ProcessPreparePool
 from worker.settings import Settings, load_settings
 from worker.topics import with_topics
 
@@ -74,7 +74,7 @@ def build_host_limiter(settings: Settings, *, celery_worker: bool = False) -> Ho
     """
     kind = settings.host_limiter
     if kind == "redis" or (kind == "auto" and celery_worker):
-        from worker.host_limiter import RedisHostLimiter
+        from worker.celery.host_limiter import RedisHostLimiter
 
         return RedisHostLimiter(
             settings.host_limiter_url or settings.broker_url,
@@ -249,9 +249,9 @@ def build_container(
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "newsmon.localhost"
     analyzer = build_analyzer(settings, store)
     # Celery's --concurrency already gives a worker its processes; the pool is for the
-    # embedded mode's one process (worker/analysis_pool.py).
+    # embedded mode's one process (worker/pools/analysis.py).
     analysis_pool = (
-        ProcessAnalysisPool(settings, settings.analysis_processes, analyzer)
+        ProcessAnalysisPool(settings, settings.analysis_processes, analyzer, build_analyzer_for)
         if settings.analysis_processes > 1 and not celery_worker
         else None
     )

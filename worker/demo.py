@@ -18,10 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from feeds.errors import ConfigError
-from feeds.opml import parse_opml
-from worker.admin import add_subscription, export_articles
+from feeds.formats.opml import parse_opml
+from feeds.usecases import feeds as feed_list
+from feeds.usecases import subscriptions
+from feeds.usecases.stories import stored_articles
+from worker.admin import export_articles
 from worker.bootstrap import build_container
-from worker.cli_output import console, print_pass
+from worker.cli.output import console, print_pass
+from worker.mailer import validate_address
 from worker.settings import load_settings
 
 
@@ -60,9 +64,11 @@ def run_demo(directory: Path) -> None:
     try:
         with serve_directory(corpus) as base:
             now = c.pipeline.clock.now()
-            with c.store.transaction() as repo:
-                for feed in parse_opml((corpus / "feeds.opml").read_bytes()):
-                    repo.add_feed(base + feed.url.lstrip("/"), feed.title, now)
+            demo_feeds = [
+                feed_list.FeedToAdd(base + feed.url.lstrip("/"), feed.title)
+                for feed in parse_opml((corpus / "feeds.opml").read_bytes())
+            ]
+            feed_list.add_feeds(c.store, now, demo_feeds, keep_existing=False)
             for label in (
                 "first pass (everything is new)",
                 "second pass (conditional requests, nothing new)",
@@ -71,8 +77,18 @@ def run_demo(directory: Path) -> None:
                 started = time.monotonic()
                 report = c.pipeline.poll_pass(c.pipeline.sources())
                 print_pass(report, time.monotonic() - started)
-        add_subscription(
-            c, "demo", ["analyst@example.com"], "daily", "08:00", "UTC", "monday", [], []
+        subscriptions.add_subscription(
+            c.store,
+            c.pipeline.clock.now(),
+            validate_address,
+            "demo",
+            ["analyst@example.com"],
+            "daily",
+            "08:00",
+            "UTC",
+            "monday",
+            [],
+            [],
         )
         preview = c.pipeline.preview_digest("demo")
         (directory / "digest.html").write_text(preview.html, encoding="utf-8")
@@ -91,8 +107,7 @@ def run_demo(directory: Path) -> None:
 
 
 def _print_findings(c: Any) -> None:
-    with c.store.transaction() as repo:
-        articles = list(repo.iter_articles())
+    articles = stored_articles(c.store)
     shared = [a for a in articles if len(a.feeds) > 1]
     console.print(
         f"\nstored {len(articles)} articles; {len(shared)} of them were carried by more than "

@@ -1,8 +1,9 @@
 """The embedded scheduler (``newsmon run``): one process, SQLite, no broker.
 
-Each tick polls the feeds that are due, analyses what is pending (articles a crash left
-unanalysed included) and sends the digests that are due. The same use cases as the Celery
-tasks, so the two deployments cannot drift apart.
+Each tick runs the checks of :mod:`worker.schedule` -- the same list Celery beat sends --
+with the same use cases as the Celery tasks: poll the feeds that are due, analyse what is
+pending (articles a crash left unanalysed included), send the digests and alerts that are
+due. So the two deployments cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,33 +11,63 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from feeds.errors import ConfigError, StorageError
 from worker.bootstrap import Container
-from worker.cli_output import console, err_console, print_pass
+from worker.cli.output import console, err_console, print_pass
+from worker.schedule import ALERTS, ANALYZE, DIGESTS, POLL, SCHEDULE, Check
 
 
 def run_once(c: Container) -> None:
-    pipeline = c.pipeline
-    due = pipeline.due_feeds()
+    """One tick: every check of :data:`worker.schedule.SCHEDULE`, in its order."""
+    mail_blocked = False
+    for check in SCHEDULE:
+        if check in (DIGESTS, ALERTS) and mail_blocked:
+            continue
+        try:
+            _STEPS[check](c)
+        except ConfigError as exc:
+            if check not in (DIGESTS, ALERTS):
+                raise
+            # E.g. no unsubscribe secret: polling goes on; the digests wait for the fix.
+            err_console.print(f"error: digests not sent: {exc}", markup=False)
+            mail_blocked = True
+
+
+def _poll(c: Container) -> None:
+    due = c.pipeline.due_feeds()
     if due:
         started = time.monotonic()
-        print_pass(pipeline.poll_pass(due), time.monotonic() - started)
-    pipeline.analyze_pending()
-    try:
-        for outcome in pipeline.send_due_digests():
-            console.print(
-                f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
-                markup=False,
-            )
-        for outcome in pipeline.send_spike_alerts():
-            console.print(
-                f"alert {outcome.subscription} {outcome.period.key}: {outcome.status}", markup=False
-            )
-    except ConfigError as exc:
-        # E.g. no unsubscribe secret: polling goes on; the digests wait for the fix.
-        err_console.print(f"error: digests not sent: {exc}", markup=False)
+        print_pass(c.pipeline.poll_pass(due), time.monotonic() - started)
+
+
+def _analyze(c: Container) -> None:
+    c.pipeline.analyze_pending()
+
+
+def _digests(c: Container) -> None:
+    for outcome in c.pipeline.send_due_digests():
+        console.print(
+            f"digest {outcome.subscription} {outcome.period.key}: {outcome.status}",
+            markup=False,
+        )
+
+
+def _alerts(c: Container) -> None:
+    for outcome in c.pipeline.send_spike_alerts():
+        console.print(
+            f"alert {outcome.subscription} {outcome.period.key}: {outcome.status}", markup=False
+        )
+
+
+_STEPS: dict[Check, Callable[[Container], None]] = {
+    POLL: _poll,
+    ANALYZE: _analyze,
+    DIGESTS: _digests,
+    ALERTS: _alerts,
+}
 
 
 def run_forever(c: Container, *, tick: float = 30.0) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from feeds.analysis.composite import TopicsAnalyzer
 from feeds.ports import Analyzer
+from feeds.usecases.topics import list_topics
 from feeds.user_topics import UserTopic
 from storage.repository import SqlStore
 
@@ -53,8 +54,7 @@ class UserTopicCache:
         with self._lock:
             now = time.monotonic()
             if self._read_at is None or now - self._read_at > self._ttl:
-                with self._store.transaction() as repo:
-                    self._topics = tuple(repo.list_user_topics())
+                self._topics = tuple(list_topics(self._store))
                 self._read_at = now
             return self._topics
 

@@ -1,0 +1,66 @@
+"""What every command group shares: the group factory, the ``--since`` parser, the container.
+
+Every group is made by :func:`command_group`, so every one reports a
+:class:`feeds.errors.NewsmonError` the same way: one line on stderr, exit status 1
+(usage errors exit with 2, an interrupt with 130).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from feeds.errors import InvalidInput, NewsmonError
+from worker import bootstrap
+from worker.bootstrap import Container
+from worker.cli.output import console, err_console
+
+
+class _Group(TyperGroup):
+    """Turns our errors into one line and an exit status, wherever they are raised."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context is private
+        try:
+            return super().invoke(ctx)
+        except NewsmonError as exc:
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted", markup=False)
+            raise typer.Exit(130) from None
+
+
+def command_group(help_text: str) -> typer.Typer:
+    """A command group (or the root) with the CLI's common settings."""
+    return typer.Typer(
+        cls=_Group,
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        add_completion=False,
+    )
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """A ``--since`` value: an ISO date or time, UTC unless it names its offset."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--since {value!r} is not an ISO date such as 2026-11-27") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def container() -> Container:
+    """This process's container (built on first use from the settings)."""
+    return bootstrap.container()
+
+
+def say(text: str) -> None:
+    """One plain line on stdout: no markup, no highlighting, no wrapping."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
