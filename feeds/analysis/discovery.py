@@ -220,7 +220,7 @@ def _has_place_cue(text: str, start: int) -> bool:
     return bool(re.search(rf"\b(?:{_PLACE_CUES})\s+(?:the\s+)?$", text[max(0, start - 16) : start]))
 
 
-_PLACE = ("other", False)  # the verdict for a location: remembered, then never reported
+_PLACE: tuple[ActorType, bool] = ("other", False)  # a location: remembered, never reported
 
 
 def _classify(text: str, start: int, end: int, titled: bool) -> tuple[ActorType, bool] | None:
