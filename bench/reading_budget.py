@@ -45,9 +45,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=0, help="the first N ECB+ documents only")
     args = parser.parse_args()
     docs = []
-    for line in (args.shared / "data/ecbplus/dev.jsonl").read_text().splitlines():
+    lines = (args.shared / "data/ecbplus/dev.jsonl").read_text().splitlines()
+    for line in lines[: args.limit or None]:
         item = json.loads(line)
         title, _, text = _detokenise(item["text"]).partition("\n")
         docs.append(Document(item["doc"], title, text))
