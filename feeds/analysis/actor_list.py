@@ -26,20 +26,21 @@ from feeds.models import Actor, ActorType, WatchedActor
 _TYPES: dict[str, ActorType] = {t: t for t in get_args(ActorType)}
 
 
-def _key(name: str) -> str:
+def watchlist_key(name: str) -> str:
+    """The identity of an actor name: case and spacing do not count."""
     return " ".join(name.casefold().split())
 
 
 def merge_watchlist(seed: Sequence[Actor], user: Sequence[WatchedActor]) -> list[Actor]:
     """The actors to match, by the module's precedence rules."""
-    by_user = {_key(u.name): u for u in user}
-    active_user = sorted((u for u in user if not u.hidden), key=lambda u: _key(u.name))
-    claimed = {_key(n) for u in active_user for n in (u.name, *u.aliases)}
+    by_user = {watchlist_key(u.name): u for u in user}
+    active_user = sorted((u for u in user if not u.hidden), key=lambda u: watchlist_key(u.name))
+    claimed = {watchlist_key(n) for u in active_user for n in (u.name, *u.aliases)}
     merged: list[Actor] = []
     for actor in seed:
-        if _key(actor.name) in by_user or _key(actor.name) in claimed:
+        if watchlist_key(actor.name) in by_user or watchlist_key(actor.name) in claimed:
             continue
-        aliases = tuple(a for a in actor.aliases if _key(a) not in claimed)
+        aliases = tuple(a for a in actor.aliases if watchlist_key(a) not in claimed)
         merged.append(Actor(actor.name, actor.type, aliases))
     merged.extend(Actor(u.name, u.type, u.aliases) for u in active_user)
     return merged
@@ -49,9 +50,9 @@ def check_watchlist(actors: Sequence[Actor]) -> None:
     """Raise :class:`InvalidInput` when two actors share a name or alias."""
     names: set[str] = set()
     for actor in actors:
-        if _key(actor.name) in names:
+        if watchlist_key(actor.name) in names:
             raise InvalidInput(f"actor {actor.name!r} is listed twice")
-        names.add(_key(actor.name))
+        names.add(watchlist_key(actor.name))
     try:
         ActorMatcher(actors)
     except ConfigError as exc:  # the matcher's message, as the user's mistake
@@ -71,7 +72,7 @@ def watched_entry(name: str, kind: str, aliases: Sequence[str]) -> WatchedActor:
         alias = " ".join(alias.split())
         if not alias or not any(ch.isalnum() for ch in alias):
             raise InvalidInput(f"alias {alias!r} must contain a letter or digit")
-        if _key(alias) != _key(clean) and alias not in cleaned:
+        if watchlist_key(alias) != watchlist_key(clean) and alias not in cleaned:
             cleaned.append(alias)
     if not any(ch.isalnum() for ch in clean):
         raise InvalidInput(f"actor name {clean!r} must contain a letter or digit")

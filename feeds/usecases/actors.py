@@ -14,7 +14,12 @@ from datetime import datetime
 from typing import Literal
 
 # The watchlist's key rule (case and spacing ignored) is the analysis code's: one rule.
-from feeds.analysis.actor_list import _key, check_watchlist, merge_watchlist, watched_entry
+from feeds.analysis.actor_list import (
+    check_watchlist,
+    merge_watchlist,
+    watched_entry,
+    watchlist_key,
+)
 from feeds.errors import NotFound
 from feeds.models import Actor, WatchedActor
 from feeds.ports import Store
@@ -38,16 +43,16 @@ def watchlist(store: Store, seed: Sequence[Actor]) -> Watchlist:
     """The effective watchlist with where each entry comes from; ``seed``: the seed file's."""
     with store.transaction() as repo:
         user = repo.list_watched_actors()
-    seed_names = {_key(a.name) for a in seed}
-    user_names = {_key(u.name) for u in user if not u.hidden}
+    seed_names = {watchlist_key(a.name) for a in seed}
+    user_names = {watchlist_key(u.name) for u in user if not u.hidden}
     listed = []
     for actor in merge_watchlist(seed, user):
-        key = _key(actor.name)
+        key = watchlist_key(actor.name)
         source: Source = "seed"
         if key in user_names:
             source = "user, replaces seed" if key in seed_names else "user"
         listed.append(ListedActor(actor, source))
-    hidden = tuple(u.name for u in user if u.hidden and _key(u.name) in seed_names)
+    hidden = tuple(u.name for u in user if u.hidden and watchlist_key(u.name) in seed_names)
     return Watchlist(tuple(listed), hidden)
 
 
@@ -62,17 +67,21 @@ def add_actor(
     """Add (or replace) a user entry; returns a one-line report."""
     entry = watched_entry(name, kind, aliases)
     with store.transaction() as repo:
-        user = [u for u in repo.list_watched_actors() if _key(u.name) != _key(entry.name)]
+        user = [
+            u
+            for u in repo.list_watched_actors()
+            if watchlist_key(u.name) != watchlist_key(entry.name)
+        ]
         check_watchlist(merge_watchlist(seed, [*user, entry]))
         repo.save_watched_actor(entry, now)
     notes = []
-    if any(_key(a.name) == _key(entry.name) for a in seed):
+    if any(watchlist_key(a.name) == watchlist_key(entry.name) for a in seed):
         notes.append("replaces the seed entry")
-    claimed = {_key(n) for n in (entry.name, *entry.aliases)}
+    claimed = {watchlist_key(n) for n in (entry.name, *entry.aliases)}
     for actor in seed:
-        if _key(actor.name) == _key(entry.name):
+        if watchlist_key(actor.name) == watchlist_key(entry.name):
             continue
-        taken = [n for n in (actor.name, *actor.aliases) if _key(n) in claimed]
+        taken = [n for n in (actor.name, *actor.aliases) if watchlist_key(n) in claimed]
         if taken:
             notes.append(f"takes {', '.join(taken)} from seed actor {actor.name}")
     note = f" ({'; '.join(notes)})" if notes else ""
@@ -81,10 +90,10 @@ def add_actor(
 
 def remove_actor(store: Store, now: datetime, seed_list: Sequence[Actor], name: str) -> str:
     """Delete a user entry, or hide a seed actor; returns a one-line report."""
-    seed = {_key(a.name): a for a in seed_list}
-    key = _key(name)
+    seed = {watchlist_key(a.name): a for a in seed_list}
+    key = watchlist_key(name)
     with store.transaction() as repo:
-        entry = next((u for u in repo.list_watched_actors() if _key(u.name) == key), None)
+        entry = next((u for u in repo.list_watched_actors() if watchlist_key(u.name) == key), None)
         if entry is not None and not entry.hidden:
             repo.delete_watched_actor(entry.name)
             if key in seed:
