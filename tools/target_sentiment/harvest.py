@@ -32,7 +32,7 @@ import feedparser
 from feeds.analysis.sentences import split_sentences
 from feeds.analysis.targeted.actors import targets_in_sentences, watched_and_discovered
 from feeds.analysis.watchlist import ActorMatcher, parse_watchlist
-from tools.target_sentiment import train
+from tools.target_sentiment import data as train
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
