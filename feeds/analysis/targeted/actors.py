@@ -125,7 +125,7 @@ def reading_plan(
         firsts.append(picks[:per_actor])
     plan: list[list[int]] = [[] for _ in sentences_of]
     budget = per_article
-    for depth in range(per_actor):
+    for depth in range(max((len(p) for p in firsts), default=0)):
         for a, picks in enumerate(firsts):
             if budget <= 0 and depth > 0:  # every actor has its first sentence read
                 return plan
