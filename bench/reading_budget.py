@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feeds.analysis import LexiconAnalyzer, parse_watchlist  # noqa: E402
+from feeds.analysis import ArticleAnalyzer, parse_watchlist  # noqa: E402
 from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment  # noqa: E402
 from feeds.models import Document, MentionSentiment, TargetInSentence  # noqa: E402
 from tools.target_sentiment.harvest import _detokenise  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> int:
     runs = {}
     for name, budget in (("budget", None), ("every mention", UNLIMITED)):
         counter = Counting(model)
-        analyzer = LexiconAnalyzer(
+        analyzer = ArticleAnalyzer(
             actors, [], target_model=counter, discover=True, reading_budget=budget
         )
         began = time.process_time()

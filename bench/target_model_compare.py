@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from actor_sentiment import SUBSETS, f1_report, held_out_rows, scored_subsets  # noqa: E402
 
-from feeds.analysis import LexiconAnalyzer  # noqa: E402
+from feeds.analysis import ArticleAnalyzer  # noqa: E402
 from feeds.analysis.actor_list import merge_watchlist  # noqa: E402
 from feeds.analysis.sentences import split_sentences  # noqa: E402
 from feeds.analysis.targeted.actors import targets_in_sentences  # noqa: E402
@@ -71,7 +71,7 @@ def load_model(spec: str) -> TargetSentimentModel:
     return Unmarked(model) if mode == "unmarked" else model
 
 
-def readings(analyzer: LexiconAnalyzer, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def readings(analyzer: ArticleAnalyzer, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``analyze``'s output lines for the held-out sentences."""
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
@@ -140,7 +140,7 @@ def main() -> int:
     report: dict[str, Any] = {}
     results: dict[str, list[dict[str, Any]]] = {}
     for spec, model in models.items():
-        analyzer = LexiconAnalyzer(actors, (), target_model=model, discover=True)
+        analyzer = ArticleAnalyzer(actors, (), target_model=model, discover=True)
         results[spec] = readings(analyzer, rows)
         seed = analyzer.analyze(Document("seed", title, text))
         report[spec] = {

@@ -1,6 +1,6 @@
 """The pure parts of actor analysis: the verdict rule, discovery, and the merged watchlist.
 
-The verdict tests drive :class:`LexiconAnalyzer` with a stand-in for the
+The verdict tests drive :class:`ArticleAnalyzer` with a stand-in for the
 :class:`~feeds.ports.TargetSentimentModel` port that reads fixed words, so the rule is
 tested apart from the trained model (which ``test_target_model.py`` covers).
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from feeds.analysis import LexiconAnalyzer
+from feeds.analysis import ArticleAnalyzer
 from feeds.analysis.actor_list import check_watchlist, merge_watchlist, watched_entry
 from feeds.analysis.budget import MAX_TEXT_CHARS
 from feeds.analysis.discovery import discover_actors
@@ -115,7 +115,7 @@ def test_mention_sentiment_class_and_score_agree() -> None:
 
 def test_analyzer_reads_each_actor_in_its_own_right() -> None:
     model = WordModel()
-    analyzer = LexiconAnalyzer(
+    analyzer = ArticleAnalyzer(
         [Actor("Russia", "country", ("Kremlin",)), Actor("Ukraine", "country")],
         [],
         target_model=model,
@@ -132,7 +132,7 @@ def test_analyzer_reads_each_actor_in_its_own_right() -> None:
 
 def test_target_sentiment_uses_the_model_on_the_sentence_of_each_span() -> None:
     model = WordModel()
-    analyzer = LexiconAnalyzer([Actor("X", "other")], [], target_model=model)
+    analyzer = ArticleAnalyzer([Actor("X", "other")], [], target_model=model)
     text = "Bob won. Ann failed."
     spans = analyzer.target_sentiment(text, [TargetSpan(9, 12), TargetSpan(0, 3)])
     assert [(s.start, s.sentiment) for s in spans] == [(9, "negative"), (0, "positive")]
@@ -142,7 +142,7 @@ def test_target_sentiment_uses_the_model_on_the_sentence_of_each_span() -> None:
 
 def test_other_actors_of_the_sentence_are_passed_as_others() -> None:
     model = WordModel()
-    analyzer = LexiconAnalyzer(
+    analyzer = ArticleAnalyzer(
         [Actor("Russia", "country", ("Kremlin",)), Actor("Ukraine", "country")],
         [],
         target_model=model,
@@ -162,7 +162,7 @@ def test_other_actors_of_the_sentence_are_passed_as_others() -> None:
 
 def test_target_sentiment_marks_the_other_requested_spans_of_the_sentence() -> None:
     model = WordModel()
-    analyzer = LexiconAnalyzer([Actor("X", "other")], [], target_model=model)
+    analyzer = ArticleAnalyzer([Actor("X", "other")], [], target_model=model)
     text = "Bob won and Ann failed. Cy won."
     spans = [TargetSpan(0, 3), TargetSpan(12, 15), TargetSpan(24, 26), TargetSpan(0, 3)]
     analyzer.target_sentiment(text, spans)
@@ -198,7 +198,7 @@ def test_others_outside_the_cropped_window_are_not_marked() -> None:
 
 
 def test_analyzer_adds_discovered_actors_after_watched_ones() -> None:
-    analyzer = LexiconAnalyzer(
+    analyzer = ArticleAnalyzer(
         [Actor("Russia", "country")], [], target_model=WordModel(), discover=True
     )
     text = "Russia failed. Prime Minister Ann Lee won praise. Lee said Russia failed."
@@ -348,7 +348,7 @@ def test_entries_are_normalised() -> None:
 
 def test_sources_of_a_sentence_are_not_coloured_by_what_they_report() -> None:
     model = WordModel()
-    analyzer = LexiconAnalyzer(
+    analyzer = ArticleAnalyzer(
         [Actor("United Kingdom", "country", ("UK",)), Actor("Russia", "country")],
         [],
         target_model=model,
@@ -369,7 +369,7 @@ def test_sources_of_a_sentence_are_not_coloured_by_what_they_report() -> None:
 
 def test_a_huge_document_is_read_to_its_budget_and_says_so() -> None:
     model = WordModel()
-    analyzer = LexiconAnalyzer([Actor("Russia", "country")], [], target_model=model)
+    analyzer = ArticleAnalyzer([Actor("Russia", "country")], [], target_model=model)
     text = "Russia won. " * 20_000  # 240,000 characters
     result = analyzer.analyze(Document("1", "", text))
     assert result.text_cut_at is not None and result.text_cut_at <= MAX_TEXT_CHARS

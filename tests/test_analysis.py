@@ -10,7 +10,7 @@ import pytest
 
 from feeds.analysis import (
     ActorMatcher,
-    LexiconAnalyzer,
+    ArticleAnalyzer,
     parse_topic_rules,
     parse_watchlist,
     score_topics,
@@ -59,8 +59,8 @@ def rules() -> list[TopicRule]:
 
 
 @pytest.fixture(scope="module")
-def analyzer(actors: list[Actor], rules: list[TopicRule]) -> LexiconAnalyzer:
-    return LexiconAnalyzer(actors, rules)
+def analyzer(actors: list[Actor], rules: list[TopicRule]) -> ArticleAnalyzer:
+    return ArticleAnalyzer(actors, rules)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def by_name(result: AnalysisResult) -> dict[str, ActorSentiment]:
 
 
 @pytest.fixture(scope="module")
-def seed_result(analyzer: LexiconAnalyzer) -> AnalysisResult:
+def seed_result(analyzer: ArticleAnalyzer) -> AnalysisResult:
     raw = shared_file(SEED_ARTICLE).read_text(encoding="utf-8")
     title, _, text = raw.partition("\n")
     return analyzer.analyze(Document(id="seed", title=title.strip(), text=text.strip()))
@@ -319,14 +319,14 @@ def test_sentences_handle_quotes_and_paragraphs() -> None:
 # --------------------------------------------------------------------------- sentiment
 
 
-def test_contrast_sentence_splits_the_verdict(analyzer: LexiconAnalyzer) -> None:
+def test_contrast_sentence_splits_the_verdict(analyzer: ArticleAnalyzer) -> None:
     actors = by_name(analyzer.analyze(Document(id="c", title="", text=CONTRAST)))
     assert actors["Russia"].sentiment == "negative"
     assert actors["Ukraine"].sentiment == "positive"
     assert actors["Russia"].evidence == (CONTRAST,)
 
 
-def test_target_sentiment_offsets(analyzer: LexiconAnalyzer) -> None:
+def test_target_sentiment_offsets(analyzer: ArticleAnalyzer) -> None:
     ukraine = CONTRAST.index("Ukraine")
     targets = [TargetSpan(ukraine, ukraine + 7), TargetSpan(0, 6), TargetSpan(3, 3)]
     result = analyzer.target_sentiment(CONTRAST, targets)
@@ -336,7 +336,7 @@ def test_target_sentiment_offsets(analyzer: LexiconAnalyzer) -> None:
     assert analyzer.target_sentiment(CONTRAST, []) == []
 
 
-def test_target_in_a_neutral_sentence(analyzer: LexiconAnalyzer) -> None:
+def test_target_in_a_neutral_sentence(analyzer: ArticleAnalyzer) -> None:
     text = "Ministers met in Brussels on Tuesday.  The vote was a terrible disaster."
     (first, second) = analyzer.target_sentiment(text, [TargetSpan(17, 25), TargetSpan(39, 43)])
     assert (first.sentiment, first.score) == ("neutral", 0.0)
@@ -346,7 +346,7 @@ def test_target_in_a_neutral_sentence(analyzer: LexiconAnalyzer) -> None:
 @pytest.mark.parametrize(
     "span", [TargetSpan(-1, 3), TargetSpan(5, 4), TargetSpan(0, len(CONTRAST) + 1)]
 )
-def test_target_spans_out_of_range(analyzer: LexiconAnalyzer, span: TargetSpan) -> None:
+def test_target_spans_out_of_range(analyzer: ArticleAnalyzer, span: TargetSpan) -> None:
     with pytest.raises(InvalidInput):
         analyzer.target_sentiment(CONTRAST, [TargetSpan(0, 6), span])
 
@@ -374,7 +374,7 @@ def test_verdict_is_the_mean_with_polar_evidence_first() -> None:
     assert result.evidence == ("Harsh blame.", "Mild blame.")
 
 
-def test_mentions_and_evidence_in_analyze(analyzer: LexiconAnalyzer) -> None:
+def test_mentions_and_evidence_in_analyze(analyzer: ArticleAnalyzer) -> None:
     text = (
         "Moscow's attack was a disgrace. Russia won an award, which was wonderful and great. "
         "Russian officials were accused of horrible, brutal crimes. Russia is bad. "
@@ -389,5 +389,5 @@ def test_mentions_and_evidence_in_analyze(analyzer: LexiconAnalyzer) -> None:
     assert len(russia.evidence) == 3
 
 
-def test_no_actors_no_topics(analyzer: LexiconAnalyzer) -> None:
+def test_no_actors_no_topics(analyzer: ArticleAnalyzer) -> None:
     assert analyzer.analyze(Document(id="e", title="", text="")) == AnalysisResult()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from feeds import user_topics
-from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
+from feeds.analysis import ArticleAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.analysis.composite import TopicsAnalyzer
 from feeds.errors import AlreadyExists, NotFound
 from feeds.models import Document, NewArticle
@@ -54,7 +54,7 @@ VOCABULARY = [
 
 def _analyzer(topics: list[UserTopic]) -> TopicsAnalyzer:
     seeds = REPO_ROOT / "seeds"
-    base = LexiconAnalyzer(
+    base = ArticleAnalyzer(
         parse_watchlist((seeds / "actors.toml").read_text(encoding="utf-8")),
         parse_topic_rules((seeds / "topics.toml").read_text(encoding="utf-8")),
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
-from feeds.analysis import LexiconAnalyzer, parse_topic_rules, parse_watchlist
+from feeds.analysis import ArticleAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.analysis.actor_list import merge_watchlist
 from feeds.digest.unsubscribe import UnsubscribeConfig
 from feeds.errors import ConfigError
@@ -122,7 +122,7 @@ def seed_actors(settings: Settings) -> list[Actor]:
 
 def load_analyzer(
     settings: Settings, user_actors: Sequence[WatchedActor] = (), *, keyword_topics: bool = True
-) -> LexiconAnalyzer:
+) -> ArticleAnalyzer:
     """Actors and sentiment toward them; ``user_actors`` (from the database) join the seed
     watchlist. Topics from the keyword rules unless ``keyword_topics`` is off (the wrapped
     analyzer of :func:`with_topics` replaces them, so scoring them is wasted work)."""
@@ -131,7 +131,7 @@ def load_analyzer(
         rules = parse_topic_rules(settings.topics_path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise _unreadable_seed(exc) from None
-    return LexiconAnalyzer(
+    return ArticleAnalyzer(
         merge_watchlist(actors, user_actors),
         rules if keyword_topics else (),
         target_model=build_target_model(settings) if settings.actor_sentiment == "model" else None,

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from feeds.analysis.sentences import Span
+from feeds.analysis.targeted.verdict import ActorVerdict
 from feeds.models import Sentiment
 
 NEGATIVE_AT = -0.05  # compound <= this is negative
@@ -96,18 +97,11 @@ class ScoredPassage:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    sentiment: Sentiment
-    score: float
-    evidence: tuple[str, ...]
-
-
-def verdict(passages: Iterable[ScoredPassage]) -> Verdict:
+def verdict(passages: Iterable[ScoredPassage]) -> ActorVerdict:
     """Article-level sentiment toward one actor from the passages that mention it."""
     unique = list({p.clause: p for p in passages}.values())
     if not unique:
-        return Verdict("neutral", 0.0, ())
+        return ActorVerdict("neutral", 0.0, ())
     mean = round(sum(p.score for p in unique) / len(unique), SCORE_DECIMALS)
     label = classify(mean)
     if label == "negative":
@@ -123,4 +117,4 @@ def verdict(passages: Iterable[ScoredPassage]) -> Verdict:
             evidence.append(sentence)
         if len(evidence) == MAX_EVIDENCE:
             break
-    return Verdict(label, mean, tuple(evidence))
+    return ActorVerdict(label, mean, tuple(evidence))

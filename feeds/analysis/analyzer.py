@@ -1,8 +1,11 @@
-"""The lexicon analyzer: term-rule topics plus VADER sentiment toward watched actors.
+"""The article analyzer: actors with sentiment toward each, and keyword topics.
 
-It implements :class:`feeds.ports.Analyzer` and is the first, transparent version of that
-seam: every verdict can be traced to a term list, an alias and a sentence. Trained models
-replace the insides later; callers only see the port.
+It implements :class:`feeds.ports.Analyzer`. Actors come from the watchlist matcher and
+discovery; sentiment toward each comes from the target-sentiment model it is given
+(:mod:`feeds.analysis.targeted`: the accurate or fast classifier), or, without one, from
+VADER on the clause around each mention (the first, lexicon version). Keyword topic rules
+are scored when given; the pipeline wraps it in :class:`~feeds.analysis.composite.
+TopicsAnalyzer`, which takes its topics from the IPTC classifier instead.
 
 ``analyze`` reads the title as its own paragraph before the text, so a headline mention
 counts (and may be evidence) like any other sentence. Actors are listed by number of
@@ -45,7 +48,7 @@ from feeds.models import (
 from feeds.ports import TargetSentimentModel
 
 
-class LexiconAnalyzer:
+class ArticleAnalyzer:
     """Build once per process (compiles the watchlist, loads VADER), then reuse.
 
     It keeps no per-document state, so one instance may serve every article.
