@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from feeds.analysis import ArticleAnalyzer, parse_watchlist  # noqa: E402
 from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment  # noqa: E402
 from feeds.models import Document, MentionSentiment, TargetInSentence  # noqa: E402
-from tools.target_sentiment.harvest import _detokenise  # noqa: E402
+from tools.target_sentiment.harvest import detokenise  # noqa: E402
 
 UNLIMITED = (10**9, 10**9)
 
@@ -51,7 +51,7 @@ def main() -> int:
     lines = (args.shared / "data/ecbplus/dev.jsonl").read_text().splitlines()
     for line in lines[: args.limit or None]:
         item = json.loads(line)
-        title, _, text = _detokenise(item["text"]).partition("\n")
+        title, _, text = detokenise(item["text"]).partition("\n")
         docs.append(Document(item["doc"], title, text))
     title, _, text = (args.shared / "seeds/000_30ea7d5ece656d38.txt").read_text().partition("\n")
     docs.append(Document("seed", title, text))

@@ -1,7 +1,7 @@
 """The committed target-sentiment model, loaded as the pipeline loads it (never trained here).
 
 Quality bars are checked on data the model did not train on: the held-out tenth of the
-NewsMTSC training file (split by article hash, as in scripts/train_target_sentiment.py)
+NewsMTSC training file (split by article hash, as in tools/target_sentiment/data.py)
 read through the same function as ``newsmon analyze``, and the seed article.
 """
 

@@ -20,7 +20,7 @@ import pytest
 from feeds.analysis.targeted.onnx_model import packaged_model_dir
 from tests.shared_data import REPO
 from tools import encoders
-from tools.target_sentiment.harvest import Finder, _detokenise
+from tools.target_sentiment.harvest import Finder, detokenise
 
 NO_TORCH = "needs the train extra (PyTorch): pip install -e '.[train]'"
 
@@ -37,8 +37,8 @@ def test_harvest_yields_the_requests_the_analyzer_sends() -> None:
 
 
 def test_detokenise_joins_ecbplus_tokens() -> None:
-    assert _detokenise("her rep told People .") == "her rep told People."
-    assert _detokenise("the actress 's rep , Jack") == "the actress's rep, Jack"
+    assert detokenise("her rep told People .") == "her rep told People."
+    assert detokenise("the actress 's rep , Jack") == "the actress's rep, Jack"
 
 
 def test_the_teacher_unpacker_refuses_missing_parts(monkeypatch: pytest.MonkeyPatch) -> None:

