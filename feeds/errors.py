@@ -54,7 +54,11 @@ class BodyTooLarge(FetchError):
 
 
 class BlockedAddress(FetchError):
-    pass
+    """Refused by our own address policy (private networks), not by the server."""
+
+
+class UnknownHost(FetchError):
+    """The name does not exist (DNS says so), as opposed to a resolver that failed."""
 
 
 class RedirectLoop(FetchError):
@@ -75,6 +79,13 @@ class StorageError(NewsmonError):
 
 class NotFound(StorageError):
     pass
+
+
+class MissingDatabase(StorageError):
+    """The database a command should read is not there (or holds no newsmon schema).
+
+    Only commands that add something create a database: a mistyped URL must not turn
+    into a fresh, empty one that looks like lost data."""
 
 
 class AlreadyExists(NewsmonError):

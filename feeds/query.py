@@ -142,6 +142,9 @@ def _tokenise(query: str) -> list[_Tok]:
             kind = "phrase"
         if kind == "quote":
             raise _error(query, pos, 'a phrase is opened with " but never closed')
+        if kind == "word" and m.group().startswith("NEAR/"):
+            # Read as a word it would silently become the phrase "near abc".
+            raise _error(query, pos, f"{m.group()} is not NEAR/N with N a number of words")
         if kind != "space":
             tokens.append(_Tok(kind, m.group(), pos))
         pos = m.end()

@@ -36,21 +36,23 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from feeds.errors import ConfigError, StorageError
+from feeds.errors import ConfigError, MissingDatabase, StorageError
 
 BUSY_TIMEOUT_SECONDS = 30
 READONLY_OPTION = "newsmon_readonly"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, create: bool = True) -> Engine:
     """An engine for ``sqlite:///PATH`` or ``postgresql://…``, checked by one connection.
 
+    Without ``create`` a SQLite file that does not exist is :class:`MissingDatabase`
+    (nothing is created, not even its directory); PostgreSQL never creates databases.
     Raises :class:`ConfigError` for an unsupported or malformed URL and
     :class:`StorageError` when the database cannot be reached.
     """
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(parsed)
+        engine = _sqlite_engine(parsed, create=create)
     else:
         engine = create_engine(parsed, pool_pre_ping=True)
     try:
@@ -116,11 +118,13 @@ def _parse(url: str) -> URL:
     )
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, *, create: bool) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory:
         path = Path(database).expanduser()
+        if not create:
+            _check_existing(path, url)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -133,6 +137,30 @@ def _sqlite_engine(url: URL) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _check_existing(path: Path, url: URL) -> None:
+    """Raise unless ``path`` is an SQLite file that newsmon has migrated.
+
+    Read through a read-only connection: our engine's first connection switches the file
+    to WAL, which would write a header into an empty file or change another program's
+    database."""
+    if not path.is_file():
+        raise MissingDatabase(f"no database file at {path} ({safe_url(url)})")
+    if path.stat().st_size == 0:
+        raise MissingDatabase(f"{path} is an empty file, not a newsmon database")
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = probe.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot read {path} as an SQLite database: {exc}") from exc
+    if found is None:
+        raise MissingDatabase(f"the database at {safe_url(url)} holds no newsmon data")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

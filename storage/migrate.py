@@ -22,8 +22,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from feeds.errors import StorageError
-from storage.db import READONLY_OPTION, connection_failure
+from feeds.errors import MissingDatabase, StorageError
+from storage.db import READONLY_OPTION, connection_failure, safe_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -50,10 +50,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Migrate to head; a no-op when already there. Raises :class:`StorageError`."""
+def upgrade(engine: Engine, *, create: bool = True) -> None:
+    """Migrate to head; a no-op when already there. Raises :class:`StorageError`.
+
+    Without ``create`` a database that was never migrated (an empty PostgreSQL database,
+    an empty SQLite file) is :class:`MissingDatabase` and is left as it is; one at an
+    older revision is still brought to head, as its data are kept."""
     if _at_head(engine):
         return
+    if not create and current_revision(engine) is None:
+        raise MissingDatabase(f"the database at {safe_url(engine)} holds no newsmon data")
     from alembic import command
 
     try:

@@ -17,8 +17,18 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Settings for the CLI from the environment only: a private SQLite file, loopback allowed."""
+def env(no_db_env: Path) -> Path:
+    """:func:`no_db_env` with its database made by ``newsmon init``, as a user would."""
+    result = invoke("init")
+    assert result.exit_code == 0, result.output
+    bootstrap.configure(None)
+    return no_db_env
+
+
+@pytest.fixture
+def no_db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Settings for the CLI from the environment only: a private SQLite path (no file yet),
+    loopback allowed."""
     monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("NEWSMON_ALLOW_PRIVATE_NETWORKS", "true")
     # Every test server is one host (127.0.0.1): politeness tests set their own limits.

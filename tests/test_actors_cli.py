@@ -4,38 +4,20 @@ and the merged list reaching the analyzer of a freshly built container."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from feeds.errors import NotFound
 from feeds.formats.export import article_json
 from feeds.models import ActorSentiment, AnalysisResult, Document, WatchedActor
 from storage.repository import SqlStore
+from tests.cli_support import invoke
 from tests.test_storage import add_feeds, article
 from worker import bootstrap
-from worker.cli import app
-from worker.settings import REPO_ROOT
 
-runner = CliRunner()
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("NEWSMON_SEEDS_DIR", str(REPO_ROOT / "seeds"))
-    monkeypatch.delenv("NEWSMON_CONFIG", raising=False)
-    bootstrap.configure(None)
-    yield tmp_path
-    bootstrap.configure(None)
-
-
-def invoke(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args))
 
 
 def listed() -> dict[str, dict[str, object]]:

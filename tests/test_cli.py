@@ -50,7 +50,10 @@ def test_feed_lifecycle_and_poll(env, server) -> None:
     )
     broken = server.state.url("/gone.xml")
     assert "added feed 1" in invoke("feeds", "add", url, "--title", "Outlet").output
-    assert invoke("feeds", "add", broken).exit_code == 0
+    refused = invoke("feeds", "add", broken)  # 404: not added unless asked to
+    assert refused.exit_code == 1 and "--force" in refused.output, refused.output
+    assert invoke("feeds", "list", "--json").output.count("\n") == 1
+    assert invoke("feeds", "add", broken, "--force").exit_code == 0
     again = invoke("feeds", "add", url)
     assert again.exit_code == 1 and again.output.count("\n") == 1 and "already" in again.output
 
@@ -214,7 +217,7 @@ def test_export_to_file_is_atomic_and_since_filters(env, tmp_path, server) -> No
     invoke("feeds", "add", url)
     invoke("poll", "--all")
     out = tmp_path / "export.jsonl"
-    assert "wrote 1 articles" in invoke("export", "--output", str(out)).output
+    assert "wrote 1 article to" in invoke("export", "--output", str(out)).output
     assert len(out.read_text().splitlines()) == 1
     invoke("export", "--since", "2999-01-01", "--output", str(out))
     assert out.read_text() == ""
@@ -231,7 +234,7 @@ def test_demo_runs_offline(env, tmp_path) -> None:
 
 
 def test_polling_a_paused_feed_by_id_polls_nothing(env) -> None:  # type: ignore[no-untyped-def]
-    assert invoke("feeds", "add", "https://paused.example/rss").exit_code == 0
+    assert invoke("feeds", "add", "https://paused.example/rss", "--no-discover").exit_code == 0
     assert invoke("feeds", "pause", "1").exit_code == 0
     result = invoke("poll", "1")
     assert result.exit_code == 0, result.output

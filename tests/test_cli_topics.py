@@ -44,7 +44,7 @@ def test_topics_commands_and_pipeline_tagging(env, server) -> None:
     tested = invoke("topics", "test", "sanction* NOT football")
     assert tested.exit_code == 0, tested.output
     assert "EU widens sanctions against Russia" in tested.output
-    assert "Cup final" not in tested.output and "1 articles match" in tested.output
+    assert "Cup final" not in tested.output and "1 article matches" in tested.output
 
     applied = invoke("topics", "apply", "sanctions", "--since", "2000-01-01")
     assert applied.exit_code == 0 and "1 stored articles" in applied.output

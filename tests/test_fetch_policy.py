@@ -195,7 +195,7 @@ def test_policy_validation() -> None:
         (FetchError("cannot resolve host x"), "soft"),
         (FetchError("TLS error connecting to x"), "soft"),
         (ParseError("not a feed"), "soft"),
-        (BlockedAddress("x"), "hard"),
+        (BlockedAddress("x"), "refused"),
         (BodyTooLarge("x"), "hard"),
         (RedirectLoop("x"), "hard"),
         (UnsafeDocument("x"), "hard"),

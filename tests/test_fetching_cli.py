@@ -136,9 +136,10 @@ def test_status_and_health_columns(env, server) -> None:  # type: ignore[no-unty
     status = invoke("status")
     assert status.exit_code == 0, status.output
     lines = status.output.splitlines()
-    assert lines[0] == "feeds: 3 (1 ok, 1 failing, 1 gone)"
-    assert lines[1] == "due now: 0"
-    assert lines[3].startswith("  127.0.0.9: 2 of 3 feeds failing")
+    assert lines[0] == f"database: sqlite:///{env / 'cli.db'}"
+    assert lines[1] == "feeds: 3 (1 ok, 1 failing, 1 gone)"
+    assert lines[2] == "due now: 0"
+    assert lines[4].startswith("  127.0.0.9: 2 of 3 feeds failing")
     assert any(line.startswith("queue depth: unknown (broker") for line in lines)
     assert "last digest runs: none" in lines
 
@@ -157,6 +158,6 @@ def test_prune_and_tombstones(env, server) -> None:  # type: ignore[no-untyped-d
     # really parsed), only the new one is stored.
     server.state.documents["/p.xml"] = rss_items("p", 4)
     polled = invoke("poll", "--all")
-    assert "1 new articles" in polled.output, polled.output
+    assert "1 new article," in polled.output, polled.output
     assert [json.loads(x)["title"] for x in invoke("export").output.splitlines()] == ["p story 3"]
     assert "tombstones (pruned articles not stored again): 9" in invoke("status").output

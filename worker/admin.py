@@ -35,13 +35,27 @@ def _open(target: str | Path | None, mode: str) -> Iterator[IO[str]]:
 
 
 def export_articles(c: Container, since: datetime | None, output: Path | None) -> int:
+    if output is None:
+        return export_jsonl(c.store, since, sys.stdout.write)
+    _check_writable(output)
     # Write to a temporary name and rename, so a failed export never leaves half a file.
-    tmp = output.with_name(output.name + ".part") if output else None
-    with _open(tmp, "w") as out:
-        count = export_jsonl(c.store, since, out.write)
-    if tmp is not None and output is not None:
+    # Errors name the file the user gave: the temporary one is ours.
+    tmp = output.with_name(output.name + ".part")
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            count = export_jsonl(c.store, since, out.write)
         tmp.replace(output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {output}: {exc.strerror}") from None
     return count
+
+
+def _check_writable(output: Path) -> None:
+    if output.is_dir():
+        raise InvalidInput(f"--output {output} is a directory; give a file name")
+    if not output.parent.is_dir():
+        raise InvalidInput(f"cannot write {output}: the directory {output.parent} does not exist")
 
 
 def _document(line_no: int, raw: str) -> tuple[Any, Document, list[TargetSpan] | None]:

@@ -19,7 +19,7 @@ from email.utils import parseaddr
 from feeds.analysis import ArticleAnalyzer, parse_topic_rules, parse_watchlist
 from feeds.analysis.actor_list import merge_watchlist
 from feeds.digest.unsubscribe import UnsubscribeConfig
-from feeds.errors import ConfigError
+from feeds.errors import ConfigError, MissingDatabase
 from feeds.fetch.http import HttpFetcher
 from feeds.fetch.policy import PollPolicy
 from feeds.fetch.politeness import LocalHostLimiter
@@ -216,18 +216,8 @@ class LazyAnalyzer:
         return self._get().target_sentiment(text, targets)
 
 
-def build_container(
-    settings: Settings,
-    *,
-    clock: SystemClock | None = None,
-    migrate: bool = True,
-    celery_worker: bool = False,
-) -> Container:
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    store = SqlStore(engine)
-    fetcher = HttpFetcher(
+def build_fetcher(settings: Settings) -> HttpFetcher:
+    return HttpFetcher(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         deadline=settings.fetch_deadline,
@@ -236,6 +226,29 @@ def build_container(
         allow_private_networks=settings.allow_private_networks,
         allowed_networks=settings.allowed_networks,
     )
+
+
+def build_container(
+    settings: Settings,
+    *,
+    clock: SystemClock | None = None,
+    migrate: bool = True,
+    celery_worker: bool = False,
+    create: bool = True,
+) -> Container:
+    """Everything a driver needs. Without ``create`` the database must already exist
+    (:class:`MissingDatabase` otherwise): commands that only read or edit never make one."""
+    try:
+        engine = make_engine(settings.database_url, create=create)
+        if migrate:
+            upgrade(engine, create=create)
+    except MissingDatabase as exc:
+        raise MissingDatabase(
+            f"{exc}; check NEWSMON_DATABASE_URL (or database_url in the settings file), "
+            "or create a new database with `newsmon init`"
+        ) from None
+    store = SqlStore(engine)
+    fetcher = build_fetcher(settings)
     host_limiter = build_host_limiter(settings, celery_worker=celery_worker)
     mailer = SmtpMailer(
         settings.smtp_host,
@@ -313,11 +326,12 @@ def current_settings() -> Settings:
     return _settings_override or load_settings()
 
 
-def container(*, celery_worker: bool = False) -> Container:
-    """This process's container, built on first use (``celery_worker``: by a Celery task)."""
+def container(*, celery_worker: bool = False, create: bool = True) -> Container:
+    """This process's container, built on first use (``celery_worker``: by a Celery task;
+    ``create``: the database may be created, see :func:`build_container`)."""
     global _current
     with _lock:
         if _current is None or _current[0] != os.getpid():
-            built = build_container(current_settings(), celery_worker=celery_worker)
+            built = build_container(current_settings(), celery_worker=celery_worker, create=create)
             _current = (os.getpid(), built)
         return _current[1]

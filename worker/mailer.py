@@ -79,7 +79,11 @@ def _parse(addr: str) -> Address:
     if not raw:
         raise InvalidInput("empty email address")
     if len(getaddresses([raw])) != 1:
-        raise InvalidInput(f"exactly one email address expected, got several: {raw!r}")
+        # The parser also splits malformed input ("a@@example.org"): only a list
+        # separator means the user really gave several addresses.
+        if any(sep in raw for sep in ",;"):
+            raise InvalidInput(f"exactly one email address expected, got several: {raw!r}")
+        raise InvalidInput(f"not an email address (expected user@domain): {raw!r}")
     _check_brackets(raw)
     name, spec = parseaddr(raw)
     if not spec or "@" not in spec:

@@ -59,6 +59,7 @@ from feeds.errors import (
     FetchTimeout,
     HTTPStatusError,
     RedirectLoop,
+    UnknownHost,
 )
 from feeds.models import FetchResult
 
@@ -84,6 +85,13 @@ _ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"
 )
 # How the C library words a failed lookup, as wrapped by httpx's ConnectError.
+# getaddrinfo's "this name does not exist" answers; a temporary resolver failure
+# (EAI_AGAIN) is not among them.
+_NO_SUCH_NAME = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
 _DNS_HINTS = ("name or service not known", "nodename nor servname", "name resolution")
 # NAT64 well-known prefix (RFC 6052): the last 32 bits are an IPv4 address.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -125,12 +133,15 @@ def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise FetchError(f"cannot resolve host {host}: {_one_line(exc)}") from exc
+        message = f"cannot resolve host {host}: {_one_line(exc)}"
+        if isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_NAME:
+            raise UnknownHost(message) from exc
+        raise FetchError(message) from exc
     # IPv6 link-local answers may carry a zone ("fe80::1%eth0"); the zone is not part of
     # the address for classification.
     found = [str(sockaddr[0]).split("%", 1)[0] for *_rest, sockaddr in infos]
     if not found:
-        raise FetchError(f"cannot resolve host {host}: no addresses")
+        raise UnknownHost(f"cannot resolve host {host}: no addresses")
     return list(dict.fromkeys(found))
 
 
@@ -158,7 +169,8 @@ def _check_addresses(
             continue
         raise BlockedAddress(
             f"{host} resolves to non-public address {addr}; refusing to fetch "
-            "(private networks are not allowed)"
+            "(private networks are not allowed: set NEWSMON_ALLOW_PRIVATE_NETWORKS=true, "
+            "or add the network to NEWSMON_ALLOWED_NETWORKS)"
         )
 
 
@@ -199,7 +211,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         addresses = list(self._resolve(host, port))
         if not addresses:
-            raise FetchError(f"cannot resolve host {host}: no addresses")
+            raise UnknownHost(f"cannot resolve host {host}: no addresses")
         if not self._allow_all:
             _check_addresses(host, addresses, self._allowed)
         *others, last = addresses

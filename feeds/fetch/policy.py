@@ -23,11 +23,14 @@ here so that it can be read, and tested, in one place. The rules, in the order a
 
 **Failure.**
 
+0. *Refused by our own address policy* (a private address while private networks are not
+   allowed) is not the feed's fault: health, failure score and interval stay as they were,
+   and it is tried again at its usual interval, not backed off.
 1. *410 Gone* marks the feed ``gone``: it is no longer polled until someone resumes it.
    That is never silent: ``feeds list``/``show`` and ``newsmon status`` show it.
 2. Any other failure adds its weight to the failure score: ``hard_weight`` (3) for errors
-   that will not fix themselves soon (401/403 and other 4xx except 404/408/429, blocked
-   addresses, bodies over the cap, entity bombs, redirect loops, bad URLs), ``soft_weight``
+   that will not fix themselves soon (401/403 and other 4xx except 404/408/429, bodies
+   over the cap, entity bombs, redirect loops, bad URLs), ``soft_weight``
    (1) for 404, 408, 429, 5xx, timeouts, DNS, TLS, connection and parse errors.
 3. *Linear backoff to a cap:* wait ``retry_interval × consecutive failures × weight``, at
    most ``failure_cap``. A feed is never disabled: at the cap it keeps being retried, once
@@ -58,6 +61,7 @@ from feeds.errors import (
     HTTPStatusError,
     NewsmonError,
     RedirectLoop,
+    UnknownHost,
     UnsafeDocument,
 )
 from feeds.models import FeedHealth, FeedSource
@@ -69,9 +73,10 @@ __all__ = [
     "PollPolicy",
     "classify_failure",
     "decide",
+    "is_lasting",
 ]
 
-FailureKind = Literal["soft", "hard", "gone"]
+FailureKind = Literal["soft", "hard", "gone", "refused"]
 PollKind = Literal["ok", "not_modified", "failed"]
 
 _SOFT_STATUSES = frozenset({404, 408, 429})
@@ -124,7 +129,7 @@ class PollDecision:
     next_fetch_at: datetime
     interval_seconds: int
     failure_score: float
-    health: FeedHealth
+    health: FeedHealth | None  # None: as it was (a refusal by our own policy)
     redirect_url: str | None
     redirect_count: int
     new_url: str | None = None
@@ -133,17 +138,30 @@ class PollDecision:
 
 def classify_failure(error: NewsmonError) -> FailureKind:
     """How much a failure counts: see the module docstring."""
+    if isinstance(error, BlockedAddress):
+        return "refused"
     if isinstance(error, HTTPStatusError):
         if error.status == 410:
             return "gone"
         if error.status >= 500 or error.status in _SOFT_STATUSES:
             return "soft"
         return "hard"
-    if isinstance(error, BlockedAddress | BodyTooLarge | RedirectLoop | UnsafeDocument):
+    if isinstance(error, BodyTooLarge | RedirectLoop | UnsafeDocument):
         return "hard"
     if isinstance(error, FetchError) and _is_bad_url(str(error)):
         return "hard"
     return "soft"
+
+
+def is_lasting(error: FetchError) -> bool:
+    """A failure that retrying soon will not fix, so that ``feeds add`` can refuse the URL:
+    4xx answers (but 408 and 429), a name that does not exist, our own address policy,
+    a redirect loop, a malformed URL. Timeouts, 5xx and refused connections may pass."""
+    if isinstance(error, HTTPStatusError):
+        return 400 <= error.status < 500 and error.status not in (408, 429)
+    if isinstance(error, BlockedAddress | UnknownHost | RedirectLoop):
+        return True
+    return _is_bad_url(str(error))
 
 
 def _is_bad_url(message: str) -> bool:
@@ -221,6 +239,8 @@ def _after_failure(
     jitter_sample: float,
 ) -> PollDecision:
     kind = seen.failure or "soft"
+    if kind == "refused":
+        return _after_refusal(source, now, policy, current)
     weight = policy.hard_weight if kind == "hard" else policy.soft_weight
     score = round(source.failure_score + weight, 3)
     if kind == "gone":
@@ -254,6 +274,23 @@ def _after_failure(
         redirect_url=source.redirect_url,
         redirect_count=source.redirect_count,
         reason=reason,
+    )
+
+
+def _after_refusal(
+    source: FeedSource, now: datetime, policy: PollPolicy, current: float
+) -> PollDecision:
+    # Our own policy refused the address: the feed did nothing wrong, so neither its
+    # health nor its failure score changes and there is no backoff. It is tried again at
+    # its usual interval, soon after the administrator allows the network.
+    return PollDecision(
+        next_fetch_at=now + timedelta(seconds=_clamp(current, policy)),
+        interval_seconds=int(round(current)),
+        failure_score=source.failure_score,
+        health=None,
+        redirect_url=source.redirect_url,
+        redirect_count=source.redirect_count,
+        reason="refused by the address policy: not counted as a failure",
     )
 
 

@@ -25,6 +25,8 @@ class OpmlFeed:
 
 def parse_opml(data: bytes) -> list[OpmlFeed]:
     """Every outline with an ``xmlUrl``, in document order, without repeats."""
+    if not data.strip():
+        raise InvalidInput("the file is empty: an OPML file lists feeds as <outline xmlUrl=...>")
     try:
         root = safe_et.fromstring(data)
     except (safe_et.ParseError, DefusedXmlException, ValueError) as exc:

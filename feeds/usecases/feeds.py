@@ -65,8 +65,8 @@ def add_feeds(
 
 def import_opml(store: Store, now: datetime, document: bytes, *, source: str) -> Added:
     """Every feed of an OPML document; feeds already present are kept as they are."""
-    wanted = [FeedToAdd(f.url, f.title) for f in parse_opml(document)]
-    try:  # only the URL check is worded for the file; parse errors speak for themselves
+    try:
+        wanted = [FeedToAdd(f.url, f.title) for f in parse_opml(document)]
         return add_feeds(store, now, wanted, keep_existing=True)
     except InvalidInput as exc:
         raise InvalidInput(f"{source}: {exc}; nothing imported") from None

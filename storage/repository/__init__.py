@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from feeds.errors import StorageError
-from storage.db import READONLY_OPTION, connection_failure
+from storage.db import READONLY_OPTION, connection_failure, safe_url
 from storage.repository.actors import ActorRows
 from storage.repository.analysis import AnalysisRows
 from storage.repository.articles import ArticleRows
@@ -70,6 +70,10 @@ class SqlStore:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    def where(self) -> str:
+        """The database's URL with its password masked (``status`` and ``init`` say it)."""
+        return safe_url(self._engine)
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[SqlRepository]:

@@ -17,7 +17,7 @@ from feeds.errors import ConfigError, NewsmonError
 from feeds.models import FeedSource
 from feeds.usecases import feeds as feed_list
 from worker.bootstrap import Container
-from worker.cli.output import console
+from worker.cli.output import console, plural
 
 
 def _broker_hint(url: str) -> str:
@@ -31,7 +31,8 @@ def enqueue_pass(
     wait: bool,
     timeout: float,
     wait_for_analysis: bool = True,
-) -> None:
+) -> tuple[int, int] | None:
+    """Send one poll task a feed; with ``wait``, return (feeds polled, of them failed)."""
     from worker.celery.tasks import poll_feed
 
     started = c.pipeline.clock.now()
@@ -43,9 +44,9 @@ def enqueue_pass(
             f"cannot reach the broker at {_broker_hint(c.settings.broker_url)} ({exc}); "
             "is Redis running and NEWSMON_BROKER_URL right?"
         ) from None
-    console.print(f"enqueued {len(sources)} feeds", markup=False)
+    console.print(f"enqueued {plural(len(sources), 'feed')}", markup=False)
     if not wait:
-        return
+        return None
     ids = {s.id for s in sources}
     deadline = time.monotonic() + timeout
     while True:
@@ -55,11 +56,11 @@ def enqueue_pass(
             break
         if time.monotonic() > deadline:
             raise NewsmonError(
-                f"gave up after {timeout:.0f}s: {pending_feeds} feeds not yet polled, "
+                f"gave up after {timeout:.0f}s: {plural(pending_feeds, 'feed')} not yet polled, "
                 "articles still waiting for analysis; are the workers running?"
             )
         time.sleep(0.25)
-    _summary(c, ids, started)
+    return _summary(c, ids, started)
 
 
 def _progress(c: Container, ids: set[int], started: datetime) -> tuple[int, bool]:
@@ -67,12 +68,13 @@ def _progress(c: Container, ids: set[int], started: datetime) -> tuple[int, bool
     return progress.waiting, progress.analysis_pending
 
 
-def _summary(c: Container, ids: set[int], started: datetime) -> None:
+def _summary(c: Container, ids: set[int], started: datetime) -> tuple[int, int]:
     feeds = feed_list.pass_progress(c.store, ids, started).feeds
     new = feed_list.count_new_articles(c.store, started)
     failed = sum(1 for f in feeds if f.error_count)
     console.print(
-        f"done: {len(feeds)} feeds polled by the workers, {len(feeds) - failed} ok, "
-        f"{failed} failed; {new} new articles",
+        f"done: {plural(len(feeds), 'feed')} polled by the workers, {len(feeds) - failed} ok, "
+        f"{failed} failed; {plural(new, 'new article')}",
         markup=False,
     )
+    return len(feeds), failed

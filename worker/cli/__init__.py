@@ -7,7 +7,7 @@ contract: extend, never rename.
 
 One module per command group (``feeds``, ``digest`` with ``subscriptions``, ``topics``,
 ``stories``, ``actors``, ``tasks``) and two for the top-level commands (``operations``:
-poll, run, worker, beat, status, prune, demo; ``analysis``: reanalyze, export, analyze);
+init, poll, run, worker, beat, status, prune, demo; ``analysis``: reanalyze, export, analyze);
 ``base`` has the one group factory and the one ``--since`` parser, ``output`` the
 printing. This module only assembles them.
 """
@@ -33,6 +33,7 @@ app.add_typer(feeds.group, name="feeds")
 app.add_typer(digest.subscriptions_group, name="subscriptions")
 app.add_typer(digest.digest_group, name="digest")
 app.add_typer(topics.group, name="topics")
+app.command("init")(operations.init)
 app.command("status")(operations.status)
 app.command("prune")(operations.prune)
 app.add_typer(tasks.group, name="tasks")

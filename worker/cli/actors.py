@@ -48,7 +48,7 @@ def actors_add(
     ] = None,
 ) -> None:
     """Watch an actor (a seed actor of the same name is replaced by yours)."""
-    c = container()
+    c = container(create=True)
     seed = seed_actors(c.settings)
     message = actors.add_actor(c.store, c.pipeline.clock.now(), seed, name, type_, alias or [])
     console.print(message, markup=False, highlight=False)

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from feeds.usecases.analyze import DEFAULT_BATCH, analyze_articles, ids_to_analyze
 from worker import bootstrap
 from worker.cli.base import container, parse_since
-from worker.cli.output import console, err_console
+from worker.cli.output import console, err_console, plural
 
 
 def reanalyze(
@@ -64,7 +64,7 @@ def reanalyze(
             )
         finally:
             pipeline.close()  # the analysis worker processes, if any
-    console.print(f"analysed {done} articles", markup=False)
+    console.print(f"analysed {plural(done, 'article')}", markup=False)
 
 
 def export(
@@ -79,7 +79,7 @@ def export(
         raise typer.BadParameter(f"unknown format {format_!r}; only 'jsonl' is supported")
     count = export_articles(container(), parse_since(since), output)
     if output is not None:
-        console.print(f"wrote {count} articles to {output}")
+        console.print(f"wrote {plural(count, 'article')} to {output}", markup=False)
 
 
 def analyze(

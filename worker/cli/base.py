@@ -18,6 +18,12 @@ from worker import bootstrap
 from worker.bootstrap import Container
 from worker.cli.output import console, err_console
 
+# Exit statuses, documented in docs/OPERATIONS.md ("Exit statuses"): 0 success, 1 an error
+# reported on stderr, 2 a usage error, 3 a poll in which every feed failed, 130 interrupted.
+EXIT_ERROR = 1
+EXIT_ALL_FEEDS_FAILED = 3
+EXIT_INTERRUPTED = 130
+
 
 class _Group(TyperGroup):
     """Turns our errors into one line and an exit status, wherever they are raised."""
@@ -27,10 +33,10 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except NewsmonError as exc:
             err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             err_console.print("interrupted", markup=False)
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def command_group(help_text: str) -> typer.Typer:
@@ -56,9 +62,13 @@ def parse_since(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def container() -> Container:
-    """This process's container (built on first use from the settings)."""
-    return bootstrap.container()
+def container(*, create: bool = False) -> Container:
+    """This process's container (built on first use from the settings).
+
+    Only the commands that add something pass ``create``: the others fail with
+    :class:`feeds.errors.MissingDatabase` on a database that is not there, so a mistyped
+    URL never looks like an empty feed list."""
+    return bootstrap.container(create=create)
 
 
 def say(text: str) -> None:

@@ -19,6 +19,7 @@ from feeds.usecases import subscriptions
 from feeds.usecases.deliver import inline_as_data_uris
 from worker.cli.base import command_group, container
 from worker.cli.base import say as _say
+from worker.cli.output import plural
 from worker.mailer import validate_address
 
 subscriptions_group = command_group("Manage digest subscriptions.")
@@ -56,7 +57,7 @@ def subscriptions_add(
     ] = False,
 ) -> None:
     """Add a digest subscription."""
-    c = container()
+    c = container(create=True)
     sub = subscriptions.add_subscription(
         c.store,
         c.pipeline.clock.now(),
@@ -132,7 +133,7 @@ def subscriptions_show(name: str) -> None:
     for run in runs:
         extra = f" ({run.error})" if run.error else ""
         _say(
-            f"  run {run.period_key}: {run.status}, {run.article_count} articles, "
+            f"  run {run.period_key}: {run.status}, {plural(run.article_count, 'article')}, "
             f"{run.attempts} attempt(s){extra}"
         )
     preview = c.pipeline.preview_digest(name)
@@ -229,7 +230,7 @@ def digest_preview(
         output.write_text(body, encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"cannot write {output}: {exc.strerror}") from None
-    _say(f"{preview.subject}\nwrote {len(preview.articles)} articles to {output}")
+    _say(f"{preview.subject}\nwrote {plural(len(preview.articles), 'article')} to {output}")
 
 
 @digest_group.command("send")
@@ -237,7 +238,7 @@ def digest_send(name: str) -> None:
     """Send the digest of the last completed period (once per period and recipient)."""
     outcome = container().pipeline.send_digest(name)
     messages = {
-        "sent": f"sent {outcome.articles} articles for {outcome.period.key}",
+        "sent": f"sent {plural(outcome.articles, 'article')} for {outcome.period.key}",
         "skipped": f"nothing new for {outcome.period.key}; no email sent",
         "already_sent": f"the digest for {outcome.period.key} was already sent",
         "deferred": f"another sender is delivering {outcome.period.key} right now",

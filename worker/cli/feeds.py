@@ -10,13 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from feeds.errors import FetchError, InvalidInput
+from feeds.errors import AlreadyExists, FetchError, InvalidInput, ParseError
 from feeds.fetch.discover import discover_feed
+from feeds.fetch.policy import is_lasting
 from feeds.models import FeedInfo
+from feeds.ports import Fetcher
 from feeds.usecases import feeds as feed_list
-from worker.bootstrap import Container
+from worker import bootstrap
 from worker.cli.base import command_group, container
-from worker.cli.output import console, feed_table
+from worker.cli.output import console, plural, print_feeds
 
 group = command_group("Manage the feeds newsmon polls.")
 
@@ -33,16 +35,28 @@ def full_text(
     console.print(f"full text {state} for feed {feed_id}", markup=False)
 
 
-def discover_for_add(c: Container, url: str) -> str:
+def discover_for_add(fetcher: Fetcher, url: str, *, force: bool) -> str:
     """The feed URL to store for ``feeds add URL``; says what it chose.
 
-    When the URL cannot be fetched now, it is added as given (it may come back later) and
-    the reason is printed; when it is fetched but holds no feed, that is an error.
+    A URL that fails in a way retrying will not fix (404, a name that does not exist, an
+    address our policy refuses) or that holds no feed is refused, unless ``force``: then it
+    is added as given with the reason printed. A failure that may pass (a timeout, 5xx) adds
+    it as given, as the feed may well be back at the next poll.
     """
     try:
-        found = discover_feed(url, c.fetcher)
+        found = discover_feed(url, fetcher)
     except FetchError as exc:
+        if is_lasting(exc) and not force:
+            raise InvalidInput(
+                f"not adding {url}: {exc}; nothing added (check the URL, or keep it "
+                "anyway with --force)"
+            ) from None
         console.print(f"could not check {url} now ({exc}); adding it as given", markup=False)
+        return url
+    except ParseError as exc:
+        if not force:
+            raise InvalidInput(f"{exc}; nothing added (keep it anyway with --force)") from None
+        console.print(f"{exc}; adding it as given (--force)", markup=False)
         return url
     if found.url != url:
         console.print(f"found feed {found.url} via {found.how}", markup=False, highlight=False)
@@ -57,22 +71,40 @@ def feeds_add(
         bool,
         typer.Option(
             "--discover/--no-discover",
-            help="Given a web page, find its feed (link rel=alternate, then common paths).",
+            help="Given a web page, find its feed (link rel=alternate, then common paths). "
+            "--no-discover adds the URL as given, unchecked.",
         ),
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Add the URL even when checking it says it is broken (404, no feed…)."
+        ),
+    ] = False,
     full_text: Annotated[
         bool, typer.Option("--full-text", help="Fetch article pages for their full text.")
     ] = False,
 ) -> None:
     """Add a feed by its URL, or by the URL of a page that links to it."""
-    c = container()
     target = feed_list.check_url(url)
     if discover:
-        target = discover_for_add(c, target)
+        # Checked before the database is opened: a refused URL must not leave a new,
+        # empty database behind.
+        with bootstrap.build_fetcher(bootstrap.current_settings()) as fetcher:
+            target = discover_for_add(fetcher, target, force=force)
+    c = container(create=True)
     wanted = feed_list.FeedToAdd(target, title, full_text)
-    (feed,) = feed_list.add_feeds(
-        c.store, c.pipeline.clock.now(), [wanted], keep_existing=False
-    ).feeds
+    try:
+        (feed,) = feed_list.add_feeds(
+            c.store, c.pipeline.clock.now(), [wanted], keep_existing=False
+        ).feeds
+    except AlreadyExists:
+        if target == url:
+            raise
+        # The user never typed the discovered URL: say where it came from.
+        raise AlreadyExists(
+            f"{url} leads to the feed {target}, which is already in the list; nothing added"
+        ) from None
     console.print(f"added feed {feed.id}: {feed.url}", markup=False, highlight=False)
 
 
@@ -88,7 +120,7 @@ def feeds_list(
     elif not feeds:
         console.print("no feeds yet: add one with `newsmon feeds add URL`", markup=False)
     else:
-        console.print(feed_table(feeds))
+        print_feeds(feeds)
 
 
 def _feed_json(feed: FeedInfo) -> dict[str, Any]:
@@ -132,9 +164,12 @@ def feeds_import(file: Path) -> None:
         data = file.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
-    c = container()
+    c = container(create=True)
     result = feed_list.import_opml(c.store, c.pipeline.clock.now(), data, source=str(file))
-    console.print(f"imported {len(result.feeds)} feeds ({result.existing} already present)")
+    console.print(
+        f"imported {plural(len(result.feeds), 'feed')} ({result.existing} already present)",
+        markup=False,
+    )
 
 
 @group.command("export")

@@ -14,14 +14,20 @@ import typer
 from feeds.errors import InvalidInput
 from feeds.fetch.health import summarize
 from feeds.usecases import feeds as feed_list
-from worker.cli.base import container
-from worker.cli.output import _ago, console, print_pass
+from worker.cli.base import EXIT_ALL_FEEDS_FAILED, container
+from worker.cli.output import _ago, console, err_console, plural, print_pass
 
 QUEUE = "celery"  # the default Celery queue the tasks go to
 
 
+def init() -> None:
+    """Create the database (or bring an existing one to this version's schema)."""
+    c = container(create=True)
+    console.print(f"database ready: {c.store.where()}", markup=False, highlight=False)
+
+
 def status() -> None:
-    """Feeds by health, feeds due now, failing hosts, queue depth, last digest runs."""
+    """The database, feeds by health, due now, failing hosts, queue depth, digest runs."""
     c = container()
     now = c.pipeline.clock.now()
     found = feed_list.status(c.store, runs=5)
@@ -29,13 +35,15 @@ def status() -> None:
     summary = summarize(found.feeds, now)
     parts = ", ".join(f"{n} {h}" for h, n in summary.by_health.items()) or "none"
     out = [
+        f"database: {c.store.where()}",
         f"feeds: {summary.total} ({parts})",
         f"due now: {summary.due_now}",
     ]
     if summary.failing_hosts:
         out.append("failing hosts:")
         out += [
-            f"  {h.host}: {h.failing} of {h.feeds} feeds failing; last error: {h.last_error}"
+            f"  {h.host}: {h.failing} of {plural(h.feeds, 'feed')} failing; "
+            f"last error: {h.last_error}"
             for h in summary.failing_hosts
         ]
     else:
@@ -46,7 +54,7 @@ def status() -> None:
         out.append("last digest runs:")
         out += [
             f"  {subs.get(r.subscription_id, r.subscription_id)} {r.period_key}: {r.status}"
-            f" ({r.article_count} articles, {_ago(r.sent_at or r.created_at, now)})"
+            f" ({plural(r.article_count, 'article')}, {_ago(r.sent_at or r.created_at, now)})"
             for r in reversed(runs)
         ]
     else:
@@ -67,7 +75,7 @@ def _queue_depth(broker_url: str) -> str:
             client.close()
     except (redis.RedisError, ValueError) as exc:
         return f"unknown (broker {where} not reachable: {exc}; the embedded mode needs none)"
-    return f"{depth} tasks waiting on {where}"
+    return f"{plural(depth, 'task')} waiting on {where}"
 
 
 def prune(
@@ -83,7 +91,8 @@ def prune(
     cutoff = now - timedelta(days=older_than)
     removed = feed_list.prune(c.store, cutoff, now)
     console.print(
-        f"pruned {removed} articles first seen before {cutoff:%Y-%m-%d %H:%M} UTC", markup=False
+        f"pruned {plural(removed, 'article')} first seen before {cutoff:%Y-%m-%d %H:%M} UTC",
+        markup=False,
     )
 
 
@@ -119,13 +128,15 @@ def poll(
     if enqueue:
         from worker.celery.enqueue import enqueue_pass
 
-        enqueue_pass(
+        done = enqueue_pass(
             container(),
             sources,
             wait=wait,
             timeout=timeout,
             wait_for_analysis=not defer_analysis,
         )
+        if done is not None:
+            _exit_if_all_failed(*done)
         return
     started = time.monotonic()
     try:
@@ -136,6 +147,19 @@ def poll(
     finally:
         pipeline.close()  # worker processes, if the pass started any
     print_pass(report, time.monotonic() - started)
+    _exit_if_all_failed(len(report.feeds), report.count("failed"))
+
+
+def _exit_if_all_failed(polled: int, failed: int) -> None:
+    # Partial failure is a normal day for a feed reader (exit 0); a pass in which nothing
+    # could be fetched usually means the network, DNS or a proxy is down, which a
+    # scheduler should be able to tell from success.
+    if polled and failed == polled:
+        err_console.print(
+            f"error: every feed failed ({plural(polled, 'feed')}); see the reasons above",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_ALL_FEEDS_FAILED)
 
 
 def run(

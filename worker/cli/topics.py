@@ -14,7 +14,7 @@ from feeds import user_topics
 from feeds.query import normalise, to_text
 from feeds.usecases import topics
 from worker.cli.base import command_group, container, parse_since
-from worker.cli.output import console
+from worker.cli.output import console, plural
 from worker.topics import forget_user_topics
 
 group = command_group("Manage user topics: named monitoring queries (see docs/TOPICS.md).")
@@ -37,7 +37,7 @@ def topics_list() -> None:
 @group.command("add")
 def topics_add(name: str, query: str) -> None:
     """Add a topic NAME defined by QUERY (new articles that match get `user:NAME`)."""
-    c = container()
+    c = container(create=True)
     topic, node = topics.add_topic(c.store, c.pipeline.clock.now(), name, query)
     forget_user_topics()
     console.print(
@@ -67,7 +67,7 @@ def topics_test(
     for hit in hits[:limit]:
         _print_hit(hit)
     more = f" (showing {limit})" if len(hits) > limit else ""
-    console.print(f"{len(hits)} articles match {to_text(node)}{more}", markup=False)
+    console.print(f"{plural(len(hits), 'article')} {'matches' if len(hits) == 1 else 'match'} {to_text(node)}{more}", markup=False)
 
 
 @group.command("apply")
