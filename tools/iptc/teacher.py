@@ -41,15 +41,25 @@ def _text(e: Example) -> str:
     return f"{e.title}. {e.text}" if e.text else e.title
 
 
-def embed(texts: list[str]) -> np.ndarray:
-    """Sentence embeddings of ``texts`` with the pinned transformer (unit length)."""
+def encoder_dir(name: str) -> Path:
+    """The pinned encoder ``name`` (``minilm`` or ``mpnet``), verified file by file."""
+    if name == "mpnet":
+        from tools.encoders import mpnet_dir
+
+        return mpnet_dir()
+    from tools.iptc.distill import model_dir
+
+    return model_dir()
+
+
+def embed(texts: list[str], encoder: str = "minilm") -> np.ndarray:
+    """Sentence embeddings of ``texts`` with a pinned transformer (mean pooling, unit
+    length: how sentence-transformers pools both models)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from tools.iptc.distill import model_dir
-
     torch.set_num_threads(THREADS)
-    path = model_dir()
+    path = encoder_dir(encoder)
     tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
@@ -118,6 +128,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
+        "--encoder",
+        choices=("minilm", "mpnet"),
+        default="minilm",
+        help="the teacher: all-MiniLM-L6-v2, or all-mpnet-base-v2 from its pinned parts",
+    )
+    parser.add_argument(
         "--ecbplus",
         action="store_true",
         help="also embed the ECB+ development articles (to score the teacher)",
@@ -134,7 +150,7 @@ def main() -> None:
     arrays = {}
     for name, texts in groups.items():
         start = time.process_time()
-        arrays[name] = embed(texts)
+        arrays[name] = embed(texts, args.encoder)
         print(f"{name}: {len(texts)} texts, {time.process_time() - start:.0f} s CPU")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **arrays)

@@ -67,7 +67,8 @@ def topics_test(
     for hit in hits[:limit]:
         _print_hit(hit)
     more = f" (showing {limit})" if len(hits) > limit else ""
-    console.print(f"{plural(len(hits), 'article')} {'matches' if len(hits) == 1 else 'match'} {to_text(node)}{more}", markup=False)
+    verb = "matches" if len(hits) == 1 else "match"
+    console.print(f"{plural(len(hits), 'article')} {verb} {to_text(node)}{more}", markup=False)
 
 
 @group.command("apply")
