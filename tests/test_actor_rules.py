@@ -258,6 +258,19 @@ def test_places_fragments_and_common_acronyms_are_not_new_actors() -> None:
         assert fragment not in found
 
 
+def test_a_leading_day_or_dated_possessive_is_not_part_of_a_name() -> None:
+    text = (
+        "Diplomats praised Tuesday's General Assembly resolution. The General Assembly met. "
+        "Monday Ann Lee said no. March's Labour Party conference opens. Theresa May said so."
+    )
+    found = names(text)
+    assert found["General Assembly"] == ("organisation", 2)
+    assert found["Ann Lee"] == ("person", 1)
+    assert found["Labour Party"] == ("organisation", 1)
+    assert found["Theresa May"] == ("person", 1)
+    assert not any(n.startswith(("Tuesday", "Monday", "March")) for n in found)
+
+
 def test_speech_verbs_make_persons_and_sentence_openers_are_ignored() -> None:
     found = names("But Maria Novak, a nurse, said the ward was full. However, it was.")
     assert found == {"Maria Novak": ("person", 1)}
