@@ -1,8 +1,13 @@
-"""Driving the CLI in tests: an isolated environment fixture and an ``invoke`` helper."""
+"""Driving the CLI in tests: an isolated environment fixture, an ``invoke`` helper, and
+``demo_run``: ``newsmon demo`` run once per session, as a newcomer runs it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +47,30 @@ def no_db_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 
 def invoke(*args: str, input: str | None = None) -> Any:
     return runner.invoke(app, list(args), input=input)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    directory: Path  # digest.html, digest.txt, articles.jsonl, newsmon.db
+    output: str  # what the command printed
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``newsmon demo --dir DIR`` in its own process, through the installed command, so the
+    files are the ones a newcomer opens. Once a session: it loads the models."""
+    directory = tmp_path_factory.mktemp("demo") / "out"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    environment["NEWSMON_SEEDS_DIR"] = str(REPO_ROOT / "seeds")
+    # the suite's choice of model (tests/conftest.py), for the same speed as the rest
+    environment["NEWSMON_TARGET_MODEL"] = os.environ.get("NEWSMON_TARGET_MODEL", "fast")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("newsmon")), "demo", "--dir", str(directory)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return DemoRun(directory, result.stdout)

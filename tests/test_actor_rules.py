@@ -258,6 +258,20 @@ def test_places_fragments_and_common_acronyms_are_not_new_actors() -> None:
         assert fragment not in found
 
 
+def test_a_leading_day_or_dated_possessive_is_not_part_of_a_name() -> None:
+    # the whole verdict: no "Tuesday's General Assembly" beside the General Assembly, and
+    # a bare month stays part of a name ("Theresa May")
+    assert names(
+        "Diplomats praised Tuesday's General Assembly resolution. The General Assembly met. "
+        "Monday Ann Lee said no. March's Labour Party conference opens. Theresa May said so."
+    ) == {
+        "General Assembly": ("organisation", 2),
+        "Ann Lee": ("person", 1),
+        "Labour Party": ("organisation", 1),
+        "Theresa May": ("person", 1),
+    }
+
+
 def test_speech_verbs_make_persons_and_sentence_openers_are_ignored() -> None:
     found = names("But Maria Novak, a nurse, said the ward was full. However, it was.")
     assert found == {"Maria Novak": ("person", 1)}

@@ -8,7 +8,7 @@ from typing import Any
 
 from typer.main import get_command
 
-from tests.cli_support import invoke
+from tests.cli_support import DemoRun, invoke
 from tests.feedserver import pub_date, rss
 from worker import bootstrap
 from worker.cli import app
@@ -223,14 +223,25 @@ def test_export_to_file_is_atomic_and_since_filters(env, tmp_path, server) -> No
     assert out.read_text() == ""
 
 
-def test_demo_runs_offline(env, tmp_path) -> None:
-    result = invoke("demo", "--dir", str(tmp_path / "demo"))
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "demo" / "digest.html").is_file()
-    lines = (tmp_path / "demo" / "articles.jsonl").read_text().splitlines()
+def test_demo_runs_offline(demo_run: DemoRun) -> None:
+    assert (demo_run.directory / "digest.html").is_file()
+    lines = (demo_run.directory / "articles.jsonl").read_text().splitlines()
     exported = [json.loads(x) for x in lines]
     assert any(len(a["feeds"]) > 1 for a in exported)  # syndicated copies stored once
-    assert "not modified" in result.output
+    assert "not modified" in demo_run.output
+
+
+def test_demo_digest_lists_new_names_without_places_or_fragments(demo_run: DemoRun) -> None:
+    text = (demo_run.directory / "digest.txt").read_text(encoding="utf-8").splitlines()
+    listed = text[text.index("NEW NAMES (not on the watchlist)") + 1].split(", ")
+    assert "General Assembly" in listed
+    # the corpus names these places and fragments; none is an actor to watch
+    for wrong in ("Assembly", "AI", "Donetsk", "Kharkiv", "Pokrovsk"):
+        assert wrong not in listed, listed
+    days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    assert not [name for name in listed if name.startswith(days)], listed
+    html = (demo_run.directory / "digest.html").read_text(encoding="utf-8")
+    assert f"(not on the watchlist)</span>: {', '.join(listed)}</p>" in html
 
 
 def test_polling_a_paused_feed_by_id_polls_nothing(env) -> None:  # type: ignore[no-untyped-def]

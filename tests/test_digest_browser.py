@@ -6,7 +6,8 @@ page with a remote image proves the proxy does see requests. Screenshots at desk
 mobile widths are kept in ``tests/artifacts/`` (ignored by git) for people to look at.
 
 The page is the digest as a mail client shows it: the ``cid:`` charts resolved to the
-attached PNGs (``inline_as_data_uris``, as ``newsmon digest preview`` does).
+attached PNGs (``inline_as_data_uris``, as ``newsmon digest preview`` does). The file
+``newsmon demo`` writes is opened as it is, since that is what a newcomer looks at first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from PIL import Image
 from feeds.digest.compose import compose_digest
 from feeds.digest.render import render_email
 from feeds.usecases.deliver import inline_as_data_uris
+from tests.cli_support import DemoRun
 from tests.test_digest_content import CORPUS, PERIOD, hostile_articles, sub
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -175,12 +177,17 @@ def digest_page(
     html = inline_as_data_uris(email.html, email.inline_images)
     page = tmp_path / "digest.html"
     page.write_text(html, encoding="utf-8")
+    return page, probe_page(tmp_path, html, width, height)
+
+
+def probe_page(tmp_path: Path, html: str, width: int, height: int) -> Path:
+    """The harness page (:data:`PROBE`) around the digest ``html``."""
     probed = tmp_path / "probed.html"
     probed.write_text(
         PROBE % {"width": width, "height": height, "doc": html_escape(html, quote=True)},
         encoding="utf-8",
     )
-    return page, probed
+    return probed
 
 
 @pytest.mark.parametrize(
@@ -216,6 +223,19 @@ def test_hostile_digest_runs_no_script_and_loads_nothing(
     dom = chromium(proxy, page, 800, 1200, "--dump-dom", "--virtual-time-budget=3000")
     assert proxy.from_pages == []
     assert "<script" not in dom.lower() and "evil.example" not in dom
+
+
+def test_the_demo_digest_file_shows_every_chart(
+    tmp_path: Path, proxy: RecordingProxy, demo_run: DemoRun
+) -> None:
+    # The file `newsmon demo` writes, opened as a newcomer opens it: from disk, in a browser.
+    html = (demo_run.directory / "digest.html").read_text(encoding="utf-8")
+    charts = html.count("<img ")
+    assert charts >= 1 and "cid:" not in html
+    probed = probe_page(tmp_path, html, 800, 2400)
+    dom = chromium(proxy, probed, 800, 2400, "--dump-dom", "--virtual-time-budget=3000")
+    assert f'data-images="{charts}"' in dom and 'data-images-ok="true"' in dom
+    assert 'data-fetched="0"' in dom and proxy.from_pages == []
 
 
 def test_the_proxy_sees_requests_a_page_makes(tmp_path: Path, proxy: RecordingProxy) -> None:

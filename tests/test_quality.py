@@ -37,7 +37,7 @@ def test_compose_file_is_valid() -> None:
         command = ["docker", "compose"]
     else:
         found = shutil.which("docker-compose")
-        assert found, "neither `docker compose` nor `docker-compose` is installed (see .ci/run)"
+        assert found, "no `docker compose` nor `docker-compose` (scripts/test installs it)"
         command = [found]
     result = _run(*command, "-f", "docker-compose.yml", "config", "-q")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -91,7 +91,8 @@ def run_demo(directory: Path) -> None:
             [],
         )
         preview = c.pipeline.preview_digest("demo")
-        (directory / "digest.html").write_text(preview.html, encoding="utf-8")
+        # People open this file in a browser, not a mail client: the charts travel inside it.
+        (directory / "digest.html").write_text(preview.html_for_file(), encoding="utf-8")
         (directory / "digest.txt").write_text(preview.text, encoding="utf-8")
         exported = export_articles(c, None, directory / "articles.jsonl")
         _print_findings(c)

@@ -13,8 +13,10 @@ The heuristic
 1. **Candidates** are runs of capitalised words ("Rishi Sunak", "Bank of England"); the
    small words "of (the)", "for (the)", "de", "al", "bin", "von", "van" may sit inside a
    run, never at its ends ("and" may not: "Labour and the Greens" are two names). A run's
-   leading function words ("The", "But", "In" ...) and a trailing possessive ("'s") are
-   dropped, as are runs made only of calendar words or other common capitalised words.
+   leading function words ("The", "But", "In" ...), a leading day ("Tuesday's General
+   Assembly", "Monday Ann Lee said") or month with a possessive ("March's"), and a trailing
+   possessive ("'s") are dropped, as are runs made only of calendar words or other common
+   capitalised words.
 2. **Cues** decide whether a candidate is an actor, and of which type:
 
    * a **title** before a name ("President", "Prime Minister", "Mr", "Dr", "Gen.", "Sir",
@@ -103,15 +105,19 @@ _FUNCTION_WORDS = _phrases(
     live, breaking, exclusive, analysis, opinion, photo
     """
 )
-_COMMON_CAPITALISED = _phrases(
+_WEEKDAYS = _phrases("monday, tuesday, wednesday, thursday, friday, saturday, sunday")
+_MONTHS = _phrases(
+    "january, february, march, april, may, june, july, august, september, october, november, "
+    "december"
+)
+_OTHER_COMMON = _phrases(
     """
-    monday, tuesday, wednesday, thursday, friday, saturday, sunday, january, february, march,
-    april, may, june, july, august, september, october, november, december, christmas,
-    easter, god, internet, covid, english, north, south, east, west, western, eastern,
-    northern, southern, central, new, old, great, world, war, day, year, week, am, pm, tv,
-    ok, bbc, cnn, ap, afp, reuters, uk, us, eu, un, ai, ceo, gdp, covid-19
+    christmas, easter, god, internet, covid, english, north, south, east, west, western,
+    eastern, northern, southern, central, new, old, great, world, war, day, year, week, am,
+    pm, tv, ok, bbc, cnn, ap, afp, reuters, uk, us, eu, un, ai, ceo, gdp, covid-19
     """
 )
+_COMMON_CAPITALISED = _WEEKDAYS | _MONTHS | _OTHER_COMMON
 _PLACE_CUES = r"in|from|near|across|outside|inside|around|towards|toward"
 _ROMAN = re.compile(r"^[IVXLC]+$")
 
@@ -147,7 +153,7 @@ def _strip_run(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading function/title words and a trailing possessive from a run's span."""
     while True:
         head = _FIRST_WORD.match(text, start, end)
-        if head is None or head.group(1).casefold().rstrip(".,") not in _FUNCTION_WORDS:
+        if head is None or not _is_leading_filler(head.group(1).casefold().rstrip(".,")):
             break
         start = head.end()
     tail = _POSSESSIVE.search(text, start, end)
@@ -156,6 +162,13 @@ def _strip_run(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1] in ".-’'":
         end -= 1
     return start, end
+
+
+def _is_leading_filler(word: str) -> bool:
+    """A run's first word that belongs to the sentence, not to the name after it. A bare
+    month stays: "May" and "March" are also surnames and names."""
+    bare = _POSSESSIVE.sub("", word)
+    return word in _FUNCTION_WORDS or bare in _WEEKDAYS or (bare != word and bare in _MONTHS)
 
 
 def _title_before(text: str, start: int, end: int) -> tuple[int, bool]:

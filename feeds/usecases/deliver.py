@@ -96,6 +96,11 @@ class DigestPreview:
     subject: str
     images: tuple[InlineImage, ...] = ()
 
+    def html_for_file(self) -> str:
+        """The HTML to write to a file for a browser: a file has no attachments for the
+        ``cid:`` charts to point at, so they are embedded (:func:`inline_as_data_uris`)."""
+        return inline_as_data_uris(self.html, self.images)
+
 
 @dataclass(frozen=True, slots=True)
 class UnsubscribeResult:

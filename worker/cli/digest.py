@@ -16,7 +16,6 @@ from feeds.digest.periods import current_period
 from feeds.errors import InvalidInput
 from feeds.models import Subscription
 from feeds.usecases import subscriptions
-from feeds.usecases.deliver import inline_as_data_uris
 from worker.cli.base import command_group, container
 from worker.cli.base import say as _say
 from worker.cli.output import plural
@@ -221,8 +220,7 @@ def digest_preview(
     if fmt not in ("html", "text"):
         raise InvalidInput(f"--format {fmt!r}: use html or text")
     preview = container().pipeline.preview_digest(name)
-    # In a file the charts cannot be cid: attachments: they are embedded as data: URIs.
-    body = inline_as_data_uris(preview.html, preview.images) if fmt == "html" else preview.text
+    body = preview.html_for_file() if fmt == "html" else preview.text
     if output is None:
         sys.stdout.write(body)
         return
