@@ -82,6 +82,16 @@ def test_poll_enqueue_wait_stores_and_analyses_once(distributed, server) -> None
         assert repo.count_articles() == 20
 
 
+def test_poll_enqueue_wait_exits_3_when_every_feed_failed(distributed, server) -> None:
+    urls = [server.state.url(f"/missing-{n}.xml") for n in range(2)]  # both answer 404
+    with bootstrap.container().store.transaction() as repo:
+        for url in urls:
+            repo.add_feed(url, None, bootstrap.container().pipeline.clock.now())
+    result = CliRunner().invoke(cli, ["poll", "--all", "--enqueue", "--wait", "--timeout", "120"])
+    assert result.exit_code == 3, result.output
+    assert "0 ok, 2 failed" in result.output and "every feed failed (2 feeds)" in result.output
+
+
 def test_celery_settings_make_delivery_at_least_once() -> None:
     conf = celery_config(make_settings("sqlite:///unused.db"))
     assert conf["task_acks_late"] and conf["task_reject_on_worker_lost"]
