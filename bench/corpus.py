@@ -52,6 +52,34 @@ ACTORS = (
 MOODS = ("praised", "condemned", "welcomed", "criticised", "supported", "attacked")
 BASE_TIME = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
+# What outlets' HTML really carries inside CDATA, as a web page would: bare ampersands in
+# names, entity soup, tags in capitals, a lone "<" in running text, typographic quotes.
+# Each is spliced into a sentence now and then by ``_roughen``.
+REAL_WORLD_BITS = (
+    "AT&T",
+    "Q&A",
+    "the S&P 500",
+    "Johnson & Johnson",
+    "M&S",
+    "R&D",
+    "rock & roll",
+    "&nbsp;",
+    "&mdash;",
+    "&#8217;s",
+    "&#x2019;",
+    "&quot;quoted&quot;",
+    "caf&eacute;",
+    "&amp;",
+    "&hellip;",
+    "<B>bold</B>",
+    "<Strong>strong</Strong>",
+    "<BR>",
+    '<A HREF="https://example.org/x?a=1&b=2">a link</A>',
+    "growth < 2%",
+    "\u201cquoted\u201d",
+    "na\u00efve",
+)
+
 
 @dataclass(frozen=True)
 class Story:
@@ -72,23 +100,40 @@ def _sentence(rng: random.Random) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def _story(rng: random.Random, link: str, published: datetime) -> Story:
+def _roughen(rng: random.Random, text: str) -> str:
+    """``text`` (already escaped HTML) with a few real-world bits spliced in."""
+    words = text.split(" ")
+    for _ in range(rng.randint(1, 3)):
+        words.insert(rng.randrange(len(words) + 1), rng.choice(REAL_WORLD_BITS))
+    return " ".join(words)
+
+
+def _story(rng: random.Random, link: str, published: datetime, real_world: bool) -> Story:
     title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize()
+    if real_world and rng.random() < 0.3:
+        title = f"{title} {rng.choice(('AT&T', 'Q&A', 'S&P', 'M&S'))}"
     paragraphs = []
     size = 0
     target = rng.randint(3000, 5500)  # bytes of article HTML
     while size < target:
-        para = " ".join(_sentence(rng) for _ in range(rng.randint(3, 6)))
-        paragraphs.append(f"<p>{escape(para)}</p>")
+        para = escape(" ".join(_sentence(rng) for _ in range(rng.randint(3, 6))))
+        if real_world:
+            para = _roughen(rng, para)
+            tag = rng.choice(("p", "p", "p", "P"))
+            paragraphs.append(f"<{tag}>{para}</{tag}>")
+        else:
+            paragraphs.append(f"<p>{para}</p>")
         size += len(para) + 7
     content = "\n".join(paragraphs)
     return Story(link, title, _sentence(rng), content, published)
 
 
-def _item(story: Story, guid: str) -> str:
+def _item(story: Story, guid: str, real_world: bool) -> str:
+    # Outlets that write bare ampersands put their titles in CDATA too.
+    title = f"<![CDATA[{story.title}]]>" if real_world else escape(story.title)
     return (
         "<item>"
-        f"<title>{escape(story.title)}</title>"
+        f"<title>{title}</title>"
         f"<link>{escape(story.link)}</link>"
         f'<guid isPermaLink="false">{escape(guid)}</guid>'
         f"<pubDate>{format_datetime(story.published, usegmt=True)}</pubDate>"
@@ -99,19 +144,32 @@ def _item(story: Story, guid: str) -> str:
 
 
 def generate_corpus(
-    docroot: Path, *, feeds: int, entries: int, syndicated: float = 0.2, seed: int = 8
+    docroot: Path,
+    *,
+    feeds: int,
+    entries: int,
+    syndicated: float = 0.2,
+    seed: int = 8,
+    real_world: bool = False,
 ) -> list[str]:
     """Write ``feeds`` RSS files under ``docroot/feeds/``; returns their paths (URL paths).
 
     ``syndicated`` is the share of each feed's entries that are wire copies drawn from a
-    pool shared by all feeds.
+    pool shared by all feeds. ``real_world`` writes item HTML as outlets do (see
+    ``REAL_WORLD_BITS``), titles in CDATA, and one feed in ten in a legacy encoding
+    (ISO-8859-1 or windows-1252, declared in the XML declaration).
     """
     rng = random.Random(seed)
     out_dir = docroot / "feeds"
     out_dir.mkdir(parents=True, exist_ok=True)
     wire_count = int(round(entries * syndicated))
     pool = [
-        _story(rng, f"https://wire.example/story/{n}", BASE_TIME - timedelta(minutes=7 * n))
+        _story(
+            rng,
+            f"https://wire.example/story/{n}",
+            BASE_TIME - timedelta(minutes=7 * n),
+            real_world,
+        )
         for n in range(max(wire_count * 4, 1))
     ]
     paths = []
@@ -119,14 +177,22 @@ def generate_corpus(
         host = f"outlet{f}.example"
         wires = rng.sample(pool, wire_count) if wire_count else []
         own = [
-            _story(rng, f"https://{host}/news/{n}", BASE_TIME - timedelta(minutes=11 * n + f))
+            _story(
+                rng,
+                f"https://{host}/news/{n}",
+                BASE_TIME - timedelta(minutes=11 * n + f),
+                real_world,
+            )
             for n in range(entries - wire_count)
         ]
-        items = [_item(s, f"{host}-wire-{s.link.rsplit('/', 1)[1]}") for s in wires]
-        items += [_item(s, f"{host}-{n}") for n, s in enumerate(own)]
+        items = [_item(s, f"{host}-wire-{s.link.rsplit('/', 1)[1]}", real_world) for s in wires]
+        items += [_item(s, f"{host}-{n}", real_world) for n, s in enumerate(own)]
         rng.shuffle(items)
+        encoding = "utf-8"
+        if real_world and f % 10 == 9:
+            encoding = ("iso-8859-1", "windows-1252")[f // 10 % 2]
         doc = (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<?xml version="1.0" encoding="{encoding}"?>\n'
             '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
             f"<channel><title>Outlet {f}</title><link>https://{host}/</link>"
             f"<description>News from outlet {f}</description><ttl>15</ttl>\n"
@@ -134,7 +200,9 @@ def generate_corpus(
             + "</channel></rss>\n"
         )
         path = f"/feeds/{f}.xml"
-        (docroot / path.lstrip("/")).write_text(doc, encoding="utf-8")
+        # A legacy encoding cannot carry every character: such outlets write references.
+        data = doc.encode(encoding, "xmlcharrefreplace")
+        (docroot / path.lstrip("/")).write_bytes(data)
         paths.append(path)
     return paths
 

@@ -155,6 +155,7 @@ def _by_definition(text: str) -> str:
         "".join(chr(i) for i in range(128) if chr(i) not in "<&"),  # every ASCII character
         'Rates RISE: 3.5% -- the [Bank] said; "more" ~ later_on\t\n(1/2)',
         "Mixed ascii and caf\u00e9 \ufb01ne \u2460",  # not ASCII: the general path
+        "AT&T\u2019s Q&A \u2014 \u201cgrowth < 2%\u201d\u2026 na\u00efve \u00a0 \u20ac5",
         "",
     ],
 )

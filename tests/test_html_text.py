@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ PIECES = [
     "</h2>", "<!-- c -->", "<![CDATA[x]]>", "<?pi?>", "<", ">", "a < b", "&", "&amp;",
     "&nbsp;", "&#8217;", "&#x2014;", "&#150;", "&amp", "&bogus;", "\n", "\n\n", "  ",
     "\t", "word", "Ünïcødé", "<p/>", "</p >", "</br>", "<x-tag>", "<a b=c/>",
+    "growth < 2%", "<3", "<=", "< ", "</ ", "<\n", "AT&T", "<P>", "</P>",
 ]  # fmt: skip
 
 
@@ -50,9 +52,12 @@ def test_quick_tokeniser_equals_html_parser(pieces: list[str]) -> None:
     assert html_to_text(markup) == _reference(markup)
 
 
-def test_benchmark_articles_use_the_quick_tokeniser() -> None:
+@pytest.mark.parametrize("real_world", [False, True], ids=["clean", "real-world-markup"])
+def test_benchmark_articles_use_the_quick_tokeniser(real_world: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        paths = generate_corpus(Path(tmp), feeds=1, entries=20, syndicated=0.0)
+        paths = generate_corpus(
+            Path(tmp), feeds=1, entries=20, syndicated=0.0, real_world=real_world
+        )
         data = (Path(tmp) / paths[0].lstrip("/")).read_bytes()
     import re
 

@@ -34,12 +34,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedparser.encodings import RE_XML_DECLARATION as _XML_DECLARATION
 from feedparser.urls import _urljoin
 from lxml import etree
 
 from feeds.models import ParsedEntry, ParsedFeed
 from feeds.parse.hints import skip_hours, ttl_minutes
-from feeds.parse.lxml_checks import Decline, encoding_ok, html_ok, looks_like_html, repair_free
+from feeds.parse.lxml_checks import (
+    Decline,
+    document_encoding,
+    html_ok,
+    looks_like_html,
+    repair_free,
+)
 from feeds.parse.text import html_to_text, optional_line, plain_to_text, single_line
 
 __all__ = ["fast_parse"]
@@ -464,6 +471,14 @@ def _atom(
 # --------------------------------------------------------------------------- entry point
 
 
+def _as_utf8(content: bytes, encoding: str) -> bytes:
+    """``content`` decoded as feedparser decodes it, re-encoded as UTF-8 with a matching
+    declaration, so that lxml reads exactly the characters feedparser's parser reads."""
+    declaration = "<?xml version='1.0' encoding='utf-8'?>"
+    text: str = _XML_DECLARATION.sub(declaration, content.decode(encoding))
+    return text.encode("utf-8")
+
+
 def fast_parse(content: bytes, *, url: str | None, content_type: str | None) -> ParsedFeed | None:
     """The feed, or ``None`` when feedparser must read it (see the module docstring).
 
@@ -472,8 +487,11 @@ def fast_parse(content: bytes, *, url: str | None, content_type: str | None) -> 
     """
     if b"xml:base" in content:
         return None
-    if not encoding_ok(content, content_type, url):
+    encoding = document_encoding(content, content_type, url)
+    if encoding is None:
         return None
+    if encoding not in ("utf-8", "ascii"):
+        content = _as_utf8(content, encoding)
     try:
         root = etree.fromstring(content, _parser())
     except (etree.XMLSyntaxError, ValueError):

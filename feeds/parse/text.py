@@ -147,6 +147,9 @@ _PLAIN_TAG = re.compile(
     r"(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'=<>`/]+))?)*)"
     r"\s*(/?)>"
 )
+# What may follow "<" when it opens a tag, an end tag, a comment, a declaration or a
+# processing instruction (html.parser's cases); after anything else "<" is text.
+_MARKUP_AFTER_LT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/!?")
 # html.parser's raw-text elements end at their own end tag only (as in Python 3.11).
 _RAW_TEXT_END = {tag: re.compile(rf"</\s*{tag}\s*>", re.IGNORECASE) for tag in ("script", "style")}
 
@@ -171,6 +174,11 @@ def _plain_markup_text(markup: str) -> str | None:
             return out.text()
         match = _PLAIN_TAG.match(markup, lt)
         if match is None:
+            if lt + 1 < len(markup) and markup[lt + 1] not in _MARKUP_AFTER_LT:
+                # "growth < 2%": html.parser passes a "<" that opens nothing on as text.
+                out.handle_data("<")
+                pos = lt + 1
+                continue
             return None
         closing, name, attrs, slash = match.groups()
         tag = name.lower()
