@@ -185,11 +185,11 @@ def normalise_text(text: str) -> str:
     return _dropped_pattern().sub("", folded)
 
 
-# Characters already classified, and the non-ASCII ones among them to drop. Only
-# ever grown (under the GIL each update is atomic; a racing thread at worst classifies a
-# character twice), and bounded by the characters actually seen.
+# Characters already classified, and the non-ASCII ones among them to drop. Only ever
+# grown (under _LOCK; a racing thread at worst classifies a character twice), and bounded
+# by the characters actually seen.
 _CLASSIFIED: set[str] = set()
-_DROPPED: dict[int, None] = {}
+_DROPPED: set[str] = set()
 # The ASCII characters whose category is not a letter, number or mark.
 _ASCII_DROPPED = bytes(i for i in range(128) if unicodedata.category(chr(i))[0] not in "LNM")
 
@@ -205,7 +205,7 @@ def _learn(chars: set[str]) -> None:
     with _LOCK:
         for ch in chars:
             if not ch.isascii() and unicodedata.category(ch)[0] not in "LNM":
-                _DROPPED[ord(ch)] = None
+                _DROPPED.add(ch)
         _CLASSIFIED.update(chars)
 
 
@@ -214,9 +214,9 @@ def _dropped_pattern() -> re.Pattern[str]:
     if size == len(_DROPPED):
         return pattern
     with _LOCK:
-        codes = sorted(_DROPPED)
-        pattern = re.compile("[" + "".join(re.escape(chr(c)) for c in codes) + "]+")
-        _PATTERN[0] = (len(codes), pattern)
+        chars = sorted(_DROPPED)
+        pattern = re.compile("[" + "".join(map(re.escape, chars)) + "]+")
+        _PATTERN[0] = (len(chars), pattern)
     return pattern
 
 
