@@ -16,7 +16,7 @@ from multiprocessing.synchronize import Barrier
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from feeds.models import NewArticle, SubscriptionSpec
@@ -190,3 +190,119 @@ def empty_db_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[st
 def test_concurrent_start_ups_migrate_once(empty_db_url: str, pool: ProcessPoolExecutor) -> None:
     revisions = _run_together(pool, _upgrade, [(empty_db_url,)] * PROCESSES)
     assert revisions == [head_revision()] * PROCESSES
+
+
+# ------------------------------------------------------------ feeds sharing wire stories
+
+WIRE_STORIES = 6
+
+
+def _outlet_feed(outlet: str) -> bytes:
+    """An outlet's feed: the agency's stories under the agency's links, each with the
+    outlet's own teaser (so their content hashes differ between outlets), and two of its own."""
+    from tests.feedserver import pub_date, rss
+
+    items = [
+        {
+            "title": f"Ministers meet in Brussels, day {i}",
+            "link": f"https://wire.example/{i}",
+            "guid": f"{outlet}-wire-{i}",
+            "description": f"{outlet} reports: the allies praised the talks, day {i}.",
+            "pubDate": pub_date(i / 10),
+        }
+        for i in range(WIRE_STORIES)
+    ] + [
+        {
+            "title": f"{outlet} local story {i}",
+            "link": f"https://{outlet}.example/{i}",
+            "guid": f"{outlet}-{i}",
+            "description": f"Something happened in the town of {outlet}, part {i}.",
+            "pubDate": pub_date(i / 10),
+        }
+        for i in range(2)
+    ]
+    return rss(outlet, items).encode()
+
+
+def _poll_stored(url: str, feed_id: int, outlet: str) -> list[int]:
+    """Child process: what a Celery worker's poll does after the fetch (Pipeline.ingest)."""
+    from feeds.models import FetchResult
+    from feeds.usecases.pipeline import Pipeline
+    from tests.support import SettableClock
+
+    engine = make_engine(url)
+    try:
+        store = SqlStore(engine)
+        pipeline = Pipeline(
+            store=store,
+            fetcher=None,  # type: ignore[arg-type]  # nothing is fetched here
+            analyzer=None,  # type: ignore[arg-type]
+            clock=SettableClock(T0),
+            mailer=None,  # type: ignore[arg-type]
+            mail_from="newsmon@example.org",
+            message_id_domain="example.org",
+        )
+        with store.transaction() as repo:
+            (source,) = repo.feed_sources(ids=[feed_id])
+        fetched = FetchResult(
+            "ok", source.url, 200, _outlet_feed(outlet), "application/rss+xml; charset=utf-8"
+        )
+        _wait_for_the_others()
+        # A deadlock would surface here as StorageError (and in Celery as a retry that
+        # fetches the feed again).
+        report = pipeline.ingest(source, fetched)
+        assert report.status == "ok", report
+        return list(report.new_article_ids)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_feeds_sharing_wire_stories_are_stored_at_once_without_deadlock(
+    empty_pg_url: str, pg_engine: Engine, pool: ProcessPoolExecutor
+) -> None:
+    """Four workers store four feeds that carry the same wire stories, all at once.
+
+    Every feed orders the wire stories differently by content hash, so inserting in hash
+    order deadlocked on the canonical-URL index (tests/test_stages.py saw the retried poll
+    fetch its feed twice). A trigger slows every article insert so the four inserts overlap
+    on any machine."""
+    from feeds.dedup.keys import prepare_feed
+
+    outlets = [f"outlet{n}" for n in range(PROCESSES)]
+    hash_orders = set()
+    for outlet in outlets:
+        prepared = prepare_feed(
+            _outlet_feed(outlet), url=None, content_type=None, feed_id=1, seen_at=T0
+        )
+        assert not isinstance(prepared, Exception)
+        by_hash = sorted(prepared.articles, key=lambda a: a.content_hash)
+        hash_orders.add(tuple(a.url for a in by_hash if "wire." in (a.url or "")))
+    assert len(hash_orders) > 1  # else this test could not tell the orders apart
+
+    store = SqlStore(pg_engine)
+    with store.transaction() as repo:
+        feeds = [repo.add_feed(f"https://{o}.example/rss", None, T0).id for o in outlets]
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION slow_article_insert() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER slow_article_insert BEFORE INSERT ON article "
+            "FOR EACH ROW EXECUTE FUNCTION slow_article_insert()"
+        )
+    try:
+        calls = [(empty_pg_url, feeds[n], outlets[n]) for n in range(PROCESSES)]
+        created = _run_together(pool, _poll_stored, calls)
+    finally:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER slow_article_insert ON article")
+            conn.exec_driver_sql("DROP FUNCTION slow_article_insert()")
+
+    assert sum(len(ids) for ids in created) == WIRE_STORIES + 2 * PROCESSES
+    with store.transaction() as repo:
+        assert repo.count_articles() == WIRE_STORIES + 2 * PROCESSES
+        wire = [a for a in repo.iter_articles() if (a.url or "").startswith("https://wire.")]
+    assert len(wire) == WIRE_STORIES
+    assert all(sorted(f.id for f in a.feeds) == feeds for a in wire)

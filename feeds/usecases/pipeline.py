@@ -355,9 +355,7 @@ class Pipeline:
         with self.store.transaction() as repo:
             use_guid = guid_links_usable(repo, source.id, prepared.guid_links, now)
             candidates = _unique_by_key(prepared.keyed(use_guid=use_guid))
-            # A fixed insert order: two workers storing overlapping feeds in different orders
-            # would otherwise deadlock on PostgreSQL's unique-index locks.
-            candidates.sort(key=lambda c: c.content_hash)
+            candidates.sort(key=_insert_order)
             known = repo.known_entry_keys(source.id, [c.entry_key for c in candidates])
             fresh = [c for c in candidates if c.entry_key not in known]
             removed = repo.tombstoned(fresh) if fresh else set()
@@ -564,6 +562,19 @@ class _Waiting:
 
 def _pause(seconds: float) -> None:
     time.sleep(min(max(seconds, 0.005), 5.0))
+
+
+def _insert_order(article: NewArticle) -> tuple[str, str]:
+    """One insert order for every worker: two workers storing overlapping feeds in different
+    orders deadlock on PostgreSQL's unique-index locks (the server aborts one, whose poll is
+    then retried and fetched again).
+
+    The canonical URL comes first: copies of one article carried by several feeds (a wire
+    story) share their link while their teasers, and so their content hashes, differ, so
+    hash order is a different order of the same URL keys in every feed. Entries without a
+    canonical URL can only collide on the hash and are ordered by it.
+    """
+    return (article.canonical_url or "", article.content_hash)
 
 
 def _unique_by_key(articles: Iterable[NewArticle]) -> list[NewArticle]:

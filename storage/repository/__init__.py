@@ -21,8 +21,10 @@ Design decisions:
 * **Lock order.** A transaction that adds many articles holds their unique-key locks until
   it commits. On PostgreSQL two such transactions adding overlapping stories in opposite
   orders can deadlock; the server then aborts one, which surfaces as ``StorageError`` and
-  can simply be retried. Callers that batch should add articles in a stable order (for
-  example sorted by ``content_hash``) or commit per article.
+  can simply be retried. Callers that batch should add articles in a stable order or
+  commit per article. The order must follow the key the rows collide on: copies of a wire
+  story share a canonical URL but not a hash, so a batch sorted by ``content_hash`` orders
+  the same URLs differently in every feed (the pipeline sorts by canonical URL first).
 * **Errors.** Driver errors are wrapped once, in :meth:`SqlStore.transaction`, as
   :class:`feeds.errors.StorageError`. Missing rows raise :class:`feeds.errors.NotFound`
   with a message that tells the user how to list what exists.
