@@ -82,6 +82,12 @@ def connection_failure(engine: Engine, exc: BaseException, doing: str = "use") -
             hint = "another process kept it locked; check for a stuck newsmon process"
         else:
             hint = "check that the path is right and its directory is writable"
+    elif f'database "{engine.url.database}" does not exist' in reason:
+        # newsmon never creates a PostgreSQL database: a typo in its name ends here too
+        hint = (
+            "check NEWSMON_DATABASE_URL (or database_url in the settings file), or create it "
+            f"(`createdb {engine.url.database}` as a PostgreSQL superuser) and run `newsmon init`"
+        )
     elif isinstance(exc, OperationalError):
         hint = "check that the server is running and the host, port, database, user and password"
     else:
@@ -118,11 +124,49 @@ def _parse(url: str) -> URL:
     )
 
 
-def _sqlite_engine(url: URL, *, create: bool) -> Engine:
+def _sqlite_path(url: URL) -> Path | None:
+    """The file of an SQLite URL; None for an in-memory database."""
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    if not in_memory:
-        path = Path(database).expanduser()
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    return Path(database).expanduser()
+
+
+def new_sqlite_paths(url: str) -> list[Path]:
+    """What opening ``url`` with ``create`` would make: for an SQLite file that is not there
+    yet, the file and the directories missing above it, deepest first; [] for an existing
+    file, an in-memory database or PostgreSQL (whose databases are never created).
+
+    Raises :class:`ConfigError` for a URL :func:`make_engine` would refuse."""
+    parsed = _parse(url)
+    path = _sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path is None or path.exists():
+        return []
+    made = [path]
+    while not made[-1].parent.exists():
+        made.append(made[-1].parent)
+    return made
+
+
+def remove_new_sqlite(made: list[Path]) -> None:
+    """Undo creating an SQLite database (``made`` from :func:`new_sqlite_paths`, its
+    engine disposed): the file with its journals, then each directory made for it that is
+    still empty."""
+    if not made:
+        return
+    database = made[0]
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+    for directory in made[1:]:
+        try:
+            directory.rmdir()
+        except OSError:
+            return  # not empty: something else lives there now
+
+
+def _sqlite_engine(url: URL, *, create: bool) -> Engine:
+    path = _sqlite_path(url)
+    if path is not None:
         if not create:
             _check_existing(path, url)
         try:

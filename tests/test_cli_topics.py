@@ -47,7 +47,7 @@ def test_topics_commands_and_pipeline_tagging(env, server) -> None:
     assert "Cup final" not in tested.output and "1 article matches" in tested.output
 
     applied = invoke("topics", "apply", "sanctions", "--since", "2000-01-01")
-    assert applied.exit_code == 0 and "1 stored articles" in applied.output
+    assert applied.exit_code == 0 and "1 stored article matches" in applied.output
     exported = [json.loads(line) for line in invoke("export").output.splitlines()]
     by_title = {a["title"]: a for a in exported}
     tagged = by_title["EU widens sanctions against Russia"]["topics"]

@@ -6,6 +6,10 @@ leave nothing created or lost."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -154,6 +158,56 @@ def test_adding_creates_the_database_but_a_refused_add_does_not(
     assert db.exists() and len(feed_rows()) == 1
 
 
+def test_an_add_refused_for_its_input_leaves_no_database(
+    no_db_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The adders may create the database, but only by adding something: after a mistyped
+    # URL, a refused add must not leave an empty database for the next command to read.
+    db = no_db_env / "typo" / "newsmon.db"
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", f"sqlite:///{db}")
+    bootstrap.configure(None)
+    empty = no_db_env / "feeds.opml"
+    empty.write_bytes(b"")
+    refused = {
+        ("feeds", "import", str(empty)): "empty",
+        ("subscriptions", "add", "x", "--email", "a@@example..org"): "not an email address",
+        ("topics", "add", "t", "NEAR/abc"): "NEAR/N",
+        ("actors", "add", "Someone", "--type", "planet"): "--type",
+    }
+    for args, cause in refused.items():
+        result = invoke(*args)
+        assert result.exit_code == 1 and cause in one_error_line(result), (args, result.output)
+        assert sorted(no_db_env.iterdir()) == [empty], args  # not even the directory
+    assert "newsmon init" in one_error_line(invoke("topics", "list"))
+
+    added = invoke("topics", "add", "t", "council")
+    assert added.exit_code == 0 and db.is_file(), added.output
+    assert invoke("topics", "list").output.startswith("user:t: council")
+    # Once the database exists a refused add leaves it, and what it holds, as they were.
+    assert invoke("topics", "add", "u", "NEAR/abc").exit_code == 1
+    assert invoke("topics", "list").output.startswith("user:t: council")
+
+
+def test_a_missing_postgres_database_says_how_to_create_it(
+    no_db_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"newsmon_typo_{uuid.uuid4().hex[:8]}"
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("NEWSMON_DATABASE_URL", url)
+    bootstrap.configure(None)
+    for args in (
+        ("status",),
+        ("init",),
+        ("feeds", "add", "https://a.example/rss", "--no-discover"),
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.output)
+        line = one_error_line(result)
+        assert f'database "{name}" does not exist' in line, line
+        assert f"createdb {name}" in line and "newsmon init" in line, line
+        assert "NEWSMON_DATABASE_URL" in line, line
+
+
 # --------------------------------------------------------------------------- feeds add
 
 
@@ -272,6 +326,10 @@ def test_export_errors_name_the_file_the_user_gave(env: Path) -> None:
     line = one_error_line(invoke("export", "--output", str(env)))
     assert "is a directory" in line and ".part" not in line
     assert not list(env.glob("*.part"))
+    # feeds export FILE: the same, not a traceback
+    line = one_error_line(invoke("feeds", "export", str(missing_dir)))
+    assert f"cannot write {missing_dir}" in line
+    assert "Is a directory" in one_error_line(invoke("feeds", "export", str(env)))
 
 
 def test_feeds_list_prints_whole_urls_when_piped(env: Path) -> None:
@@ -287,3 +345,52 @@ def test_feeds_list_prints_whole_urls_when_piped(env: Path) -> None:
         '<opml version="2.0"><body><outline xmlUrl="https://c.example/rss"/></body></opml>'
     )
     assert "imported 1 feed (0 already present)" in invoke("feeds", "import", str(imported)).output
+
+
+def in_a_terminal(columns: int, *args: str) -> str:
+    """What the installed ``newsmon`` prints on a terminal ``columns`` wide (a real pty)."""
+    leader, follower = pty.openpty()
+    environment = {**os.environ, "COLUMNS": str(columns), "LINES": "40", "NO_COLOR": "1"}
+    with subprocess.Popen(
+        [str(Path(sys.executable).with_name("newsmon")), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=environment,
+    ) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=60) == 0
+    os.close(leader)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_feeds_list_on_a_terminal_breaks_no_url(env: Path) -> None:
+    long_url = "https://news.example.org/" + "/".join(["section"] * 12) + "/feed.xml"
+    assert invoke("feeds", "add", long_url, "--no-discover").exit_code == 0
+    # 80 columns: one block a feed, the URL whole on its own line
+    narrow = in_a_terminal(80, "feeds", "list").splitlines()
+    assert f"  {long_url}" in narrow and narrow[0].startswith("feed 1  new"), narrow
+    # wide enough for the URL and the other columns: a table, the URL whole in its cell
+    wide = in_a_terminal(len(long_url) + 80, "feeds", "list")
+    assert wide.startswith("┏") and any(f"│ {long_url} " in line for line in wide.splitlines()), (
+        wide
+    )
+
+
+def test_counts_agree_with_their_nouns(env: Path, server: HostileServer) -> None:
+    server.state.documents["/feed.xml"] = rss_items("a", 1)  # "Story 0 of a: the council met."
+    assert invoke("feeds", "add", server.url("/feed.xml")).exit_code == 0
+    polled = invoke("poll", "--all", "--defer-analysis")
+    assert "polled 1 feed in" in polled.output and "1 new article," in polled.output
+    assert invoke("feeds", "list").output.splitlines()[0].endswith("  1 article")
+    assert invoke("topics", "add", "t", "council").exit_code == 0
+    assert invoke("topics", "test", "council").output.endswith("1 article matches council\n")

@@ -9,7 +9,7 @@ import typer
 
 from feeds.usecases import actors
 from worker.bootstrap import seed_actors
-from worker.cli.base import command_group, container
+from worker.cli.base import adding, command_group, container
 from worker.cli.output import console
 
 group = command_group("Manage the actor watchlist (who sentiment is reported toward).")
@@ -48,9 +48,9 @@ def actors_add(
     ] = None,
 ) -> None:
     """Watch an actor (a seed actor of the same name is replaced by yours)."""
-    c = container(create=True)
-    seed = seed_actors(c.settings)
-    message = actors.add_actor(c.store, c.pipeline.clock.now(), seed, name, type_, alias or [])
+    with adding() as c:
+        seed = seed_actors(c.settings)
+        message = actors.add_actor(c.store, c.pipeline.clock.now(), seed, name, type_, alias or [])
     console.print(message, markup=False, highlight=False)
 
 

@@ -7,6 +7,8 @@ Every group is made by :func:`command_group`, so every one reports a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from feeds.errors import InvalidInput, NewsmonError
+from storage.db import new_sqlite_paths, remove_new_sqlite
 from worker import bootstrap
 from worker.bootstrap import Container
 from worker.cli.output import console, err_console
@@ -69,6 +72,26 @@ def container(*, create: bool = False) -> Container:
     :class:`feeds.errors.MissingDatabase` on a database that is not there, so a mistyped
     URL never looks like an empty feed list."""
     return bootstrap.container(create=create)
+
+
+@contextmanager
+def adding() -> Iterator[Container]:
+    """The container of a command that adds something, which may create the database.
+
+    An add refused for its input (a bad address, a query that does not parse, an empty
+    OPML file …) stored nothing, so an SQLite database it created is removed again: a
+    mistyped ``NEWSMON_DATABASE_URL`` followed by a bad add must not leave an empty
+    database that the next command takes for the real one."""
+    made = new_sqlite_paths(bootstrap.current_settings().database_url)
+    c = container(create=True)
+    try:
+        yield c
+    except NewsmonError:
+        if made:
+            # closes its connections; the next command in this process builds afresh
+            bootstrap.configure(c.settings)
+            remove_new_sqlite(made)
+        raise
 
 
 def say(text: str) -> None:

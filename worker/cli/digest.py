@@ -16,7 +16,7 @@ from feeds.digest.periods import current_period
 from feeds.errors import InvalidInput
 from feeds.models import Subscription
 from feeds.usecases import subscriptions
-from worker.cli.base import command_group, container
+from worker.cli.base import adding, command_group, container
 from worker.cli.base import say as _say
 from worker.cli.output import plural
 from worker.mailer import validate_address
@@ -56,24 +56,24 @@ def subscriptions_add(
     ] = False,
 ) -> None:
     """Add a digest subscription."""
-    c = container(create=True)
-    sub = subscriptions.add_subscription(
-        c.store,
-        c.pipeline.clock.now(),
-        validate_address,
-        name,
-        email,
-        schedule,
-        at,
-        tz,
-        day,
-        topic or [],
-        actor or [],
-        queries=query or [],
-        sentiments=sentiment or [],
-        outlets=outlet or [],
-        spike_alerts=spike_alerts,
-    )
+    with adding() as c:
+        sub = subscriptions.add_subscription(
+            c.store,
+            c.pipeline.clock.now(),
+            validate_address,
+            name,
+            email,
+            schedule,
+            at,
+            tz,
+            day,
+            topic or [],
+            actor or [],
+            queries=query or [],
+            sentiments=sentiment or [],
+            outlets=outlet or [],
+            spike_alerts=spike_alerts,
+        )
     _say(f"added subscription {sub.name} ({sub.spec.schedule})")
 
 

@@ -17,7 +17,7 @@ from feeds.models import FeedInfo
 from feeds.ports import Fetcher
 from feeds.usecases import feeds as feed_list
 from worker import bootstrap
-from worker.cli.base import command_group, container
+from worker.cli.base import adding, command_group, container
 from worker.cli.output import console, plural, print_feeds
 
 group = command_group("Manage the feeds newsmon polls.")
@@ -92,19 +92,19 @@ def feeds_add(
         # empty database behind.
         with bootstrap.build_fetcher(bootstrap.current_settings()) as fetcher:
             target = discover_for_add(fetcher, target, force=force)
-    c = container(create=True)
     wanted = feed_list.FeedToAdd(target, title, full_text)
-    try:
-        (feed,) = feed_list.add_feeds(
-            c.store, c.pipeline.clock.now(), [wanted], keep_existing=False
-        ).feeds
-    except AlreadyExists:
-        if target == url:
-            raise
-        # The user never typed the discovered URL: say where it came from.
-        raise AlreadyExists(
-            f"{url} leads to the feed {target}, which is already in the list; nothing added"
-        ) from None
+    with adding() as c:
+        try:
+            (feed,) = feed_list.add_feeds(
+                c.store, c.pipeline.clock.now(), [wanted], keep_existing=False
+            ).feeds
+        except AlreadyExists:
+            if target == url:
+                raise
+            # The user never typed the discovered URL: say where it came from.
+            raise AlreadyExists(
+                f"{url} leads to the feed {target}, which is already in the list; nothing added"
+            ) from None
     console.print(f"added feed {feed.id}: {feed.url}", markup=False, highlight=False)
 
 
@@ -164,8 +164,8 @@ def feeds_import(file: Path) -> None:
         data = file.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
-    c = container(create=True)
-    result = feed_list.import_opml(c.store, c.pipeline.clock.now(), data, source=str(file))
+    with adding() as c:
+        result = feed_list.import_opml(c.store, c.pipeline.clock.now(), data, source=str(file))
     console.print(
         f"imported {plural(len(result.feeds), 'feed')} ({result.existing} already present)",
         markup=False,
@@ -179,5 +179,8 @@ def feeds_export(file: Annotated[Path | None, typer.Argument()] = None) -> None:
     if file is None:
         sys.stdout.write(text)
     else:
-        file.write_text(text, encoding="utf-8")
-        console.print(f"wrote {file}")
+        try:
+            file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {file}: {exc.strerror}") from None
+        console.print(f"wrote {file}", markup=False, highlight=False)

@@ -13,7 +13,7 @@ from rich.text import Text
 from feeds import user_topics
 from feeds.query import normalise, to_text
 from feeds.usecases import topics
-from worker.cli.base import command_group, container, parse_since
+from worker.cli.base import adding, command_group, container, parse_since
 from worker.cli.output import console, plural
 from worker.topics import forget_user_topics
 
@@ -37,8 +37,8 @@ def topics_list() -> None:
 @group.command("add")
 def topics_add(name: str, query: str) -> None:
     """Add a topic NAME defined by QUERY (new articles that match get `user:NAME`)."""
-    c = container(create=True)
-    topic, node = topics.add_topic(c.store, c.pipeline.clock.now(), name, query)
+    with adding() as c:
+        topic, node = topics.add_topic(c.store, c.pipeline.clock.now(), name, query)
     forget_user_topics()
     console.print(
         f"added topic {topic.code}: {to_text(node)}\n"
@@ -79,7 +79,10 @@ def topics_apply(
     """Re-run topic NAME over stored articles and record its matches."""
     topic, hits = topics.apply_topic(container().store, name, parse_since(since))
     scope = f" first seen since {since}" if since else ""
-    console.print(f"{topic.code}: {len(hits)} stored articles{scope} match", markup=False)
+    verb = "matches" if len(hits) == 1 else "match"
+    console.print(
+        f"{topic.code}: {plural(len(hits), 'stored article')}{scope} {verb}", markup=False
+    )
 
 
 def _print_hit(hit: user_topics.Hit) -> None:
