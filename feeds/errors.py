@@ -77,6 +77,12 @@ class StorageError(NewsmonError):
     pass
 
 
+class StorageConflict(StorageError):
+    """A concurrent transaction won a lock or serialization race (PostgreSQL aborted this
+    one: a deadlock or a serialization failure). Nothing of the aborted transaction was
+    kept, so running the same unit of work again is safe."""
+
+
 class NotFound(StorageError):
     pass
 

@@ -306,3 +306,48 @@ def test_feeds_sharing_wire_stories_are_stored_at_once_without_deadlock(
         wire = [a for a in repo.iter_articles() if (a.url or "").startswith("https://wire.")]
     assert len(wire) == WIRE_STORIES
     assert all(sorted(f.id for f in a.feeds) == feeds for a in wire)
+
+
+@pytest.mark.postgres
+def test_a_deadlock_is_a_conflict_that_keeps_nothing(empty_pg_url: str, pg_engine: Engine) -> None:
+    """Two transactions renaming two feeds in opposite orders: PostgreSQL aborts one. It
+    must surface as StorageConflict (which the pipeline runs again) and leave nothing."""
+    import threading
+
+    from feeds.errors import StorageConflict
+    from storage.tables import FEED
+
+    store = SqlStore(pg_engine)
+    with store.transaction() as repo:
+        ids = [repo.add_feed(f"https://o{n}.example/rss", None, T0).id for n in (1, 2)]
+    both = threading.Barrier(2, timeout=30)
+    outcomes: dict[str, BaseException | None] = {}
+
+    def rename(name: str, order: list[int]) -> None:
+        try:
+            with store.transaction() as repo:
+                for n, feed_id in enumerate(order):
+                    repo._session.execute(  # noqa: SLF001 -- a raw row lock, on purpose
+                        FEED.update().where(FEED.c.id == feed_id).values(title=name)
+                    )
+                    if n == 0:
+                        both.wait()  # each holds its first row before asking for the second
+            outcomes[name] = None
+        except BaseException as exc:  # noqa: BLE001 -- recorded for the assertions
+            outcomes[name] = exc
+
+    threads = [
+        threading.Thread(target=rename, args=("forward", ids)),
+        threading.Thread(target=rename, args=("backward", ids[::-1])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    failed = {k: v for k, v in outcomes.items() if v is not None}
+    assert len(outcomes) == 2 and len(failed) == 1, outcomes
+    ((loser, error),) = failed.items()
+    assert isinstance(error, StorageConflict) and "running it again is safe" in str(error)
+    winner = "forward" if loser == "backward" else "backward"
+    with store.transaction() as repo:
+        assert {f.title for f in repo.list_feeds()} == {winner}

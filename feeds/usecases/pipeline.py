@@ -45,7 +45,7 @@ from typing import Literal
 from feeds.dedup.guids import guid_links_usable
 from feeds.dedup.keys import PreparedFeed, PrepareJob, prepare_in_process, prepare_job
 from feeds.digest.unsubscribe import UnsubscribeConfig
-from feeds.errors import FetchError, ParseError
+from feeds.errors import FetchError, ParseError, StorageConflict
 from feeds.fetch.fulltext import needs_full_text, page_text
 from feeds.fetch.policy import PollObservation, PollPolicy, classify_failure, decide
 from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely
@@ -87,6 +87,7 @@ _SCHEDULE_BATCH_SECONDS = 2.0
 # Below this many feeds a pass prepares in-process: starting worker processes would cost
 # more than they save.
 _POOL_MIN_FEEDS = 8
+_WRITE_ATTEMPTS = 3  # a write aborted for a concurrent one (StorageConflict), at most
 
 # "deferred": the feed's host had no free slot; poll again after ``PollReport.retry_in``.
 PollStatus = Literal["ok", "not_modified", "failed", "deferred"]
@@ -348,7 +349,20 @@ class Pipeline:
         return None, body_hash
 
     def _store_prepared(self, waiting: _Waiting, prepared: PreparedFeed | ParseError) -> PollReport:
-        """Deduplicate a prepared document against the store and write what is new."""
+        """Deduplicate a prepared document against the store and write what is new.
+
+        A write that lost a lock race to another worker is run again here, with the
+        document in hand: a task retry would fetch the feed again, without validators."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                return self._store_once(waiting, prepared)
+            except StorageConflict:
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                _pause(0.05 * attempt * (1.0 + random.random()))
+        raise AssertionError("unreachable")
+
+    def _store_once(self, waiting: _Waiting, prepared: PreparedFeed | ParseError) -> PollReport:
         source, fetched, now = waiting.source, waiting.fetched, waiting.now
         if isinstance(prepared, ParseError):
             return self._record_failure(source, now, prepared, fetched.http_status)

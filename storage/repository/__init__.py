@@ -20,11 +20,12 @@ Design decisions:
   and loads the feeds, topics and actors of a whole page with one query each.
 * **Lock order.** A transaction that adds many articles holds their unique-key locks until
   it commits. On PostgreSQL two such transactions adding overlapping stories in opposite
-  orders can deadlock; the server then aborts one, which surfaces as ``StorageError`` and
-  can simply be retried. Callers that batch should add articles in a stable order or
-  commit per article. The order must follow the key the rows collide on: copies of a wire
-  story share a canonical URL but not a hash, so a batch sorted by ``content_hash`` orders
-  the same URLs differently in every feed (the pipeline sorts by canonical URL first).
+  orders can deadlock; the server then aborts one, which surfaces as
+  :class:`feeds.errors.StorageConflict` and can simply be retried. Callers that batch
+  should add articles in a stable order or commit per article. The order must follow the
+  key the rows collide on: copies of a wire story share a canonical URL but not a hash, so
+  a batch sorted by ``content_hash`` orders the same URLs differently in every feed (the
+  pipeline sorts by canonical URL first, and runs a write aborted this way once more).
 * **Errors.** Driver errors are wrapped once, in :meth:`SqlStore.transaction`, as
   :class:`feeds.errors.StorageError`. Missing rows raise :class:`feeds.errors.NotFound`
   with a message that tells the user how to list what exists.
@@ -40,7 +41,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
-from feeds.errors import StorageError
+from feeds.errors import StorageConflict, StorageError
 from storage.db import READONLY_OPTION, connection_failure, safe_url
 from storage.repository.actors import ActorRows
 from storage.repository.analysis import AnalysisRows
@@ -54,6 +55,10 @@ if TYPE_CHECKING:
     from feeds import ports
 
 __all__ = ["SqlRepository", "SqlStore"]
+
+# SQLSTATEs of a transaction PostgreSQL aborted for a concurrent one: deadlock detected,
+# serialization failure. Both leave nothing behind, so the unit of work may run again.
+_CONFLICTS = frozenset({"40P01", "40001"})
 
 
 class SqlRepository(
@@ -90,6 +95,11 @@ class SqlStore:
             with Session(bind, expire_on_commit=False) as session, session.begin():
                 yield SqlRepository(session)
         except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _CONFLICTS:
+                raise StorageConflict(
+                    f"a concurrent transaction conflicted with this one ({exc.orig}); "
+                    "nothing of it was kept and running it again is safe"
+                ) from exc
             raise StorageError(connection_failure(self._engine, exc)) from exc
         except StatementError as exc:
             # Raised before reaching the database, e.g. a naive datetime refused by
