@@ -48,6 +48,12 @@ def _narrow(value: object, literal: Any, what: str) -> Any:
     return value
 
 
+def article_text(row: Row) -> str:
+    """What is read of an article: its content, else its summary."""
+    text: str = row["content"] or row["summary"]
+    return text
+
+
 def feed_info(row: Row, article_count: int = 0) -> FeedInfo:
     return FeedInfo(
         id=row["id"],
@@ -200,7 +206,7 @@ def article_for_analysis(row: Row) -> ArticleForAnalysis:
     return ArticleForAnalysis(
         id=row["id"],
         title=row["title"],
-        text=row["content"] or row["summary"],
+        text=article_text(row),
         author=row["author"],
         url=row["url"],
     )
@@ -210,7 +216,7 @@ def article_for_grouping(row: Row) -> ArticleForGrouping:
     return ArticleForGrouping(
         id=row["id"],
         title=row["title"],
-        text=row["content"] or row["summary"],
+        text=article_text(row),
         published=row["published"],
         first_seen=row["first_seen"],
     )
@@ -219,7 +225,7 @@ def article_for_grouping(row: Row) -> ArticleForGrouping:
 def duplicate_candidate(row: Row) -> DuplicateCandidate:
     return DuplicateCandidate(
         id=row["id"],
-        text=row["content"] or row["summary"],
+        text=article_text(row),
         story_id=row["story_id"],
         duplicate_of=row["duplicate_of"],
         shared_bands=int(row["shared"]),
@@ -254,7 +260,7 @@ def search_doc(row: Row) -> SearchDoc:
     return SearchDoc(
         id=row["id"],
         title=row["title"],
-        text=row["content"] or row["summary"],
+        text=article_text(row),
         author=row["author"],
         url=row["url"],
         first_seen=row["first_seen"],

@@ -7,9 +7,9 @@ loading are Core features; the ORM identity map would add nothing but bookkeepin
 
 Design notes:
 
-* One ``article`` row per story. Its cross-feed identity is ``canonical_url`` (nullable,
-  unique) and ``content_hash`` (unique); both are enforced by the database so concurrent
-  writers cannot create duplicates.
+* One ``article`` row per article, however many feeds carry it. Its cross-feed identity is
+  ``canonical_url`` (nullable, unique) and ``content_hash`` (unique); both are enforced by
+  the database so concurrent writers cannot create duplicates.
 * ``sighting`` records which feed carried which article under which per-feed key. Deleting
   a feed deletes its sightings (``ON DELETE CASCADE``, and the repository deletes them
   explicitly too) but keeps the articles: another feed may carry them and exports stay

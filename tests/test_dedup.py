@@ -20,12 +20,12 @@ from feeds.dedup.keys import (
 from feeds.models import ParsedEntry
 from feeds.parse import html_to_text, parse_feed
 
-STORY = (
+BODY = (
     "The central bank raised its main interest rate by a quarter point on Thursday, "
     "citing stubborn inflation in services. Officials said further increases were "
     "possible if wage growth did not slow."
 )
-STORY_HTML = (
+BODY_HTML = (
     "<p>The central bank raised its <b>main</b> interest rate by a quarter&nbsp;point on "
     "Thursday, citing &ldquo;stubborn&rdquo; inflation in services.</p>\n"
     "<p>Officials said further increases were possible if wage growth did not slow.</p>"
@@ -39,8 +39,8 @@ def entry(**kw: object) -> ParsedEntry:
         "title": "Rates rise",
         "published": None,
         "author": None,
-        "summary": STORY,
-        "content": STORY,
+        "summary": BODY,
+        "content": BODY,
     }
     base.update(kw)
     return ParsedEntry(**base)  # type: ignore[arg-type]
@@ -111,12 +111,12 @@ def test_canonical_url_is_idempotent() -> None:
 # --------------------------------------------------------------------------- content_hash
 
 
-def test_same_story_in_html_and_text_hashes_alike() -> None:
+def test_same_text_in_html_and_plain_text_hashes_alike() -> None:
     title_text, title_html = "Rates rise \u2013 again", "Rates rise &ndash; again"
-    from_text = content_hash(title_text, STORY.replace("stubborn", '"stubborn"'))
-    assert content_hash(html_to_text(title_html), html_to_text(STORY_HTML)) == from_text
+    from_text = content_hash(title_text, BODY.replace("stubborn", '"stubborn"'))
+    assert content_hash(html_to_text(title_html), html_to_text(BODY_HTML)) == from_text
     # Even a raw HTML rendering that slipped through hashes like its text.
-    assert content_hash(title_html, STORY_HTML) == from_text
+    assert content_hash(title_html, BODY_HTML) == from_text
 
 
 def test_hash_ignores_case_width_and_spacing() -> None:
@@ -125,10 +125,10 @@ def test_hash_ignores_case_width_and_spacing() -> None:
     )
 
 
-def test_different_stories_hash_differently() -> None:
-    other = STORY.replace("raised", "cut")
-    assert content_hash("Rates rise", STORY) != content_hash("Rates rise", other)
-    assert content_hash("Rates rise", STORY) != content_hash("Rates fall", STORY)
+def test_different_texts_hash_differently() -> None:
+    other = BODY.replace("raised", "cut")
+    assert content_hash("Rates rise", BODY) != content_hash("Rates rise", other)
+    assert content_hash("Rates rise", BODY) != content_hash("Rates fall", BODY)
     # Title and body are kept apart: moving text between them changes the hash.
     assert content_hash("ab", "c") != content_hash("a", "bc")
 
@@ -166,7 +166,7 @@ def test_normalise_text_agrees_with_its_definition(text: str) -> None:
 def test_stored_hashes_do_not_change() -> None:
     # Values computed before the ASCII fast path of normalise_text; stored hashes are
     # identities, so these must never change.
-    assert content_hash("Rates rise", STORY) == (
+    assert content_hash("Rates rise", BODY) == (
         "39b7447e278a88492a3abfdf4c3bd940440cf70d159f8586846593500647330d"
     )
     assert (
@@ -197,7 +197,7 @@ def test_entry_key_keeps_non_http_link() -> None:
 
 def test_entry_key_falls_back_to_hash() -> None:
     e = entry()
-    assert entry_key(e) == "hash:" + content_hash("Rates rise", STORY)
+    assert entry_key(e) == "hash:" + content_hash("Rates rise", BODY)
 
 
 def test_entry_keys_from_a_parsed_feed() -> None:
@@ -233,21 +233,19 @@ def test_to_new_article() -> None:
     assert article.entry_key == "guid:g-9"
     assert article.url == "https://N.example/a?utm_source=x"
     assert article.canonical_url == "https://n.example/a"
-    assert article.content_hash == content_hash("Rates rise", STORY)
+    assert article.content_hash == content_hash("Rates rise", BODY)
     assert (article.title, article.author, article.summary) == ("Rates rise", "Desk", "Short.")
-    assert article.content == STORY
+    assert article.content == BODY
     assert article.published == published
     assert article.categories == ("Economy",)
     assert article.seen_at == datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
     assert article.seen_at.tzinfo is UTC
 
 
-def test_same_story_from_two_outlets_shares_the_hash() -> None:
+def test_same_wire_article_from_two_outlets_shares_the_hash() -> None:
     now = datetime(2025, 6, 10, tzinfo=UTC)
-    a = to_new_article(entry(link="https://one.example/x", content=STORY), 1, now)
-    b = to_new_article(
-        entry(link="https://two.example/y", content=html_to_text(STORY_HTML)), 2, now
-    )
+    a = to_new_article(entry(link="https://one.example/x", content=BODY), 1, now)
+    b = to_new_article(entry(link="https://two.example/y", content=html_to_text(BODY_HTML)), 2, now)
     assert a.canonical_url != b.canonical_url
     assert a.content_hash == b.content_hash
 
@@ -290,7 +288,7 @@ def test_prepare_feed_matches_entry_by_entry_preparation() -> None:
         <description>Short teaser.</description></item>
       <item><title>B</title><link>https://n.example/b?utm_campaign=z</link>
         <description>"""
-        + STORY.encode()
+        + BODY.encode()
         + b"""</description></item>
       <item><title>C</title><description>Only text.</description></item>
       <item><title>D</title><guid>g-4</guid><description>No link here.</description></item>

@@ -1,4 +1,4 @@
-"""Digest content (pure): stories, filters, importance, actor panel, charts, spikes, tokens,
+"""Digest content (pure): entries, filters, importance, actor panel, charts, spikes, tokens,
 hostile feed content, and golden files of the rendered email.
 
 Regenerate the golden files after an intended change with
@@ -24,7 +24,7 @@ from feeds.digest.compose import compose_digest
 from feeds.digest.panel import actor_panel, daily_series
 from feeds.digest.render import render_email
 from feeds.digest.sanitize import clean_body, plain_text, safe_link
-from feeds.digest.select import build_stories, sectioned
+from feeds.digest.select import build_entries, sectioned
 from feeds.digest.spikes import SpikeSettings, binomial_tail, detect_spikes, poisson_tail
 from feeds.digest.unsubscribe import (
     UnsubscribeConfig,
@@ -151,31 +151,31 @@ CORPUS = [
 
 
 def test_one_entry_per_story_with_the_other_outlets() -> None:
-    stories = build_stories(CORPUS, sub().spec, PERIOD)
-    assert [s.lead.id for s in stories] == [1, 4, 7, 6]
-    geneva = stories[0]
+    entries = build_entries(CORPUS, sub().spec, PERIOD)
+    assert [s.lead.id for s in entries] == [1, 4, 7, 6]
+    geneva = entries[0]
     assert [a.id for a in geneva.members] == [1, 2, 3]
     assert geneva.outlets == ("Harbour Wire", "Northern Courier", "meridian-post.example")
-    arctic = next(s for s in stories if s.lead.id == 4)
+    arctic = next(s for s in entries if s.lead.id == 4)
     assert [a.id for a in arctic.members] == [4, 5]  # the duplicate joined its original
 
 
 def test_importance_breadth_then_watched_actors_then_recency() -> None:
     # Unwatched: three outlets (1) > two (4) > one, the newer first (7 before 6).
-    everything = build_stories(CORPUS, sub().spec, PERIOD)
+    everything = build_entries(CORPUS, sub().spec, PERIOD)
     assert [s.importance for s in everything] == sorted(
         (s.importance for s in everything), reverse=True
     )
     assert [s.lead.id for s in everything] == [1, 4, 7, 6]
     # Watching Russia: 7 (one outlet, Russia) overtakes 6, and 4 (two outlets, Russia too)
     # stays ahead of 7; 1 keeps the lead with three outlets and Russia.
-    watched = build_stories(CORPUS, sub(actors=("Russia",)).spec, PERIOD)
+    watched = build_entries(CORPUS, sub(actors=("Russia",)).spec, PERIOD)
     assert [s.lead.id for s in watched] == [1, 4, 7]
     assert watched[0].watched == ("Russia",)
-    stories = build_stories(CORPUS, sub(actors=("Norway",)).spec, PERIOD)
-    assert [s.lead.id for s in stories] == [4]
-    stories = everything
-    sections = [title for title, _ in sectioned(stories)]
+    entries = build_entries(CORPUS, sub(actors=("Norway",)).spec, PERIOD)
+    assert [s.lead.id for s in entries] == [4]
+    entries = everything
+    sections = [title for title, _ in sectioned(entries)]
     assert sections[-1] == "Other" and sections[0] == "Conflict, war and peace"
 
 
@@ -194,9 +194,9 @@ def test_importance_breadth_then_watched_actors_then_recency() -> None:
     ],
 )
 def test_filters(filters: dict[str, Any], expected: set[int]) -> None:
-    stories = build_stories(CORPUS, sub(**filters).spec, PERIOD)
-    # Stories named by their first article (the lead is the passing article).
-    assert {min(a.id for a in s.members) for s in stories} == expected
+    entries = build_entries(CORPUS, sub(**filters).spec, PERIOD)
+    # Entries named by their first article (the lead is the passing article).
+    assert {min(a.id for a in s.members) for s in entries} == expected
 
 
 def test_actor_panel_shares_change_and_evidence() -> None:

@@ -303,11 +303,11 @@ def test_remove_feed_keeps_articles_and_drops_sightings(store: SqlStore) -> None
 # --------------------------------------------------------------------------- articles
 
 
-def test_same_story_from_two_feeds_is_one_article(store: SqlStore) -> None:
+def test_same_article_from_two_feeds_is_stored_once(store: SqlStore) -> None:
     a, b = add_feeds(store, "https://a.example/", "https://b.example/")
     with store.transaction() as repo:
         first = repo.add_article(article(a, "guid-a", canonical="https://news.example/1"))
-        # Same canonical URL, different per-feed key and hash: the same story.
+        # Same canonical URL, different per-feed key and hash: the same article.
         second = repo.add_article(
             article(
                 b,
@@ -317,7 +317,7 @@ def test_same_story_from_two_feeds_is_one_article(store: SqlStore) -> None:
                 seen_at=T0 + timedelta(minutes=5),
             )
         )
-        # No canonical URL but the same content hash: also the same story.
+        # No canonical URL but the same content hash: also the same article.
         third = repo.add_article(article(b, "guid-c", content_hash="hash-guid-a"))
     assert first.created and not second.created and not third.created
     assert first.id == second.id == third.id

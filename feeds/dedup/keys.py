@@ -1,9 +1,9 @@
-"""Exact identities: the first layer of "store each story once".
+"""Exact identities: the first layer of "store each article once".
 
 Principles
 ----------
-A monitoring service fails in two ways when it deduplicates. Keeping two copies of a
-story is a nuisance: a reader sees it twice. Merging two *different* stories is worse: one
+A monitoring service fails in two ways when it deduplicates. Keeping two copies of an
+article is a nuisance: a reader sees it twice. Merging two *different* articles is worse: one
 of them disappears, and nobody can tell that it was ever published. So every key in this
 module is conservative. Two entries share a key only when they are the same item for any
 reasonable reader; when in doubt, the keys differ and a later, smarter layer may still
@@ -27,12 +27,12 @@ the remaining parameters are sorted. The path keeps its case (servers may treat 
 case-sensitively), ``http`` and ``https`` stay distinct, ``www.`` is not stripped, trailing
 slashes are kept, and the remaining query text keeps its original encoding.
 
-``content_hash`` -- identity *across feeds* by text: the same wire story carried by two
-outlets under different URLs. The text is normalised hard (Unicode NFKC, case folding, and
-only letters, digits and combining marks kept) so that an HTML rendering and a plain-text
-rendering of the same story -- curly versus straight quotes, ``&nbsp;``, paragraph tags,
-an ellipsis character versus three dots -- give the same hash, while any difference in
-wording still gives a different one.
+``content_hash`` -- identity *across feeds* by text: the same wire article (an agency's
+text) carried by two outlets under different URLs. The text is normalised hard (Unicode
+NFKC, case folding, and only letters, digits and combining marks kept) so that an HTML
+rendering and a plain-text rendering of the same text -- curly versus straight quotes,
+``&nbsp;``, paragraph tags, an ellipsis character versus three dots -- give the same hash,
+while any difference in wording still gives a different one.
 
 A hash over very little text is a weak identity: daily items such as "Live: markets
 today" with a one-line boilerplate teaser would collapse into one article. When the body

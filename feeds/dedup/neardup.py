@@ -2,7 +2,7 @@
 
 Principles
 ----------
-A near-duplicate is *the same piece of writing*, not merely the same news. An agency story
+A near-duplicate is *the same piece of writing*, not merely the same news. A wire article
 that three outlets run -- one under its own headline, one with a paragraph cut for space,
 one behind a "LONDON (Reuters) -" dateline -- is one article for a reader, and the later
 copies point at the first with ``duplicate_of``. Two reporters writing about the same

@@ -1,4 +1,4 @@
-"""Digests, pure: which stories a subscription gets, and the email that shows them.
+"""Digests, pure: which entries (a story each) a subscription gets, and the email that shows them.
 
 ``periods`` (a subscription's completed periods), ``select`` (one entry per story,
 filters, importance), ``panel`` and ``chart`` (the actor panel and its trend charts),

@@ -5,7 +5,7 @@ Rendering the result into an email is :mod:`feeds.digest.render`.
 The flow is *compose, then render*::
 
     compose_digest(subscription, period, articles, mentions)  -> DigestContent
-        stories (feeds.digest.select): filter, one entry per story, importance, sections
+        entries (feeds.digest.select): filter, one entry per story, importance, sections
         actor panel (feeds.digest.panel), 30-day trend charts (feeds.digest.chart) per actor
         subject
     render_email(content, recipient, ...)                       -> DigestEmail
@@ -25,7 +25,7 @@ Design decisions:
   allow-list sanitiser (see :mod:`feeds.digest.sanitize`). Styles are inline; there are no
   scripts and no remote resources - the charts travel inside the message (``cid:``).
 * Composition is separated from rendering because each recipient gets their own message
-  (their own unsubscribe token) while the stories and charts are computed once.
+  (their own unsubscribe token) while the entries and charts are computed once.
 * Times are shown in the subscription's own time zone; month names are spelled out here
   so the output does not depend on the process locale.
 """
@@ -45,8 +45,8 @@ from feeds.digest.periods import zone
 from feeds.digest.sanitize import plain_text, safe_link
 from feeds.digest.select import (
     OTHER_SECTION,
-    Story,
-    build_stories,
+    DigestEntry,
+    build_entries,
     outlet_name,
     sectioned,
 )
@@ -61,7 +61,7 @@ from feeds.models import (
 )
 
 __all__ = [
-    "MAX_STORIES",
+    "MAX_ENTRIES",
     "OTHER_SECTION",
     "ActorTally",
     "DigestContent",
@@ -79,8 +79,8 @@ __all__ = [
 
 SUMMARY_LIMIT = 300
 EVIDENCE_LIMIT = 240
-#: A digest lists at most this many stories; the rest are counted, not shown.
-MAX_STORIES = 40
+#: A digest lists at most this many entries; the rest are counted, not shown.
+MAX_ENTRIES = 40
 MAX_PANEL_ACTORS = 5
 MAX_ALSO_LINKS = 6
 
@@ -111,7 +111,7 @@ class EntryView:
     outlet: str
     published: str
     summary: str
-    also: tuple[AlsoLink, ...]  # other outlets covering the story (shown: a few)
+    also: tuple[AlsoLink, ...]  # other outlets covering the entry (shown: a few)
     also_count: int  # how many other outlets in all
     topics: tuple[str, ...]
     actors: tuple[ActorChip, ...]
@@ -141,7 +141,7 @@ class PanelView:
 
 @dataclass(frozen=True, slots=True)
 class SpikeNote:
-    """Why a spike alert was sent (shown above the stories)."""
+    """Why a spike alert was sent (shown above the entries)."""
 
     actor: str
     headline: str  # e.g. "Coverage of Russia: 14 articles in 6 h (usually about 1.2)"
@@ -157,7 +157,7 @@ class DigestContent:
     period_text: str
     generated: str
     sections: tuple[SectionView, ...]
-    story_count: int
+    entry_count: int  # readers see them counted as stories
     shown_count: int
     article_count: int
     panels: tuple[PanelView, ...]
@@ -256,12 +256,12 @@ def new_names(articles: Iterable[StoredArticle]) -> list[NewName]:
     ]
 
 
-def watched_actors(spec: SubscriptionSpec, stories: Sequence[Story] = ()) -> list[str]:
+def watched_actors(spec: SubscriptionSpec, entries: Sequence[DigestEntry] = ()) -> list[str]:
     """The actors the panel and charts are about: the subscription's own, else the three
-    actors its stories mention most."""
+    actors its entries mention most."""
     if spec.actors:
         return list(dict.fromkeys(spec.actors))[:MAX_PANEL_ACTORS]
-    tallies = actor_overview(s.lead for s in stories)
+    tallies = actor_overview(e.lead for e in entries)
     return [t.name for t in tallies[:3]]
 
 
@@ -287,21 +287,21 @@ def compose_digest(
     if mentions is None:
         mentions = mentions_from_articles(articles)
     tz = zone(spec.tz)
-    stories = build_stories(articles, spec, period)
-    shown = stories[:MAX_STORIES]
+    entries = build_entries(articles, spec, period)
+    shown = entries[:MAX_ENTRIES]
     sections = []
     order: dict[str, list[EntryView]] = {}
-    for story in _by_section(shown):
-        order.setdefault(story.section, []).append(_entry(story, spec, tz))
+    for entry in _by_section(shown):
+        order.setdefault(entry.section, []).append(_entry_view(entry, spec, tz))
     sections = [
-        SectionView(plain_text(title) or OTHER_SECTION, tuple(entries))
-        for title, entries in order.items()
+        SectionView(plain_text(title) or OTHER_SECTION, tuple(views))
+        for title, views in order.items()
     ]
 
     if panel_actors is not None:
         names = list(panel_actors)[:MAX_PANEL_ACTORS]
     else:
-        names = [spike.actor] if spike else watched_actors(spec, stories)
+        names = [spike.actor] if spike else watched_actors(spec, entries)
     panels: list[PanelView] = []
     images: list[InlineImage] = []
     for index, name in enumerate(names, 1):
@@ -313,8 +313,8 @@ def compose_digest(
             images.append(InlineImage(cid, png, "png", f"trend-{index}.png"))
         panels.append(_panel_view(panel, cid))
 
-    article_count = sum(len(s.members) for s in stories)
-    subject = _subject(subscription, len(stories), panels, spike)
+    article_count = sum(len(e.members) for e in entries)
+    subject = _subject(subscription, len(entries), panels, spike)
     return DigestContent(
         subscription=subscription,
         period=period,
@@ -322,13 +322,13 @@ def compose_digest(
         period_text=f"{_format_time(period.start, tz)} – {_format_time(period.end, tz)}",
         generated=_format_time(generated_at, tz),
         sections=tuple(sections),
-        story_count=len(stories),
+        entry_count=len(entries),
         shown_count=len(shown),
         article_count=article_count,
         panels=tuple(panels),
         images=tuple(images),
         spike=spike,
-        new_names=tuple(new_names(a for s in shown for a in s.members)),
+        new_names=tuple(new_names(a for e in shown for a in e.members)),
     )
 
 
@@ -347,11 +347,12 @@ def truncate_words(text: str, limit: int = SUMMARY_LIMIT) -> str:
 # --------------------------------------------------------------------------- internals
 
 
-def _by_section(stories: Sequence[Story]) -> list[Story]:
-    return [story for _, group in sectioned(stories) for story in group]
+def _by_section(entries: Sequence[DigestEntry]) -> list[DigestEntry]:
+    return [entry for _, group in sectioned(entries) for entry in group]
 
 
-def _stories(count: int) -> str:
+def _count_text(count: int) -> str:
+    # The reader's word for a digest entry is "story".
     return f"{count} stor{'y' if count == 1 else 'ies'}" if count else "no new stories"
 
 
@@ -362,7 +363,7 @@ def _subject(
     if spike is not None:
         return f"Spike: {_one_line(spike.headline)} · {name}"
     label = _LABEL.get(subscription.spec.schedule, "Digest")
-    head = f"{label}: {_stories(count)}"
+    head = f"{label}: {_count_text(count)}"
     covered = [p for p in panels if p.mentions]
     if count and covered:
         top = covered[0]
@@ -370,11 +371,11 @@ def _subject(
     return f"{head} · {name}"
 
 
-def _entry(story: Story, spec: SubscriptionSpec, tz: ZoneInfo) -> EntryView:
-    lead = story.lead
+def _entry_view(entry: DigestEntry, spec: SubscriptionSpec, tz: ZoneInfo) -> EntryView:
+    lead = entry.lead
     lead_outlet = outlet_name(lead.feeds[0]) if lead.feeds else "unknown outlet"
     also: dict[str, AlsoLink] = {}
-    for member in story.members:
+    for member in entry.members:
         for feed in member.feeds:
             name = outlet_name(feed)
             if name == lead_outlet or name in also:

@@ -1,8 +1,10 @@
-"""Which stories a subscription gets, in which order: filters, story grouping, importance.
+"""Which entries a subscription's digest lists, in which order: filters, grouping, importance.
 
-Pure functions over :class:`feeds.models.StoredArticle`. A digest lists *stories*, not
-articles: every article with the same ``story_id`` is one story; an article without one is
-its own story, and an article marked ``duplicate_of`` another joins that article's story.
+Pure functions over :class:`feeds.models.StoredArticle`. A digest lists *entries*, not
+articles (docs/ARCHITECTURE.md, "Names"): an entry is the part of one story that the
+period holds -- every article with the same ``story_id``; an article not grouped yet is an
+entry of its own, and a copy (``duplicate_of``) joins its original's entry. Readers see the
+entries counted as "stories".
 
 Filters (every non-empty kind must hold; inside one kind any value will do):
 
@@ -15,16 +17,16 @@ Filters (every non-empty kind must hold; inside one kind any value will do):
 * ``outlets``    the feed's title, its host (``example.org`` also matches
                  ``www.example.org``) or its numeric id.
 
-A story is kept when *any* of its articles passes; its headline comes from the passing
+An entry is kept when *any* of its articles passes; its headline comes from the passing
 article carried by most outlets (then the earliest, the original).
 
 Importance, highest first (documented in docs/DIGESTS.md)::
 
-    importance = 3.0 * ln(1 + outlets)          outlets: distinct outlets carrying the story
+    importance = 3.0 * ln(1 + outlets)          outlets: distinct outlets carrying the entry
                + 2.0 * min(watched, 3)          watched: the subscription's actors it mentions
                + 0.75 * recency                 1 for the end of the period, 0 for its start
 
-Coverage breadth dominates (a story on eight outlets beats one on a single outlet), the
+Coverage breadth dominates (an entry on eight outlets beats one on a single outlet), the
 actors the reader watches come next, and recency only breaks near-ties.
 """
 
@@ -40,9 +42,9 @@ from feeds.models import FeedRef, Period, StoredArticle, SubscriptionSpec
 
 __all__ = [
     "OTHER_SECTION",
-    "Story",
+    "DigestEntry",
     "article_matches",
-    "build_stories",
+    "build_entries",
     "outlet_name",
     "sectioned",
 ]
@@ -53,12 +55,15 @@ W_OUTLETS, W_WATCHED, W_RECENCY = 3.0, 2.0, 0.75
 
 
 @dataclass(frozen=True, slots=True)
-class Story:
+class DigestEntry:
+    """One entry of a digest: a story's articles in the period (or an ungrouped
+    article with its copies), ranked for the subscription."""
+
     key: str
     lead: StoredArticle
     members: tuple[StoredArticle, ...]  # lead first
     outlets: tuple[str, ...]  # distinct outlet names, the lead's first
-    watched: tuple[str, ...]  # the subscription's actors this story mentions
+    watched: tuple[str, ...]  # the subscription's actors the entry mentions
     importance: float
     section: str
 
@@ -94,16 +99,16 @@ def article_matches(article: StoredArticle, spec: SubscriptionSpec) -> bool:
     return not spec.outlets or any(_outlet_matches(f, spec.outlets) for f in article.feeds)
 
 
-def build_stories(
+def build_entries(
     articles: Iterable[StoredArticle], spec: SubscriptionSpec, period: Period
-) -> list[Story]:
-    """The stories ``spec`` asks for, most important first."""
+) -> list[DigestEntry]:
+    """The entries ``spec`` asks for, most important first."""
     batch = list(articles)
     by_id = {a.id: a for a in batch}
     groups: dict[str, list[StoredArticle]] = {}
     for article in batch:
-        groups.setdefault(_story_key(article, by_id), []).append(article)
-    stories = []
+        groups.setdefault(_digest_key(article, by_id), []).append(article)
+    entries = []
     for key, members in groups.items():
         passing = [a for a in members if article_matches(a, spec)]
         if not passing:
@@ -113,16 +118,16 @@ def build_stories(
             lead,
             *sorted((a for a in members if a is not lead), key=lambda a: (_when(a), a.id)),
         )
-        stories.append(_story(key, ordered, spec, period))
-    stories.sort(key=_rank)
-    return stories
+        entries.append(_entry(key, ordered, spec, period))
+    entries.sort(key=_rank)
+    return entries
 
 
-def sectioned(stories: Sequence[Story]) -> list[tuple[str, list[Story]]]:
-    """Stories by section; sections ordered by their most important story, Other last."""
-    sections: dict[str, list[Story]] = {}
-    for story in sorted(stories, key=_rank):
-        sections.setdefault(story.section, []).append(story)
+def sectioned(entries: Sequence[DigestEntry]) -> list[tuple[str, list[DigestEntry]]]:
+    """Entries by section; sections ordered by their most important entry, Other last."""
+    sections: dict[str, list[DigestEntry]] = {}
+    for entry in sorted(entries, key=_rank):
+        sections.setdefault(entry.section, []).append(entry)
     return sorted(
         sections.items(),
         key=lambda item: (item[0] == OTHER_SECTION, _rank(item[1][0]), item[0].casefold()),
@@ -138,11 +143,13 @@ def outlet_name(feed: FeedRef) -> str:
 # --------------------------------------------------------------------------- internals
 
 
-def _rank(story: Story) -> tuple[float, float, int]:
-    return (-story.importance, -story.newest.timestamp(), story.lead.id)
+def _rank(entry: DigestEntry) -> tuple[float, float, int]:
+    return (-entry.importance, -entry.newest.timestamp(), entry.lead.id)
 
 
-def _story_key(article: StoredArticle, by_id: dict[int, StoredArticle]) -> str:
+def _digest_key(article: StoredArticle, by_id: dict[int, StoredArticle]) -> str:
+    """Which entry the article is in: its story ("s"), else its original's story, else its
+    original or itself ("a")."""
     if article.story_id is not None:
         return f"s{article.story_id}"
     original = by_id.get(article.duplicate_of) if article.duplicate_of is not None else None
@@ -151,9 +158,9 @@ def _story_key(article: StoredArticle, by_id: dict[int, StoredArticle]) -> str:
     return f"a{article.duplicate_of if original is not None else article.id}"
 
 
-def _story(
+def _entry(
     key: str, members: tuple[StoredArticle, ...], spec: SubscriptionSpec, period: Period
-) -> Story:
+) -> DigestEntry:
     outlets = tuple(dict.fromkeys(outlet_name(f) for a in members for f in a.feeds))
     wanted = {a.casefold(): a for a in spec.actors}
     mentioned = {x.name.casefold() for a in members for x in a.actors}
@@ -167,7 +174,7 @@ def _story(
         + W_WATCHED * min(len(watched), 3)
         + W_RECENCY * recency
     )
-    return Story(
+    return DigestEntry(
         key, members[0], members, outlets, watched, round(importance, 6), _section(members[0])
     )
 

@@ -9,7 +9,7 @@ The flow, per batch of ids::
     analyse them                                  -- outside any transaction: here, or in
                                                      worker processes (AnalysisPool)
     replace their analysis                        -- a second transaction
-    give those without a story theirs             -- feeds.dedup.grouping
+    give those without a story theirs             -- feeds.usecases.group
 
 Reading and saving are separate transactions because analysis is slow and must not hold
 SQLite's write lock. Saving replaces, so a batch repeated after a crash changes nothing,

@@ -7,7 +7,7 @@ Sending one run::
 
     lease the row            one conditional UPDATE: only if unfinished, nobody holds an
                              unexpired lease and (for the scheduler) its retry time came
-    compose                  stories, panel, charts (pure, feeds.digest)
+    compose                  entries, panel, charts (pure, feeds.digest)
     for each recipient not yet reached:
         render               their own unsubscribe link and headers
         send                 Mailer; the copy's Message-ID is fixed by (run, recipient)
@@ -351,7 +351,7 @@ class DigestService:
         except NewsmonError as exc:
             self._failed(run, owner, str(exc))
             raise
-        if content.story_count == 0 or not sub.spec.emails:
+        if content.entry_count == 0 or not sub.spec.emails:
             # An empty digest is noise; the run is closed so the period is not retried.
             with self.store.transaction() as repo:
                 repo.mark_digest_skipped(run.id, now)

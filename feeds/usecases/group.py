@@ -1,4 +1,4 @@
-"""The grouping use case: give each new article its near-duplicate link and its story.
+"""The grouping use case: give each new article its original (if it is a copy) and its story.
 
 It runs in the analysis stage, after an article is stored and analysed, never inside the
 ingest transaction: fetching stays fast, and the decision can use everything known about
@@ -12,13 +12,13 @@ the article. Per article::
         skip the article if another worker grouped it
         band candidates in the window -> exact resemblance  -- near-duplicate?
           (and no conflict of salient names)
-          yes: duplicate_of = the first copy, same story
+          yes: duplicate_of = the original (the first copy), same story
           no:  story candidates from the term index in the window -> choose_story
                (most similar terms, salient names not in conflict)
                join it, or open a new story
         index the article's bands and the story's terms
 
-Why a lock: two workers analysing two copies of one agency story at the same moment
+Why a lock: two workers analysing two copies of one wire article at the same moment
 would each find no candidate and open two stories. The assignment is a few indexed reads
 and writes, so serialising it costs little and makes the outcome the same as if the
 articles had arrived one after the other. On PostgreSQL the lock is a transaction-scoped
@@ -113,7 +113,7 @@ def _near_duplicate(
     if not bands:
         return None
     names = name_vector("", text)
-    best: tuple[float, int, int, int] | None = None  # (score, -id, root, story)
+    best: tuple[float, int, int, int] | None = None  # (score, -id, original, story)
     for cand in repo.duplicate_candidates(
         bands,
         start=when - DUPLICATE_WINDOW,
@@ -125,19 +125,19 @@ def _near_duplicate(
             continue
         score = resemblance(body, shingles(cand.text))
         # A template filled in with other names (two police reports written alike) is
-        # not a copy: the copy of an agency story keeps the agency story's names.
+        # not a copy: the copy of a wire article keeps the wire article's names.
         if score < MIN_RESEMBLANCE or names_conflict(names, name_vector("", cand.text)):
             continue
-        root = cand.duplicate_of if cand.duplicate_of is not None else cand.id
-        key = (score, -cand.id, root, cand.story_id)
+        original = cand.duplicate_of if cand.duplicate_of is not None else cand.id
+        key = (score, -cand.id, original, cand.story_id)
         if best is None or key[:2] > best[:2]:
             best = key
     if best is None:
         return None
-    _, _, root, story_id = best
-    repo.assign_story(article_id, story_id, duplicate_of=root)
+    _, _, original, story_id = best
+    repo.assign_story(article_id, story_id, duplicate_of=original)
     repo.extend_story(story_id, when, signature=None, index_terms=None)
-    return Grouping(article_id, story_id, root, new_story=False)
+    return Grouping(article_id, story_id, original, new_story=False)
 
 
 def _story(repo: Repository, article_id: int, vector: dict[str, float], when: datetime) -> Grouping:

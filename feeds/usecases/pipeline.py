@@ -584,7 +584,7 @@ def _insert_order(article: NewArticle) -> tuple[str, str]:
     then retried and fetched again).
 
     The canonical URL comes first: copies of one article carried by several feeds (a wire
-    story) share their link while their teasers, and so their content hashes, differ, so
+    article) share their link while their teasers, and so their content hashes, differ, so
     hash order is a different order of the same URL keys in every feed. Entries without a
     canonical URL can only collide on the hash and are ordered by it.
     """

@@ -7,7 +7,7 @@ and ``actors``; ``base`` holds what they share and :mod:`storage.convert` every 
 
 Design decisions:
 
-* **Race-free inserts.** Several processes may insert the same story at once (two feeds
+* **Race-free inserts.** Several processes may insert the same article at once (two feeds
   carrying it, two workers polling). Nothing here checks and then inserts; every insert
   that can collide is ``INSERT … ON CONFLICT`` (the dialect's own ``insert`` construct)
   and the row is then read back. The database's unique constraints decide who won, and
@@ -19,11 +19,11 @@ Design decisions:
 * **No N+1.** :meth:`SqlRepository.iter_articles` reads articles in keyset-paginated pages
   and loads the feeds, topics and actors of a whole page with one query each.
 * **Lock order.** A transaction that adds many articles holds their unique-key locks until
-  it commits. On PostgreSQL two such transactions adding overlapping stories in opposite
+  it commits. On PostgreSQL two such transactions adding overlapping articles in opposite
   orders can deadlock; the server then aborts one, which surfaces as
   :class:`feeds.errors.StorageConflict` and can simply be retried. Callers that batch
   should add articles in a stable order or commit per article. The order must follow the
-  key the rows collide on: copies of a wire story share a canonical URL but not a hash, so
+  key the rows collide on: copies of a wire article share a canonical URL but not a hash, so
   a batch sorted by ``content_hash`` orders the same URLs differently in every feed (the
   pipeline sorts by canonical URL first, and runs a write aborted this way once more).
 * **Errors.** Driver errors are wrapped once, in :meth:`SqlStore.transaction`, as

@@ -10,17 +10,15 @@ from sqlalchemy import (
     Select,
     delete,
     select,
-    update,
 )
 
-from feeds.errors import NotFound
 from feeds.models import (
     AnalysisResult,
     ArticleForAnalysis,
 )
 from storage import convert
 from storage.coltypes import dump_strings
-from storage.repository.base import RepositoryBase
+from storage.repository.base import RepositoryBase, article_text_select, no_article
 from storage.tables import (
     ARTICLE,
     ARTICLE_ACTOR,
@@ -39,14 +37,9 @@ class AnalysisRows(RepositoryBase):
 
     def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
         """Replace the article's analysis (idempotent)."""
-        updated = self._session.execute(
-            update(ARTICLE)
-            .where(ARTICLE.c.id == article_id)
-            .values(analyzed_at=analyzed_at)
-            .returning(ARTICLE.c.id)
-        ).scalar_one_or_none()
-        if updated is None:
-            raise NotFound(f"no article with id {article_id}")
+        self._update_one(
+            ARTICLE, ARTICLE.c.id == article_id, no_article(article_id), analyzed_at=analyzed_at
+        )
         self._session.execute(delete(ARTICLE_TOPIC).where(ARTICLE_TOPIC.c.article_id == article_id))
         self._session.execute(delete(ARTICLE_ACTOR).where(ARTICLE_ACTOR.c.article_id == article_id))
         # The primary keys are (article, code) and (article, name): keep the first of any
@@ -103,11 +96,4 @@ class AnalysisRows(RepositoryBase):
 
 def _analysis_input() -> Select[Any]:
     """The columns an analysis reads (see :class:`ArticleForAnalysis`)."""
-    return select(
-        ARTICLE.c.id,
-        ARTICLE.c.title,
-        ARTICLE.c.content,
-        ARTICLE.c.summary,
-        ARTICLE.c.author,
-        ARTICLE.c.url,
-    )
+    return article_text_select(ARTICLE.c.author, ARTICLE.c.url)

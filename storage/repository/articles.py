@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     bindparam,
     delete,
@@ -22,12 +23,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from feeds.errors import StorageError
 from feeds.models import (
-    ActorSentiment,
     ArticleRef,
     FeedRef,
     NewArticle,
     StoredArticle,
-    TopicScore,
 )
 from storage import convert
 from storage.coltypes import dump_strings
@@ -41,6 +40,8 @@ from storage.tables import (
     SIGHTING,
     TOMBSTONE,
 )
+
+V = TypeVar("V")
 
 
 class ArticleRows(RepositoryBase):
@@ -235,24 +236,12 @@ class ArticleRows(RepositoryBase):
         ):
             # Dict keyed by feed: a feed that sighted it under two keys is listed once.
             feeds[r["article_id"]].setdefault(r["feed_id"], convert.feed_ref(r))
-        topics: dict[int, list[TopicScore]] = defaultdict(list)
-        for r in self._rows(
-            select(ARTICLE_TOPIC)
-            .where(ARTICLE_TOPIC.c.article_id.in_(ids))
-            .order_by(
-                ARTICLE_TOPIC.c.article_id, ARTICLE_TOPIC.c.score.desc(), ARTICLE_TOPIC.c.code
-            )
-        ):
-            topics[r["article_id"]].append(convert.topic(r))
-        actors: dict[int, list[ActorSentiment]] = defaultdict(list)
-        for r in self._rows(
-            select(ARTICLE_ACTOR)
-            .where(ARTICLE_ACTOR.c.article_id.in_(ids))
-            .order_by(
-                ARTICLE_ACTOR.c.article_id, ARTICLE_ACTOR.c.mentions.desc(), ARTICLE_ACTOR.c.name
-            )
-        ):
-            actors[r["article_id"]].append(convert.actor(r))
+        topics = self._per_article(
+            ARTICLE_TOPIC, ids, convert.topic, ARTICLE_TOPIC.c.score.desc(), ARTICLE_TOPIC.c.code
+        )
+        actors = self._per_article(
+            ARTICLE_ACTOR, ids, convert.actor, ARTICLE_ACTOR.c.mentions.desc(), ARTICLE_ACTOR.c.name
+        )
         for r in rows:
             article_id = r["id"]
             yield convert.stored_article(
@@ -261,6 +250,17 @@ class ArticleRows(RepositoryBase):
                 topics=tuple(topics[article_id]),
                 actors=tuple(actors[article_id]),
             )
+
+    def _per_article(
+        self, table: Table, ids: Sequence[int], make: Callable[[Any], V], *order: Any
+    ) -> dict[int, list[V]]:
+        """The rows of ``table`` about the articles ``ids``, made into values, by article;
+        each article's in ``order``."""
+        found: dict[int, list[V]] = defaultdict(list)
+        stmt = select(table).where(table.c.article_id.in_(ids))
+        for r in self._rows(stmt.order_by(table.c.article_id, *order)):
+            found[r["article_id"]].append(make(r))
+        return found
 
     def count_articles(self) -> int:
         return int(self._session.execute(select(func.count()).select_from(ARTICLE)).scalar_one())

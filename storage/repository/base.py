@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table
+from sqlalchemy import ColumnElement, Select, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,16 @@ class RepositoryBase:
     def _one_or_none(self, stmt: Any) -> Any:
         return self._session.execute(stmt).mappings().one_or_none()
 
+    def _update_one(
+        self, table: Table, where: ColumnElement[bool], missing: NotFound, /, **values: Any
+    ) -> None:
+        """Set ``values`` on the row ``where`` picks; raise ``missing`` when there is none."""
+        updated = self._session.execute(
+            update(table).where(where).values(**values).returning(table.c.id)
+        ).scalar_one_or_none()
+        if updated is None:
+            raise missing
+
     def _oldest_articles(
         self, base: Select[Any], ids: Sequence[int] | None, limit: int
     ) -> list[Any]:
@@ -56,6 +66,16 @@ class RepositoryBase:
         for chunk in chunks(list(dict.fromkeys(ids))):
             rows.extend(self._rows(base.where(ARTICLE.c.id.in_(chunk))))
         return sorted(rows, key=lambda r: r["id"])[:limit]
+
+
+def article_text_select(*columns: Any) -> Select[Any]:
+    """A select on ``article`` of the id, the title and what is read of the text (the
+    content, else the summary: :func:`storage.convert.article_text`), then ``columns``."""
+    return select(ARTICLE.c.id, ARTICLE.c.title, ARTICLE.c.content, ARTICLE.c.summary, *columns)
+
+
+def no_article(article_id: int) -> NotFound:
+    return NotFound(f"no article with id {article_id}")
 
 
 def no_feed(feed_id: int) -> NotFound:

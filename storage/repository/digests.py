@@ -34,19 +34,7 @@ class DigestRows(RepositoryBase):
     def add_subscription(self, spec: SubscriptionSpec, now: datetime) -> Subscription:
         new_id = self._session.execute(
             self._insert(SUBSCRIPTION)
-            .values(
-                name=spec.name,
-                emails=dump_strings(spec.emails),
-                schedule=spec.schedule,
-                at=spec.at,
-                tz=spec.tz,
-                weekday=spec.weekday,
-                topics=dump_strings(spec.topics),
-                actors=dump_strings(spec.actors),
-                paused=False,
-                created_at=now,
-                **_spec_extras(spec),
-            )
+            .values(name=spec.name, paused=False, created_at=now, **_spec_columns(spec))
             .on_conflict_do_nothing(index_elements=[SUBSCRIPTION.c.name])
             .returning(SUBSCRIPTION.c.id)
         ).scalar_one_or_none()
@@ -84,34 +72,18 @@ class DigestRows(RepositoryBase):
 
     def update_subscription(self, spec: SubscriptionSpec) -> Subscription:
         """Replace the schedule, recipients and filters of the subscription ``spec.name``."""
-        updated = self._session.execute(
-            update(SUBSCRIPTION)
-            .where(SUBSCRIPTION.c.name == spec.name)
-            .values(
-                emails=dump_strings(spec.emails),
-                schedule=spec.schedule,
-                at=spec.at,
-                tz=spec.tz,
-                weekday=spec.weekday,
-                topics=dump_strings(spec.topics),
-                actors=dump_strings(spec.actors),
-                **_spec_extras(spec),
-            )
-            .returning(SUBSCRIPTION.c.id)
-        ).scalar_one_or_none()
-        if updated is None:
-            raise no_subscription(spec.name)
+        self._update_one(
+            SUBSCRIPTION,
+            SUBSCRIPTION.c.name == spec.name,
+            no_subscription(spec.name),
+            **_spec_columns(spec),
+        )
         return self.get_subscription(spec.name)
 
     def set_subscription_paused(self, name: str, paused: bool) -> None:
-        updated = self._session.execute(
-            update(SUBSCRIPTION)
-            .where(SUBSCRIPTION.c.name == name)
-            .values(paused=paused)
-            .returning(SUBSCRIPTION.c.id)
-        ).scalar_one_or_none()
-        if updated is None:
-            raise no_subscription(name)
+        self._update_one(
+            SUBSCRIPTION, SUBSCRIPTION.c.name == name, no_subscription(name), paused=paused
+        )
 
     # ------------------------------------------------------------------ digests
 
@@ -123,33 +95,8 @@ class DigestRows(RepositoryBase):
         The first claim's ``message_id`` is kept, so a retried digest reuses it and mail
         clients can recognise a resend.
         """
-        exists = self._session.execute(
-            select(SUBSCRIPTION.c.id).where(SUBSCRIPTION.c.id == subscription_id)
-        ).scalar_one_or_none()
-        if exists is None:
-            raise NotFound(
-                f"no subscription with id {subscription_id} (see `newsmon subscriptions list`)"
-            )
-        self._session.execute(
-            self._insert(DIGEST_RUN)
-            .values(
-                subscription_id=subscription_id,
-                period_key=period_key,
-                status="pending",
-                message_id=message_id,
-                created_at=now,
-                article_count=0,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[DIGEST_RUN.c.subscription_id, DIGEST_RUN.c.period_key]
-            )
-        )
-        row = self._one_or_none(
-            select(DIGEST_RUN).where(
-                DIGEST_RUN.c.subscription_id == subscription_id,
-                DIGEST_RUN.c.period_key == period_key,
-            )
-        )
+        self._open_run(subscription_id, period_key, message_id, now)
+        row = self._run_row(subscription_id, period_key)
         if row is None:
             raise StorageError(
                 f"digest run {subscription_id}/{period_key} vanished while being claimed"
@@ -173,14 +120,8 @@ class DigestRows(RepositoryBase):
         self._update_run(run_id, status="failed", error=error)
 
     def _update_run(self, run_id: int, **values: Any) -> None:
-        updated = self._session.execute(
-            update(DIGEST_RUN)
-            .where(DIGEST_RUN.c.id == run_id)
-            .values(**values)
-            .returning(DIGEST_RUN.c.id)
-        ).scalar_one_or_none()
-        if updated is None:
-            raise NotFound(f"no digest run with id {run_id}")
+        missing = NotFound(f"no digest run with id {run_id}")
+        self._update_one(DIGEST_RUN, DIGEST_RUN.c.id == run_id, missing, **values)
 
     def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]:
         stmt = select(DIGEST_RUN).order_by(DIGEST_RUN.c.created_at, DIGEST_RUN.c.id)
@@ -208,25 +149,7 @@ class DigestRows(RepositoryBase):
         unexpired lease, and - with ``respect_backoff`` - its retry time has come. The
         lease is one conditional ``UPDATE``, so two senders can never both get it.
         """
-        self.get_subscription_by_id(subscription_id)
-        self._session.execute(
-            self._insert(DIGEST_RUN)
-            .values(
-                subscription_id=subscription_id,
-                period_key=period_key,
-                status="pending",
-                message_id=message_id,
-                created_at=now,
-                article_count=0,
-                attempts=0,
-                period_start=period_start,
-                period_end=period_end,
-                delivered="[]",
-            )
-            .on_conflict_do_nothing(
-                index_elements=[DIGEST_RUN.c.subscription_id, DIGEST_RUN.c.period_key]
-            )
-        )
+        self._open_run(subscription_id, period_key, message_id, now, period_start, period_end)
         retryable: ColumnElement[bool] = DIGEST_RUN.c.status.in_(("pending", "failed"))
         if respect_backoff:
             retryable = or_(
@@ -248,15 +171,49 @@ class DigestRows(RepositoryBase):
             )
             .returning(DIGEST_RUN.c.id)
         ).scalar_one_or_none()
-        row = self._one_or_none(
+        row = self._run_row(subscription_id, period_key)
+        if row is None:
+            raise StorageError(f"digest run {subscription_id}/{period_key} vanished")
+        return convert.digest_run(row), leased is not None
+
+    def _open_run(
+        self,
+        subscription_id: int,
+        period_key: str,
+        message_id: str,
+        now: datetime,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
+    ) -> None:
+        """Insert the pending run of (subscription, period) unless it exists; NotFound for
+        a subscription that does not."""
+        self.get_subscription_by_id(subscription_id)
+        self._session.execute(
+            self._insert(DIGEST_RUN)
+            .values(
+                subscription_id=subscription_id,
+                period_key=period_key,
+                status="pending",
+                message_id=message_id,
+                created_at=now,
+                article_count=0,
+                attempts=0,
+                period_start=period_start,
+                period_end=period_end,
+                delivered="[]",
+            )
+            .on_conflict_do_nothing(
+                index_elements=[DIGEST_RUN.c.subscription_id, DIGEST_RUN.c.period_key]
+            )
+        )
+
+    def _run_row(self, subscription_id: int, period_key: str) -> Any:
+        return self._one_or_none(
             select(DIGEST_RUN).where(
                 DIGEST_RUN.c.subscription_id == subscription_id,
                 DIGEST_RUN.c.period_key == period_key,
             )
         )
-        if row is None:
-            raise StorageError(f"digest run {subscription_id}/{period_key} vanished")
-        return convert.digest_run(row), leased is not None
 
     def record_delivery(self, run_id: int, recipient: str) -> None:
         """Note that ``recipient`` got this run's message (a retry skips them)."""
@@ -323,9 +280,16 @@ class DigestRows(RepositoryBase):
         return [convert.digest_run(r) for r in self._rows(stmt)]
 
 
-def _spec_extras(spec: SubscriptionSpec) -> dict[str, Any]:
-    """The subscription columns added after the first schema."""
+def _spec_columns(spec: SubscriptionSpec) -> dict[str, Any]:
+    """The columns of what the user asked for: everything of ``spec`` but its name."""
     return {
+        "emails": dump_strings(spec.emails),
+        "schedule": spec.schedule,
+        "at": spec.at,
+        "tz": spec.tz,
+        "weekday": spec.weekday,
+        "topics": dump_strings(spec.topics),
+        "actors": dump_strings(spec.actors),
         "queries": dump_strings(spec.queries),
         "sentiments": dump_strings(spec.sentiments),
         "outlets": dump_strings(spec.outlets),

@@ -17,12 +17,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, column, select, text
+from sqlalchemy import Integer, column, text
 from sqlalchemy.orm import Session
 
 from feeds.query import Need, words
 from feeds.user_topics import SearchDoc
 from storage import convert
+from storage.repository.base import article_text_select
 from storage.tables import ARTICLE
 
 BATCH = 500
@@ -54,13 +55,13 @@ def refresh(session: Session) -> int:
         insert = text("INSERT INTO article_search (rowid, body) VALUES (:id, :body)")
     added = 0
     while True:
-        rows = session.execute(missing, {"n": BATCH}).mappings().all()
+        rows: list[Any] = list(session.execute(missing, {"n": BATCH}).mappings())
         if not rows:
             return added
         session.execute(
             insert,
             [
-                {"id": r["id"], "body": document_text(r["title"], r["content"] or r["summary"])}
+                {"id": r["id"], "body": document_text(r["title"], convert.article_text(r))}
                 for r in rows
             ],
         )
@@ -70,15 +71,9 @@ def refresh(session: Session) -> int:
 def candidates(session: Session, need: Need, since: datetime | None) -> list[SearchDoc]:
     """Articles first seen at or after ``since`` that hold the needed words, oldest first."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    stmt = select(
-        ARTICLE.c.id,
-        ARTICLE.c.title,
-        ARTICLE.c.content,
-        ARTICLE.c.summary,
-        ARTICLE.c.author,
-        ARTICLE.c.url,
-        ARTICLE.c.first_seen,
-    ).order_by(ARTICLE.c.first_seen, ARTICLE.c.id)
+    stmt = article_text_select(ARTICLE.c.author, ARTICLE.c.url, ARTICLE.c.first_seen).order_by(
+        ARTICLE.c.first_seen, ARTICLE.c.id
+    )
     if need.kind != "nothing":
         if postgres:
             found = text(

@@ -23,7 +23,7 @@ from feeds.models import (
     StorySummary,
 )
 from storage import convert
-from storage.repository.base import RepositoryBase
+from storage.repository.base import RepositoryBase, article_text_select, no_article
 from storage.tables import (
     ARTICLE,
     ARTICLE_BAND,
@@ -37,14 +37,9 @@ class StoryRows(RepositoryBase):
     def ungrouped_articles(
         self, *, ids: Sequence[int] | None = None, limit: int = 500
     ) -> list[ArticleForGrouping]:
-        base = select(
-            ARTICLE.c.id,
-            ARTICLE.c.title,
-            ARTICLE.c.content,
-            ARTICLE.c.summary,
-            ARTICLE.c.published,
-            ARTICLE.c.first_seen,
-        ).where(ARTICLE.c.story_id.is_(None))
+        base = article_text_select(ARTICLE.c.published, ARTICLE.c.first_seen).where(
+            ARTICLE.c.story_id.is_(None)
+        )
         rows = self._oldest_articles(base, ids, limit)
         return [convert.article_for_grouping(r) for r in rows]
 
@@ -58,7 +53,7 @@ class StoryRows(RepositoryBase):
             select(ARTICLE.c.story_id).where(ARTICLE.c.id == article_id)
         ).one_or_none()
         if found is None:
-            raise NotFound(f"no article with id {article_id}")
+            raise no_article(article_id)
         return None if found[0] is None else int(found[0])
 
     def duplicate_candidates(
@@ -185,14 +180,13 @@ class StoryRows(RepositoryBase):
             )
 
     def assign_story(self, article_id: int, story_id: int, *, duplicate_of: int | None) -> None:
-        updated = self._session.execute(
-            update(ARTICLE)
-            .where(ARTICLE.c.id == article_id)
-            .values(story_id=story_id, duplicate_of=duplicate_of)
-            .returning(ARTICLE.c.id)
-        ).scalar_one_or_none()
-        if updated is None:
-            raise NotFound(f"no article with id {article_id}")
+        self._update_one(
+            ARTICLE,
+            ARTICLE.c.id == article_id,
+            no_article(article_id),
+            story_id=story_id,
+            duplicate_of=duplicate_of,
+        )
         self._session.execute(
             update(STORY).where(STORY.c.id == story_id).values(size=STORY.c.size + 1)
         )
