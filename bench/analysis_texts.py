@@ -60,7 +60,7 @@ def generated_docs(count: int) -> list[Document]:
     rng = random.Random(5)
     docs = []
     for n in range(count):
-        story = corpus._story(rng, f"https://outlet.example/{n}", datetime.now(UTC))
+        story = corpus._story(rng, f"https://outlet.example/{n}", datetime.now(UTC), False)
         text = re.sub(r"<[^>]+>", "\n", story.content)
         docs.append(Document(str(n), story.title, text))
     return docs

@@ -59,12 +59,17 @@ class Unmarked:
 
 def load_model(spec: str) -> TargetSentimentModel:
     """``folder``, ``folder:unmarked``, ``folder:batch1`` (one target a run, for a model
-    with dynamic activation scales) or ``cascade:SMALL,LARGE`` (the large one read one
-    target a run)."""
-    if spec.startswith("cascade:"):
-        small, large = spec.removeprefix("cascade:").split(",")
+    with dynamic activation scales), ``cascade:SMALL,LARGE[,T]`` (the large one, read one
+    target a run, for sentences with several targets, and with ``T`` also where the small
+    one's top probability is below T) or ``unsure:SMALL,LARGE,T`` (only the latter rule)."""
+    kind, _, rest = spec.partition(":")
+    if kind in ("cascade", "unsure"):
+        small, large, *threshold = rest.split(",")
         return CascadeTargetSentiment(
-            OnnxTargetSentiment(Path(small)), OnnxTargetSentiment(Path(large), batch=1)
+            OnnxTargetSentiment(Path(small)),
+            OnnxTargetSentiment(Path(large), batch=1),
+            several_actors=kind == "cascade",
+            unsure_below=float(threshold[0]) if threshold else None,
         )
     folder, _, mode = spec.partition(":")
     model = OnnxTargetSentiment(Path(folder), batch=1 if mode == "batch1" else 8)

@@ -32,7 +32,7 @@ from storage.tables import metadata
 
 # The suite's pipeline, CLI and worker tests exercise plumbing, not reading quality, so
 # they run the fast target-sentiment model; tests/test_target_model.py loads each model
-# explicitly, the default ("accurate") included, and holds the quality bars.
+# explicitly, the default ("cascade") included, and holds the quality bars.
 os.environ.setdefault("NEWSMON_TARGET_MODEL", "fast")
 
 # Fixtures that live in their own modules: loopback SMTP and feed servers, the CLI env.

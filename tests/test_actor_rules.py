@@ -413,3 +413,25 @@ def test_the_cascade_sends_sentences_with_several_targets_to_the_large_model() -
     assert readings == [POS, NEG, POS]  # in input order
     assert small.calls == [[alone, alone]] and large.calls == [[shared]]
     assert cascade.predict([]) == []
+
+
+def test_the_cascade_asks_the_large_model_where_the_small_one_is_unsure() -> None:
+    class Unsure(WordModel):
+        """The word model, but barely sure of 'lost'."""
+
+        def predict(self, targets: Sequence[TargetInSentence]) -> list[MentionSentiment]:
+            out = super().predict(targets)
+            return [
+                MentionSentiment(0.45, 0.35, 0.2) if "lost" in t.sentence else r
+                for t, r in zip(targets, out, strict=True)
+            ]
+
+    small, large = Unsure(), WordModel()
+    cascade = CascadeTargetSentiment(small, large, several_actors=False, unsure_below=0.6)
+    sure = TargetInSentence("Ann Lee won.", 0, 7)
+    unsure = TargetInSentence("Ann Lee lost.", 0, 7)
+    shared = TargetInSentence("Ann Lee won and Bob Marsh failed.", 16, 25, ((0, 7),))
+    readings = cascade.predict([unsure, sure, shared])
+    # the small model reads all three (no structural rule); only the unsure one goes on
+    assert small.calls == [[unsure, sure, shared]] and large.calls == [[unsure]]
+    assert readings == [NEU, POS, NEG]

@@ -37,8 +37,14 @@ def model() -> OnnxTargetSentiment:
 
 @pytest.fixture(scope="module")
 def analyzer():  # type: ignore[no-untyped-def]
-    """The analyzer of the default settings: the accurate model."""
-    assert Settings.model_fields["target_model"].default == "accurate"
+    """The analyzer of the default settings: the cascade of the two models."""
+    assert Settings.model_fields["target_model"].default == "cascade"
+    settings = load_settings(seeds_dir=REPO_ROOT / "seeds", target_model="cascade")
+    return bootstrap.load_analyzer(settings)
+
+
+@pytest.fixture(scope="module")
+def accurate_analyzer():  # type: ignore[no-untyped-def]
     settings = load_settings(seeds_dir=REPO_ROOT / "seeds", target_model="accurate")
     return bootstrap.load_analyzer(settings)
 
@@ -111,7 +117,9 @@ def test_a_missing_model_is_a_config_error(tmp_path: Path) -> None:
         OnnxTargetSentiment(tmp_path)
 
 
-def test_seed_article_verdicts(analyzer) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("which", ["analyzer", "accurate_analyzer"])
+def test_seed_article_verdicts(request: pytest.FixtureRequest, which: str) -> None:
+    analyzer = request.getfixturevalue(which)
     title, _, text = shared_file("seeds/000_30ea7d5ece656d38.txt").read_text().partition("\n")
     result = analyzer.analyze(Document("seed", title, text))
     verdicts = {a.name: a for a in result.actors}
@@ -135,7 +143,10 @@ def test_seed_article_verdicts(analyzer) -> None:  # type: ignore[no-untyped-def
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("which", "bar"), [("analyzer", 0.80), ("fast_analyzer", MIN_F1M)])
+@pytest.mark.parametrize(
+    ("which", "bar"),
+    [("analyzer", 0.80), ("accurate_analyzer", 0.82), ("fast_analyzer", MIN_F1M)],
+)
 def test_held_out_newsmtsc_through_the_analyze_command(
     request: pytest.FixtureRequest, which: str, bar: float, tmp_path: Path
 ) -> None:
@@ -164,5 +175,6 @@ def test_held_out_newsmtsc_through_the_analyze_command(
         fp = sum(p == c != g for g, p in zip(gold, pred, strict=True))
         fn = sum(g == c != p for g, p in zip(gold, pred, strict=True))
         f1s.append(2 * tp / (2 * tp + fp + fn))
-    # docs/BENCHMARKS.md: the accurate model scores F1m 0.839 here, the fast one 0.776
+    # docs/BENCHMARKS.md: the cascade scores F1m 0.810 here, the accurate model 0.839,
+    # the fast one 0.776
     assert sum(f1s) / 3 >= bar

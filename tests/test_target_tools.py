@@ -158,6 +158,34 @@ def test_training_resumes_from_its_checkpoint_and_writes_the_onnx_graph(
         train.load_soft([public], other_harvest)
 
 
+def test_the_run_time_model_labels_mentions_without_the_train_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``label --onnx``: the shipped ONNX model as the teacher, with no PyTorch needed; a
+    sentence whose two actors it reads apart gets the extra weight."""
+    from tools.target_sentiment import label
+
+    sentence = "Critics condemned Ann Lee for the collapse, while Bob Marsh was praised."
+    ann, bob = (18, 25), (50, 59)
+    rows = [
+        {"source": "t", "sentence": sentence, "start": a, "end": b, "others": [list(o)]}
+        for (a, b), o in ((ann, bob), (bob, ann))
+    ]
+    rows.append({"source": "t", "sentence": "Ann Lee spoke.", "start": 0, "end": 7, "others": []})
+    mentions = tmp_path / "mentions.jsonl"
+    mentions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    labelled = tmp_path / "labelled.jsonl"
+    argv = ["label", "--onnx", str(packaged_model_dir()), "--mentions", str(mentions)]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(labelled), "--threads", "1"])
+    assert label.main() == 0
+    out = [json.loads(line) for line in labelled.read_text().splitlines()]
+    assert [r["start"] for r in out] == [18, 50, 0]  # in input order, text kept
+    assert all(abs(sum(r["probs"]) - 1) < 1e-3 for r in out)
+    classes = [max(range(3), key=lambda c: r["probs"][c]) for r in out]
+    assert classes[0] == 0 and classes[1] != 0  # condemned; praised (the small model: neutral)
+    assert [r["weight"] for r in out] == [2.0, 2.0, 1.0]
+
+
 def torch_load(path: Path) -> dict:  # type: ignore[type-arg]
     import torch
 

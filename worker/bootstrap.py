@@ -139,6 +139,11 @@ def load_analyzer(
     )
 
 
+# The cascade's second rule: a reading of the fast model whose top class has less than
+# this probability goes on to the accurate model. Fixed before measuring (decision 48).
+UNSURE_BELOW = 0.7
+
+
 def build_target_model(settings: Settings) -> TargetSentimentModel:
     """The target-sentiment model named by ``settings.target_model``."""
     # Imported here: ONNX Runtime is a large import that only analysing processes need.
@@ -154,7 +159,7 @@ def build_target_model(settings: Settings) -> TargetSentimentModel:
     accurate = OnnxTargetSentiment(large_model_dir(), batch=1)
     if settings.target_model == "accurate":
         return accurate
-    return CascadeTargetSentiment(OnnxTargetSentiment(), accurate)
+    return CascadeTargetSentiment(OnnxTargetSentiment(), accurate, unsure_below=UNSURE_BELOW)
 
 
 def stored_actors(store: SqlStore) -> list[WatchedActor]:

@@ -99,10 +99,12 @@ class Settings(BaseSettings):
     # Sentiment toward actors: "model" (the committed target-sentiment classifier) or
     # "lexicon" (VADER on the clause); discovery adds actors that are not on the watchlist.
     actor_sentiment: Literal["model", "lexicon"] = "model"
-    # Which target-sentiment model: "accurate" (fine-tuned mpnet, int8, 110 MB: the best
-    # reading, ~30 ms a target on one core), "fast" (fine-tuned MiniLM, 23 MB, ~3 ms), or
-    # "cascade" (fast, and accurate where a sentence names several actors). docs/ACTORS.md.
-    target_model: Literal["accurate", "cascade", "fast"] = "accurate"
+    # Which target-sentiment model: "cascade" (fast everywhere, accurate where a sentence
+    # names several actors or the fast one is unsure: about 2.5 times the accurate model's
+    # speed for most of its accuracy), "accurate" (fine-tuned mpnet, int8, 110 MB: the
+    # best reading, 30-50 ms a target on one core), "fast" (fine-tuned MiniLM, 23 MB,
+    # ~5 ms). docs/ACTORS.md, decision 48.
+    target_model: Literal["accurate", "cascade", "fast"] = "cascade"
     discover_actors: bool = True
 
     # How often beat (and `newsmon run`'s default tick) looks for due feeds and digests.

@@ -83,9 +83,16 @@ class Finder:
                 yield r.sentence, r.start, r.end, [list(o) for o in r.others]
 
 
-def newsmtsc(path: Path, finder: Finder, swaps: int, seed: int) -> Iterator[dict]:
-    """Non-gold mentions of training sentences, and name-swapped copies of gold targets."""
+def newsmtsc(
+    path: Path, finder: Finder, swaps: int, seed: int, gold: bool = False
+) -> Iterator[dict]:
+    """Non-gold mentions of training sentences, and name-swapped copies of gold targets;
+    with ``gold``, the gold training targets themselves too (the teacher's probabilities
+    on them carry more than their one-hot class: which neutral leans which way)."""
     rows = [r for r in data.load(path) if not data.held_out(r["article"], 1)]
+    if gold:
+        for r in rows:
+            yield _row("newsmtsc-gold", r["sentence"], r["start"], r["end"], r["others"])
     gold: dict[str, set[tuple[int, int]]] = {}
     for r in rows:
         gold.setdefault(r["sentence"], set()).add((r["start"], r["end"]))
@@ -121,6 +128,9 @@ def main() -> int:
     parser.add_argument("--swaps", type=int, default=1, help="name-swapped copies of gold")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument(
+        "--gold", action="store_true", help="also the gold training targets (never held-out ones)"
+    )
+    parser.add_argument(
         "--sample",
         type=int,
         default=0,
@@ -151,7 +161,9 @@ def main() -> int:
             for text in docs:
                 for sentence, start, end, others in finder.requests(text):
                     emit(_row(source, sentence, start, end, others))
-        for row in newsmtsc(args.data / "newsmtsc" / "train.jsonl", finder, args.swaps, args.seed):
+        for row in newsmtsc(
+            args.data / "newsmtsc" / "train.jsonl", finder, args.swaps, args.seed, args.gold
+        ):
             emit(row)
     if args.sample:
         counts = _sample(args.out, args.sample, random.Random(args.seed))

@@ -1,7 +1,9 @@
 """Let the trained teacher label harvested mentions with soft probabilities (step 3).
 
 Reads the mentions of :mod:`tools.target_sentiment.harvest`, runs the teacher
-(``train.py --teacher`` output: ``model.pt`` on the pinned mpnet), and writes one line per
+(``train.py --teacher`` output: ``model.pt`` on the pinned mpnet; or, with ``--onnx``, the
+exported accurate model that ships in ``model_large/``, so that labelling needs neither the
+1.3 GB checkpoint nor a rerun of the teacher's training), and writes one line per
 mention with the teacher's probabilities (negative, neutral, positive) and a loss weight
 for the student. Sentences whose mentions the teacher reads with *different* classes get
 ``--differ-weight``: the student is weakest where one sentence treats two actors apart.
@@ -24,10 +26,7 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
-from tools.encoders import mpnet_dir
-from tools.target_sentiment import train
+import numpy as np
 
 
 def mention_key(sentence: str, start: int, end: int, others: list) -> str:  # type: ignore[type-arg]
@@ -53,7 +52,11 @@ def publish(labelled: Path, public: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", type=Path, required=True, help="folder with model.pt")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--teacher", type=Path, help="folder with model.pt (PyTorch)")
+    which.add_argument(
+        "--onnx", type=Path, help="folder with model.onnx and tokenizer.json (run-time form)"
+    )
     parser.add_argument(
         "--encoder", type=Path, default=None, help="base model folder (default: the mpnet)"
     )
@@ -63,20 +66,14 @@ def main() -> int:
     parser.add_argument("--differ-weight", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    folder = args.encoder or mpnet_dir()
-    model = train.TargetClassifier(folder, 0.0)
-    weights = args.teacher / "model.pt"
-    model.load_state_dict(torch.load(weights, map_location="cpu"))
-    encoder = train.Encoder(folder / "tokenizer.json")
-    pad_id = encoder.tok.token_to_id("<pad>") or 0
     rows = [json.loads(line) for line in args.mentions.read_text(encoding="utf-8").splitlines()]
     began = time.time()
-    items = [
-        (*encoder.encode(r["sentence"], r["start"], r["end"], r["others"]), 1, 1.0, False, False)
-        for r in rows
-    ]
-    probs = train.probabilities(model, items, pad_id)
+    if args.onnx:
+        weights = args.onnx / "model.onnx"
+        probs = _onnx_probabilities(args.onnx, rows, args.threads)
+    else:
+        weights = args.teacher / "model.pt"
+        probs = _torch_probabilities(args.teacher, args.encoder, rows, args.threads)
     classes: dict[str, set[int]] = {}
     for r, p in zip(rows, probs, strict=True):
         classes.setdefault(r["sentence"], set()).add(int(p.argmax()))
@@ -97,7 +94,7 @@ def main() -> int:
             {
                 "mentions": len(rows),
                 "seconds": round(time.time() - began),
-                "teacher_model_pt_sha256": digest,
+                "teacher_sha256": digest,  # model.pt or model.onnx
                 "share_negative_neutral_positive": [
                     round(float((probs.argmax(-1) == c).mean()), 3) for c in range(3)
                 ],
@@ -105,6 +102,51 @@ def main() -> int:
         )
     )
     return 0
+
+
+def _torch_probabilities(
+    teacher: Path,
+    encoder_dir: Path | None,
+    rows: list[dict],
+    threads: int,  # type: ignore[type-arg]
+) -> np.ndarray:
+    import torch
+
+    from tools.encoders import mpnet_dir
+    from tools.target_sentiment import train
+
+    torch.set_num_threads(threads)
+    folder = encoder_dir or mpnet_dir()
+    model = train.TargetClassifier(folder, 0.0)
+    model.load_state_dict(torch.load(teacher / "model.pt", map_location="cpu"))
+    encoder = train.Encoder(folder / "tokenizer.json")
+    pad_id = encoder.tok.token_to_id("<pad>") or 0
+    items = [
+        (*encoder.encode(r["sentence"], r["start"], r["end"], r["others"]), 1, 1.0, False, False)
+        for r in rows
+    ]
+    return train.probabilities(model, items, pad_id)
+
+
+def _onnx_probabilities(folder: Path, rows: list[dict], threads: int) -> np.ndarray:  # type: ignore[type-arg]
+    from feeds.analysis.targeted.onnx_model import OnnxTargetSentiment
+    from feeds.models import TargetInSentence
+
+    model = OnnxTargetSentiment(folder, threads=threads)
+    out = np.zeros((len(rows), 3), dtype=np.float32)
+    step = 2000  # progress now and then: a large harvest takes minutes
+    for k in range(0, len(rows), step):
+        chunk = rows[k : k + step]
+        targets = [
+            TargetInSentence(
+                r["sentence"], r["start"], r["end"], tuple(tuple(o) for o in r["others"])
+            )
+            for r in chunk
+        ]
+        for j, p in enumerate(model.predict(targets)):
+            out[k + j] = (p.negative, p.neutral, p.positive)
+        print(time.strftime("%H:%M:%S"), f"labelled {k + len(chunk)}/{len(rows)}", flush=True)
+    return out
 
 
 if __name__ == "__main__":
