@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # "lexicon" (VADER on the clause); discovery adds actors that are not on the watchlist.
     actor_sentiment: Literal["model", "lexicon"] = "model"
     # Which target-sentiment model: "cascade" (fast everywhere, accurate where a sentence
-    # names several actors or the fast one is unsure: about 2.5 times the accurate model's
+    # names several actors or the fast one is unsure: about twice the accurate model's
     # speed for most of its accuracy), "accurate" (fine-tuned mpnet, int8, 110 MB: the
     # best reading, 30-50 ms a target on one core), "fast" (fine-tuned MiniLM, 23 MB,
     # ~5 ms). docs/ACTORS.md, decision 48.
