@@ -353,14 +353,12 @@ class Pipeline:
 
         A write that lost a lock race to another worker is run again here, with the
         document in hand: a task retry would fetch the feed again, without validators."""
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        for attempt in range(1, _WRITE_ATTEMPTS):
             try:
                 return self._store_once(waiting, prepared)
             except StorageConflict:
-                if attempt == _WRITE_ATTEMPTS:
-                    raise
                 _pause(0.05 * attempt * (1.0 + random.random()))
-        raise AssertionError("unreachable")
+        return self._store_once(waiting, prepared)  # the last attempt's conflict propagates
 
     def _store_once(self, waiting: _Waiting, prepared: PreparedFeed | ParseError) -> PollReport:
         source, fetched, now = waiting.source, waiting.fetched, waiting.now

@@ -38,7 +38,10 @@ class AnalysisRows(RepositoryBase):
     def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
         """Replace the article's analysis (idempotent)."""
         self._update_one(
-            ARTICLE, ARTICLE.c.id == article_id, no_article(article_id), analyzed_at=analyzed_at
+            ARTICLE,
+            ARTICLE.c.id == article_id,
+            lambda: no_article(article_id),
+            analyzed_at=analyzed_at,
         )
         self._session.execute(delete(ARTICLE_TOPIC).where(ARTICLE_TOPIC.c.article_id == article_id))
         self._session.execute(delete(ARTICLE_ACTOR).where(ARTICLE_ACTOR.c.article_id == article_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, select, update
@@ -46,14 +46,20 @@ class RepositoryBase:
         return self._session.execute(stmt).mappings().one_or_none()
 
     def _update_one(
-        self, table: Table, where: ColumnElement[bool], missing: NotFound, /, **values: Any
+        self,
+        table: Table,
+        where: ColumnElement[bool],
+        missing: Callable[[], NotFound],
+        /,
+        **values: Any,
     ) -> None:
-        """Set ``values`` on the row ``where`` picks; raise ``missing`` when there is none."""
+        """Set ``values`` on the row ``where`` picks; raise ``missing()`` when there is none
+        (built only then: this runs once per fetched feed and analysed article)."""
         updated = self._session.execute(
             update(table).where(where).values(**values).returning(table.c.id)
         ).scalar_one_or_none()
         if updated is None:
-            raise missing
+            raise missing()
 
     def _oldest_articles(
         self, base: Select[Any], ids: Sequence[int] | None, limit: int

@@ -75,14 +75,14 @@ class DigestRows(RepositoryBase):
         self._update_one(
             SUBSCRIPTION,
             SUBSCRIPTION.c.name == spec.name,
-            no_subscription(spec.name),
+            lambda: no_subscription(spec.name),
             **_spec_columns(spec),
         )
         return self.get_subscription(spec.name)
 
     def set_subscription_paused(self, name: str, paused: bool) -> None:
         self._update_one(
-            SUBSCRIPTION, SUBSCRIPTION.c.name == name, no_subscription(name), paused=paused
+            SUBSCRIPTION, SUBSCRIPTION.c.name == name, lambda: no_subscription(name), paused=paused
         )
 
     # ------------------------------------------------------------------ digests
@@ -120,7 +120,9 @@ class DigestRows(RepositoryBase):
         self._update_run(run_id, status="failed", error=error)
 
     def _update_run(self, run_id: int, **values: Any) -> None:
-        missing = NotFound(f"no digest run with id {run_id}")
+        def missing() -> NotFound:
+            return NotFound(f"no digest run with id {run_id}")
+
         self._update_one(DIGEST_RUN, DIGEST_RUN.c.id == run_id, missing, **values)
 
     def list_digest_runs(self, subscription_id: int | None = None) -> list[DigestRun]:

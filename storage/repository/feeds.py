@@ -93,7 +93,7 @@ class FeedRows(RepositoryBase):
             gone = FEED.c.health == "gone"
             values["next_fetch_at"] = case((gone, None), else_=FEED.c.next_fetch_at)
             values["health"] = case((gone, "failing"), else_=FEED.c.health)
-        self._update_one(FEED, FEED.c.id == feed_id, no_feed(feed_id), **values)
+        self._update_one(FEED, FEED.c.id == feed_id, lambda: no_feed(feed_id), **values)
 
     def feed_sources(
         self, *, ids: Sequence[int] | None = None, due_before: datetime | None = None
@@ -137,7 +137,9 @@ class FeedRows(RepositoryBase):
             ).scalar_one_or_none()
             if taken is None:  # another feed already has that URL: keep ours
                 values["url"] = outcome.new_url
-        self._update_one(FEED, FEED.c.id == outcome.feed_id, no_feed(outcome.feed_id), **values)
+        self._update_one(
+            FEED, FEED.c.id == outcome.feed_id, lambda: no_feed(outcome.feed_id), **values
+        )
 
     def record_fetches(self, outcomes: Sequence[FetchOutcome]) -> None:
         """:meth:`record_fetch` for many (the unchanged feeds of a pass): outcomes that set
@@ -163,7 +165,7 @@ class FeedRows(RepositoryBase):
             self._session.execute(statement, rows)
 
     def set_feed_full_text(self, feed_id: int, enabled: bool) -> None:
-        self._update_one(FEED, FEED.c.id == feed_id, no_feed(feed_id), full_text=enabled)
+        self._update_one(FEED, FEED.c.id == feed_id, lambda: no_feed(feed_id), full_text=enabled)
 
     def postpone_feeds(self, ids: Sequence[int], until: datetime) -> None:
         """Set the next fetch of these feeds to ``until`` (a claim while a poll is queued)."""

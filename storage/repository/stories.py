@@ -183,7 +183,7 @@ class StoryRows(RepositoryBase):
         self._update_one(
             ARTICLE,
             ARTICLE.c.id == article_id,
-            no_article(article_id),
+            lambda: no_article(article_id),
             story_id=story_id,
             duplicate_of=duplicate_of,
         )
