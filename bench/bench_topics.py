@@ -1,6 +1,11 @@
 """Speed of the IPTC topic classifier alone, and of the query matcher.
 
-    python bench/bench_topics.py [--articles N]
+    python bench/bench_topics.py [--articles N] [--compare OLD_MODEL_DIR]
+
+``--compare`` times a second set of model files (e.g. the previous model, written out
+with ``git show``) in the same run, interleaved, so the ratio survives a noisy machine.
+Throughput with two processes (each its own model, as analysis workers have) is reported
+as articles per second of wall time.
 
 Reads full articles (ECB+) and short items (HuffPost) from the shared data folder
 (``NEWSMON_SHARED_DIR``, default ``../shared``) and reports milliseconds per document,
@@ -60,24 +65,54 @@ def per_doc_ms(fn, docs, threads: int) -> float:  # type: ignore[no-untyped-def]
     return (time.perf_counter() - start) * 1000 / len(docs)
 
 
+def _worker(args: tuple[str, list[tuple[str, str]]]) -> int:
+    model = IptcClassifier.load(Path(args[0]))
+    for doc in args[1]:
+        model.classify(*doc)
+    return len(args[1])
+
+
+def per_second(folder: Path, docs: list[tuple[str, str]], processes: int) -> float:
+    """Articles per second of wall time, ``processes`` workers each loading the model
+    (load time excluded: each worker first classifies one article untimed)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes) as pool:
+        pool.map(_worker, [(str(folder), docs[:1])] * processes)  # load and warm up
+        shares = [(str(folder), docs[k::processes]) for k in range(processes)]
+        start = time.perf_counter()
+        done = sum(pool.map(_worker, shares))
+        return done / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--compare", type=Path, help="another model folder to time alongside")
+    parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
-    start = time.perf_counter()
-    model = IptcClassifier.load(MODEL_DIR)
-    print(f"load: {(time.perf_counter() - start) * 1000:.0f} ms; load average {os.getloadavg()}")
+    folders = {"shipped": MODEL_DIR}
+    if args.compare:
+        folders["compared"] = args.compare
+    models = {}
+    for label, folder in folders.items():
+        start = time.perf_counter()
+        models[label] = IptcClassifier.load(folder)
+        print(f"load {label}: {(time.perf_counter() - start) * 1000:.0f} ms")
+    print(f"load average {os.getloadavg()}")
     sets = documents(args.articles)
     for name, docs in sets.items():
         words = sum(len(t.split()) + len(b.split()) for t, b in docs) / len(docs)
-        one = per_doc_ms(model.classify, docs, 1)
-        two = per_doc_ms(model.classify, docs, 2)
-        cpu = cpu_ms(model.classify, docs)
-        print(
-            f"classify {name}: {len(docs)} docs, {words:.0f} words avg: "
-            f"wall {one:.2f} ms/doc (1 thread), {two:.2f} ms/doc (2 threads); "
-            f"CPU {cpu:.2f} ms/doc"
-        )
+        for label, model in models.items():
+            one = per_doc_ms(model.classify, docs, 1)
+            cpu = cpu_ms(model.classify, docs)
+            rate = per_second(folders[label], docs, args.processes)
+            print(
+                f"classify {name} [{label}]: {len(docs)} docs, {words:.0f} words avg: "
+                f"wall {one:.2f} ms/doc (1 thread); CPU {cpu:.2f} ms/doc; "
+                f"{rate:.0f} docs/s with {args.processes} processes"
+            )
     node = parse('(sanction* OR embargo) AND (russia OR "european union") NOT title:sport*')
     docs = sets["full articles (ECB+)"]
     searchables = [Searchable(t, b) for t, b in docs]

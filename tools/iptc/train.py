@@ -27,6 +27,7 @@ import math
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -36,7 +37,14 @@ from feeds.analysis.iptc.classifier import IptcClassifier
 from tools.iptc import datasets
 from tools.iptc.datasets import Example
 
-SOURCE_WEIGHT = {"huffpost": 1.0, "iptc": 1.0, "seed": 3.0, "keywords": 1.0, "teacher": 1.0}
+SOURCE_WEIGHT = {
+    "huffpost": 1.0,
+    "iptc": 1.0,
+    "seed": 3.0,
+    "keywords": 1.0,
+    "teacher": 1.0,
+    "ecbplus": 1.0,
+}
 C = 1.0
 TEACHER_MIN_PROB = 0.2
 TEACHER_C = 0.25  # strong regularisation transfers best to news outside HuffPost's sections
@@ -70,16 +78,12 @@ def token_weights(tok: Tokenizer, texts: list[str], vocab: int) -> np.ndarray:
     return weights
 
 
-def embed_all(model: IptcClassifier, examples: list[Example]) -> np.ndarray:
-    return np.stack([model.embed(e.title, e.text) for e in examples])
-
-
 def evaluate(model: IptcClassifier, examples: list[Example]) -> dict[str, float]:
     codes = model.codes
     top1 = top2 = 0
     pairs: list[tuple[str, str]] = []
     for e in examples:
-        probs = model.probabilities(model.embed(e.title, e.text))
+        probs = model.probabilities(model.features(e.title, e.text))
         order = [codes[i] for i in np.argsort(-probs)]
         top1 += order[0] in e.labels
         top2 += bool(set(order[:2]) & set(e.labels))
@@ -103,6 +107,83 @@ def macro_f1(pairs: list[tuple[str, str]]) -> float:
         fn = sum(1 for g, p in pairs if g == c and p != c)
         scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
     return sum(scores) / len(scores)
+
+
+def one_vs_rest(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray, n: int, c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One binary logistic regression per topic, each topic's rows weighing as much as all
+    the others together: (weights [dims, n], bias [n]).
+
+    Independent per-topic scores are what multi-label output needs: an article about a
+    war's politics can be likely conflict *and* likely politics, which a softmax, whose
+    scores share one unit of mass, can only say by halving both.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((x.shape[1], n), dtype=np.float32)
+    bias = np.zeros(n, dtype=np.float32)
+    for k in range(n):
+        positive = y == k
+        w = weights.copy()
+        w[positive] *= weights.sum() / (2 * weights[positive].sum())
+        w[~positive] *= weights.sum() / (2 * weights[~positive].sum())
+        clf = LogisticRegression(C=c, max_iter=3000).fit(x, positive.astype(int), sample_weight=w)
+        coef[:, k] = clf.coef_[0]
+        bias[k] = clf.intercept_[0]
+    return coef, bias
+
+
+def fit_calibration(
+    logits: np.ndarray, examples: list[Example], codes: list[str]
+) -> tuple[float, float]:
+    """Platt scaling shared by all topics: P(topic acceptable) = sigmoid(a * logit + b),
+    fitted on every (item, topic) pair of a hand-labelled set, whose acceptable sets are
+    multi-label."""
+    from sklearn.linear_model import LogisticRegression
+
+    target = np.array([[c in e.labels for c in codes] for e in examples], dtype=int)
+    platt = LogisticRegression(C=100.0).fit(logits.reshape(-1, 1), target.reshape(-1))
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def choose_min_score(probs: np.ndarray, examples: list[Example], codes: list[str]) -> float:
+    """The reporting threshold for topics after the first that gives the best F1 between
+    the reported topics and the acceptable ones on a hand-labelled set."""
+    best, best_f1 = 0.5, -1.0
+    for threshold in np.arange(0.2, 0.81, 0.05):
+        tp = fp = fn = 0
+        for p, e in zip(probs, examples, strict=True):
+            order = np.argsort(-p)
+            shown = {codes[order[0]]} | {codes[k] for k in order[1:] if p[k] >= threshold}
+            tp += len(shown & set(e.labels))
+            fp += len(shown - set(e.labels))
+            fn += len(set(e.labels) - shown)
+        f1 = 2 * tp / (2 * tp + fp + fn)
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = round(float(threshold), 2), f1
+    return best
+
+
+def reliability(model: IptcClassifier, examples: list[Example]) -> list[dict[str, float]]:
+    """Every reported topic (score >= MIN_SCORE) binned by score: how often it is acceptable."""
+    from feeds.analysis.iptc.classifier import MIN_SCORE
+
+    bins = [(MIN_SCORE, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01)]
+    hits = {b: [0, 0, 0.0] for b in bins}
+    for e in examples:
+        probs = model.probabilities(model.features(e.title, e.text))
+        for k, p in enumerate(probs):
+            for low, high in bins:
+                if low <= p < high:
+                    hits[(low, high)][0] += 1
+                    hits[(low, high)][1] += model.codes[k] in e.labels
+                    hits[(low, high)][2] += float(p)
+    return [
+        {"from": low, "to": min(high, 1.0), "n": n, "mean_score": s / n, "right": ok / n}
+        for (low, high), (n, ok, s) in hits.items()
+        if n
+    ]
 
 
 def child_prototypes(
@@ -186,6 +267,18 @@ def main() -> None:
     )
     parser.add_argument("--balance", choices=("count", "mass"), default="mass")
     parser.add_argument("--title-weight", type=float, default=None)
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        help="the sentence encoder folder (model.onnx, tokenizer.json) to read openings with",
+    )
+    parser.add_argument("--encoder-tokens", type=int, default=32)
+    parser.add_argument(
+        "--head", choices=("ovr", "softmax"), default="ovr", help="one-vs-rest or multinomial"
+    )
+    parser.add_argument(
+        "--no-ecbplus", action="store_true", help="leave ECB+ topics 1-10 out of training"
+    )
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--evaluate-only", action="store_true")
     args = parser.parse_args()
@@ -203,6 +296,9 @@ def main() -> None:
     train = train_hp + datasets.taxonomy_examples() + datasets.seed_examples()
     if not args.no_keywords:
         train += datasets.keyword_examples()
+    ecb_train, ecb_held_out = datasets.ecbplus_split()
+    if not args.no_ecbplus:
+        train += ecb_train
     labels = [e.labels[0] for e in train]
     row_weights = [source_weight[e.source] for e in train]
     if args.teacher and args.teacher_mode == "all":
@@ -224,7 +320,14 @@ def main() -> None:
     taxonomy = datasets.iptc_taxonomy()
     top_codes = sorted(set(labels))
 
-    blank = np.zeros((vectors.shape[1], len(top_codes)), dtype=np.float32)
+    encoder = None
+    width = vectors.shape[1]
+    if args.encoder:
+        from feeds.analysis.iptc.encoder import DIMENSIONS, SentenceEncoder
+
+        encoder = SentenceEncoder(args.encoder, max_tokens=args.encoder_tokens)
+        width += DIMENSIONS
+    blank = np.zeros((width, len(top_codes)), dtype=np.float32)
     embedder = IptcClassifier(
         tok,
         vectors,
@@ -233,11 +336,12 @@ def main() -> None:
         np.zeros(len(top_codes), np.float32),
         tuple(top_codes),
         {c: str(taxonomy[c]["label"]) for c in top_codes},
+        encoder=encoder,
     )
     cache: dict[tuple[str, str], np.ndarray] = {}
     for e in train:
         if (e.title, e.text) not in cache:
-            cache[(e.title, e.text)] = embedder.embed(e.title, e.text)
+            cache[(e.title, e.text)] = embedder.features(e.title, e.text)
     x = np.stack([cache[(e.title, e.text)] for e in train])
     y = np.array([top_codes.index(code) for code in labels])
     sample_weight = np.array(row_weights)
@@ -247,24 +351,41 @@ def main() -> None:
         y, weights=None if args.balance == "count" else sample_weight, minlength=len(top_codes)
     )
     sample_weight *= mass.sum() / (len(top_codes) * mass[y])
-    clf = LogisticRegression(C=args.c, max_iter=3000)
-    clf.fit(x, y, sample_weight=sample_weight)
-    bias = clf.intercept_.astype(np.float32)
+    extra: dict[str, np.ndarray] = {}
+    if args.head == "softmax":
+        clf = LogisticRegression(C=args.c, max_iter=3000)
+        clf.fit(x, y, sample_weight=sample_weight)
+        coef, bias = clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32)
+    else:
+        # per-topic balance is done inside; undo the multinomial balancing above
+        coef, bias = one_vs_rest(x, y, np.array(row_weights), len(top_codes), args.c)
     if args.prior and prior:
         bias = bias + np.float32(args.prior) * np.log(
             np.array([prior[c] for c in top_codes], dtype=np.float32)
         )
+    if args.head == "ovr":
+        # Calibration on the hand-labelled development set (never a training item).
+        calibration = datasets.huffpost_news_test()
+        raw = np.stack([embedder.features(e.title, e.text) for e in calibration]) @ coef + bias
+        slope, offset = fit_calibration(raw, calibration, top_codes)
+        probs = 1 / (1 + np.exp(-(slope * raw + offset)))
+        extra["calibration"] = np.array([slope, offset], dtype=np.float32)
+        extra["min_score"] = np.float32(choose_min_score(probs, calibration, top_codes))
+        print("calibration", extra["calibration"], "min score", extra["min_score"])
 
     child_codes, protos = child_prototypes(embedder, taxonomy)
     keep = [i for i, c in enumerate(child_codes) if taxonomy[c]["level1"] in top_codes]
     head = {
         "codes": np.array(top_codes),
-        "weights": clf.coef_.T.astype(np.float32),
+        "weights": coef,
         "bias": bias,
         "token_weights": weights.astype(np.float16),
         "child_codes": np.array([child_codes[i] for i in keep]),
         "child_prototypes": protos[keep],
+        **extra,
     }
+    if encoder is not None:
+        head["encoder_tokens"] = np.int32(args.encoder_tokens)
     used = set(top_codes) | set(head["child_codes"].tolist())
     tax_json = {
         "source": "IPTC NewsCodes Media Topics, https://cv.iptc.org/newscodes/mediatopic/",
@@ -277,12 +398,13 @@ def main() -> None:
             for c in sorted(used)
         },
     }
-    model = IptcClassifier.from_arrays(tok, vectors.astype(np.float16), head, tax_json)
+    model = IptcClassifier.from_arrays(tok, vectors.astype(np.float16), head, tax_json, encoder)
 
-    report = {
+    report: dict[str, Any] = {
         "tune (HuffPost held-out, weak labels)": evaluate(model, tune),
         "huffpost-news (hand-labelled)": evaluate(model, datasets.huffpost_news_test()),
         "ecbplus (hand-labelled, full articles)": evaluate(model, datasets.ecbplus_test()),
+        "ecbplus topics 11-20 (not trained on)": evaluate(model, ecb_held_out),
     }
     if not args.evaluate_only:
         # Held-out: scored once, when the settings are fixed and the files are written.
@@ -292,7 +414,17 @@ def main() -> None:
         report["huffpost-holdout2 (held-out, hand-labelled)"] = evaluate(
             model, datasets.huffpost_news_test("huffpost_news_holdout2.tsv")
         )
+        held_out = (
+            datasets.huffpost_news_test("huffpost_news_final.tsv")
+            + datasets.huffpost_news_test("huffpost_news_holdout2.tsv")
+            + ecb_held_out
+        )
+        report["reliability (held-out sets together)"] = reliability(model, held_out)
     for name, scores in report.items():
+        if isinstance(scores, list):
+            for row in scores:
+                print(f"{name:44} " + "  ".join(f"{k}={v:.3f}" for k, v in row.items()))
+            continue
         print(
             f"{name:44} "
             + "  ".join(

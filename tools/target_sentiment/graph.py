@@ -30,15 +30,18 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from feeds.analysis.targeted import encoding
+from tools.target_sentiment import data as splits
 
 LAYERS = 6
 HEADS = 12
+HIDDEN = 384
 MS = "com.microsoft"  # ONNX Runtime's contrib kernels
 EPSILON = 1e-12
 INPUTS = ("input_ids", "attention_mask", "token_type_ids", "target_mask")  # as encoding.py
@@ -67,9 +70,16 @@ def _uint8_range(low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_graph(
-    w: dict[str, np.ndarray], ranges: dict[str, tuple[float, float]] | None = None
+    w: dict[str, np.ndarray],
+    ranges: dict[str, tuple[float, float]] | None = None,
+    *,
+    sentence: bool = False,
 ) -> onnx.ModelProto:
     """The classifier from PyTorch-named weights (``nn.Linear`` weights as [out, in]).
+
+    ``sentence``: the plain encoder instead (no mention input, no head): the output is
+    ``embedding``, the unit-length mean of the last layer over the real word pieces, as
+    sentence-transformers pools MiniLM; the topic classifier's encoder is built this way.
 
     Without ``ranges``: the float graph (to calibrate and to compare with). With
     ``ranges`` (the observed [low, high] of each quantised product's input, by the names
@@ -169,8 +179,31 @@ def build_graph(
         out = _name("output", n)
         o = matmul(g, w[f"{out}.dense.weight"].T, f"layer{n}_output_dense")
         x = skip_norm(o, x, out, f"layer{n}_out")
-    # mean of every word piece and mean of the mention's: one [2, tokens] x [tokens, hidden]
-    # product per row, divided by the counts (at least 1)
+    if sentence:
+        output = _sentence_pooling(node, const, x)
+        inputs, shape = INPUTS[:3], ["batch", HIDDEN]
+    else:
+        output = _mention_pooling(node, const, x, w)
+        inputs, shape = INPUTS, ["batch", 3]
+    dims = ["batch", "tokens"]
+    graph = helper.make_graph(
+        nodes,
+        "sentence_encoder" if sentence else "target_sentiment",
+        [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in inputs],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, shape)],
+        inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _mention_pooling(node: Any, const: Any, x: str, w: dict[str, np.ndarray]) -> str:
+    """Mean of every word piece and mean of the mention's: one [2, tokens] x [tokens,
+    hidden] product per row, divided by the counts (at least 1); then the float head."""
     masks = []
     axis1 = const("axis1", np.array([1], np.int64))
     for name in ("attention_mask", "target_mask"):
@@ -185,22 +218,24 @@ def build_graph(
     flat = node("Reshape", [pooled, const("flat_shape", np.array([0, -1], np.int64))], "pooled")
     # the head is tiny: it stays in float
     head = const("head.weight", w["head.weight"].T.astype(np.float32))
-    node("Add", [node("MatMul", [flat, head], "head_matmul"), param("head.bias")], "logits")
+    matmul = node("MatMul", [flat, head], "head_matmul")
+    return str(node("Add", [matmul, const("head.bias", w["head.bias"])], "logits"))
 
-    dims = ["batch", "tokens"]
-    graph = helper.make_graph(
-        nodes,
-        "target_sentiment",
-        [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in INPUTS],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3])],
-        inits,
-    )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
-    )
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+
+def _sentence_pooling(node: Any, const: Any, x: str) -> str:
+    """The unit-length mean of the real word pieces' last-layer vectors."""
+    axis1 = const("axis1", np.array([1], np.int64))
+    f = node("Cast", ["attention_mask"], "attention_mask_float", to=TensorProto.FLOAT)
+    row = node("Unsqueeze", [f, axis1], "attention_mask_row")
+    sums = node("MatMul", [row, x], "pool_sum")
+    axis2 = const("axis2", np.array([2], np.int64))
+    counts = node("ReduceSum", [row, axis2], "pool_count", keepdims=1)
+    counts = node("Max", [counts, const("one", np.array(1.0, np.float32))], "pool_count_min1")
+    pooled = node("Div", [sums, counts], "pool_mean")
+    flat = node("Reshape", [pooled, const("flat_shape", np.array([0, -1], np.int64))], "pooled")
+    norm = node("ReduceL2", [flat], "pooled_norm", axes=[1], keepdims=1)  # opset 17: attribute
+    floor = node("Max", [norm, const("tiny", np.array(1e-9, np.float32))], "pooled_norm_min")
+    return str(node("Div", [flat, floor], "embedding"))
 
 
 QUANTISED_INPUTS = tuple(
@@ -246,12 +281,16 @@ def weights_from_int8(path: Path) -> dict[str, np.ndarray]:
 
 
 def calibrate(
-    w: dict[str, np.ndarray], rows: Iterable[tuple[list[int], list[int], list[int]]]
+    w: dict[str, np.ndarray],
+    rows: Iterable[tuple[list[int], list[int], list[int]]],
+    *,
+    sentence: bool = False,
 ) -> dict[str, tuple[float, float]]:
-    """Observed ranges of every quantised input of the float graph, one row per run."""
+    """Observed ranges of every quantised input of the float graph, one row per run
+    (``sentence``: of the plain encoder; the rows' mention masks are then ignored)."""
     import onnxruntime as ort
 
-    model = build_graph(w)
+    model = build_graph(w, sentence=sentence)
     for name in QUANTISED_INPUTS:
         model.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
     options = ort.SessionOptions()
@@ -263,8 +302,11 @@ def calibrate(
     highs: dict[str, list[float]] = {k: [] for k in QUANTISED_INPUTS}
     pack = encoding.pack
     for row in rows:
+        feed = pack([row])
+        if sentence:
+            del feed["target_mask"]
         for name, value in zip(
-            QUANTISED_INPUTS, session.run(list(QUANTISED_INPUTS), pack([row])), strict=True
+            QUANTISED_INPUTS, session.run(list(QUANTISED_INPUTS), feed), strict=True
         ):
             lows[name].append(float(value.min()))
             highs[name].append(float(value.max()))
@@ -300,7 +342,7 @@ def _training_rows(data: Path, tokenizer_file: Path, *, plain: bool = False) -> 
         item = json.loads(line)
         spans = [(t["from"], t["to"]) for t in item["targets"]]
         for target in item["targets"]:
-            if data.held_out(data.article_of(target["Input.gid"]), 1):
+            if splits.held_out(splits.article_of(target["Input.gid"]), 1):
                 continue
             own = (target["from"], target["to"])
             others = [] if plain else [span for span in spans if span != own]

@@ -1,4 +1,4 @@
-"""The IPTC Media Topics classifier: static MiniLM token vectors and a linear head.
+"""The IPTC Media Topics classifier: MiniLM reads the opening, static vectors the body.
 
 How an article is scored
 ------------------------
@@ -9,9 +9,17 @@ How an article is scored
    vector is the weighted mean of its tokens' vectors; title tokens count
    :data:`TITLE_WEIGHT` times, and only the first :data:`MAX_BODY_TOKENS` tokens of the
    text are read (the lede carries the topic; the tail repeats or wanders).
-3. A linear head (multinomial logistic regression over the 17 top-level topics, trained by
-   ``tools/iptc/train.py``) turns the normalised vector into probabilities.
-4. Second-level topics: each top-level topic's children have a prototype vector built from
+3. The full transformer (:mod:`.encoder`) reads the headline and the start of the lede,
+   where word order matters most; its sentence embedding is appended to the static one.
+   A model trained without it (no ``encoder_tokens`` in ``head.npz``) reads the bag only.
+4. A linear head, one logistic regression per top-level topic (trained by
+   ``tools/iptc/train.py``), turns the joined vector into one score per topic. Scores are
+   independent, so an article can be likely conflict *and* likely politics, and are
+   calibrated on hand-labelled news (``calibration`` in ``head.npz``: one slope and offset
+   for all topics) so that a score of 0.8 is right about 80 % of the time; the reliability
+   table is in docs/BENCHMARKS.md. A head without ``calibration`` is the earlier
+   multinomial one, read with a softmax.
+5. Second-level topics: each top-level topic's children have a prototype vector built from
    their IPTC names and our seed phrases. A child is reported only when its parent is
    reported with at least :data:`CHILD_PARENT_MIN` and the article is clearly closer to
    that child than to its siblings (see :meth:`IptcClassifier._children`).
@@ -34,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from tokenizers import Tokenizer
 
+from feeds.analysis.iptc.encoder import SentenceEncoder
 from feeds.errors import ConfigError
 from feeds.models import TopicScore
 
@@ -74,6 +83,9 @@ class IptcClassifier:
         codes: tuple[str, ...],
         labels: dict[str, str],
         children: tuple[_Child, ...] = (),
+        encoder: SentenceEncoder | None = None,
+        calibration: tuple[float, float] | None = None,
+        min_score: float = MIN_SCORE,
     ) -> None:
         tokenizer.no_truncation()
         tokenizer.no_padding()
@@ -85,12 +97,22 @@ class IptcClassifier:
         self.codes = codes
         self.labels = labels
         self._children = children
+        self._encoder = encoder
+        self._calibration = calibration
+        self._min_score = min_score
+        if (encoder is None) != (weights.shape[0] == vectors.shape[1]):
+            raise ConfigError(
+                "the IPTC head does not fit its inputs: "
+                f"{weights.shape[0]} weights per topic for {vectors.shape[1]} static dimensions"
+                + (" and an encoder" if encoder else " without an encoder")
+            )
 
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, directory: Path) -> IptcClassifier:
-        """Read the model files written by ``tools/iptc/train.py`` from ``directory``."""
+    def load(cls, directory: Path, encoder_dir: Path | None = None) -> IptcClassifier:
+        """Read the model files written by ``tools/iptc/train.py`` from ``directory``
+        (the encoder from ``encoder_dir``, by default the one shipped beside it)."""
         missing = [name for name in FILES if not (directory / name).is_file()]
         if missing:
             raise ConfigError(f"IPTC model files missing in {directory}: {', '.join(missing)}")
@@ -102,7 +124,10 @@ class IptcClassifier:
             taxonomy = json.loads((directory / "taxonomy.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise ConfigError(f"cannot load the IPTC model in {directory}: {exc}") from exc
-        return cls.from_arrays(tokenizer, vectors, arrays, taxonomy)
+        encoder = None
+        if "encoder_tokens" in arrays:
+            encoder = SentenceEncoder(encoder_dir, max_tokens=int(arrays["encoder_tokens"]))
+        return cls.from_arrays(tokenizer, vectors, arrays, taxonomy, encoder)
 
     @classmethod
     def from_arrays(
@@ -111,6 +136,7 @@ class IptcClassifier:
         vectors: npt.NDArray[Any],
         head: dict[str, npt.NDArray[Any]],
         taxonomy: dict[str, Any],
+        encoder: SentenceEncoder | None = None,
     ) -> IptcClassifier:
         codes = tuple(str(c) for c in head["codes"])
         labels = {str(k): str(v["label"]) for k, v in taxonomy["topics"].items()}
@@ -134,6 +160,11 @@ class IptcClassifier:
             codes,
             labels,
             tuple(children),
+            encoder,
+            (float(head["calibration"][0]), float(head["calibration"][1]))
+            if "calibration" in head
+            else None,
+            float(head["min_score"]) if "min_score" in head else MIN_SCORE,
         )
 
     # ------------------------------------------------------------------ use
@@ -152,8 +183,21 @@ class IptcClassifier:
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm > 0 else vector
 
-    def probabilities(self, vector: FloatArray) -> FloatArray:
-        logits = vector @ self._weights + self._bias
+    def features(self, title: str, text: str) -> FloatArray:
+        """What the head reads: the static vector, then the encoder's (when it has one)."""
+        vector = self.embed(title, text)
+        if self._encoder is None:
+            return vector
+        return np.concatenate([vector, self._encoder.embed(title, text)])
+
+    def probabilities(self, features: FloatArray) -> FloatArray:
+        """One score per topic: calibrated and independent (one-vs-rest head), or a softmax
+        (the earlier multinomial head)."""
+        logits = features @ self._weights + self._bias
+        if self._calibration is not None:
+            slope, offset = self._calibration
+            scores: FloatArray = 1.0 / (1.0 + np.exp(-(slope * logits + offset)))
+            return scores
         logits = logits - logits.max()
         exp = np.exp(logits)
         probs: FloatArray = exp / exp.sum()
@@ -166,9 +210,12 @@ class IptcClassifier:
         vector = self.embed(title, text)
         if not vector.any():
             return ()
-        probs = self.probabilities(vector)
+        if self._encoder is None:
+            probs = self.probabilities(vector)
+        else:
+            probs = self.probabilities(np.concatenate([vector, self._encoder.embed(title, text)]))
         order = np.argsort(-probs, kind="stable")
-        chosen = [int(order[0])] + [int(i) for i in order[1:] if probs[i] >= MIN_SCORE]
+        chosen = [int(order[0])] + [int(i) for i in order[1:] if probs[i] >= self._min_score]
         topics = [self._score(self.codes[i], float(probs[i])) for i in chosen]
         topics.extend(self._strong_children(vector, probs, chosen))
         topics.sort(key=lambda t: (-t.score, t.code))
