@@ -14,12 +14,15 @@ SQLite database (fetch, parse, dedup, analyse, group), and scores what was store
 Publication times: each event gets a start date drawn uniformly over ``--spread-days``
 days; its articles appear within ``--burst-hours`` of it, copies a few hours after their
 original. ``--spread-days 0`` puts every event at the same moment, so that only the words
-can keep two events apart (the worst case).
+can keep two events apart (the worst case). ``--event-gaps 1,2,4,10,30`` is the realistic
+setting: each topic is dated over ``--spread-days`` and its two events follow each other
+one of those numbers of days apart (drawn per topic), so time separates some pairs of
+like events and leaves the close ones to the content.
 
 Usage::
 
     .venv/bin/python bench/stories_quality.py [--data PATH] [--topics 1-10] [--seeds 1,2,3]
-        [--spread-days 365] [--sweep 0.2,0.25,0.3] [--guard-sweep 1,2,3]
+        [--spread-days 365] [--event-gaps 1,2,4,10,30] [--sweep 0.2,0.25,0.3] [--guard-sweep 1,2,3]
 
 ``--guard-sweep`` tries other values of ``feeds.dedup.stories.GUARD_NAMES`` (how many of
 the most salient names the name guard compares; 0 turns the guard off).
@@ -79,6 +82,10 @@ def parse_topics(spec: str) -> set[int]:
     return chosen
 
 
+def parse_gaps(spec: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in spec.split(",") if x)
+
+
 def split_doc(text: str) -> tuple[str, str]:
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     title = " ".join(lines[0].split()[:20]) if lines else "untitled"
@@ -111,12 +118,49 @@ def edit_copy(item: Item, rng: random.Random) -> Item:
     )
 
 
+def event_starts(
+    docs: list[dict[str, Any]],
+    rng: random.Random,
+    spread_days: float,
+    event_gaps: tuple[float, ...] = (),
+) -> dict[str, datetime]:
+    """When each event starts.
+
+    Without ``event_gaps`` every event draws its own date over ``spread_days``. With them
+    (the realistic setting), each *topic* draws its date over ``spread_days`` and its
+    events follow one another, each this many days (one of ``event_gaps``, drawn per
+    topic) after the one before, in a random order: two earthquakes of one topic one,
+    two, four, ten or thirty days apart, as news has them.
+    """
+    events = sorted({d["subtopic"] for d in docs})
+    if not event_gaps:
+        return {e: BASE + timedelta(days=rng.uniform(0, spread_days)) for e in events}
+    by_topic: dict[int, list[str]] = defaultdict(list)
+    for d in docs:
+        if d["subtopic"] not in by_topic[d["topic"]]:
+            by_topic[d["topic"]].append(d["subtopic"])
+    start: dict[str, datetime] = {}
+    for topic in sorted(by_topic):
+        when = BASE + timedelta(days=rng.uniform(0, spread_days))
+        gap = timedelta(days=rng.choice(event_gaps))
+        order = sorted(by_topic[topic])
+        rng.shuffle(order)
+        for event in order:
+            start[event] = when
+            when += gap
+    return start
+
+
 def make_items(
-    docs: list[dict[str, Any]], seed: int, copies: float, spread_days: float, burst_hours: float
+    docs: list[dict[str, Any]],
+    seed: int,
+    copies: float,
+    spread_days: float,
+    burst_hours: float,
+    event_gaps: tuple[float, ...] = (),
 ) -> list[Item]:
     rng = random.Random(seed)
-    events = sorted({d["subtopic"] for d in docs})
-    start = {e: BASE + timedelta(days=rng.uniform(0, spread_days)) for e in events}
+    start = event_starts(docs, rng, spread_days, event_gaps)
     items = []
     for doc in docs:
         title, body = split_doc(doc["text"])
@@ -284,6 +328,12 @@ def main() -> None:
     parser.add_argument("--copies", type=float, default=0.15, help="share of docs copied")
     parser.add_argument("--spread-days", type=float, default=365.0)
     parser.add_argument("--burst-hours", type=float, default=36.0)
+    parser.add_argument(
+        "--event-gaps",
+        default="",
+        help="realistic times: a topic's events follow one another this many days apart "
+        "(one value drawn per topic, e.g. 1,2,4,10,30); topics spread over --spread-days",
+    )
     parser.add_argument("--sweep", default="", help="MIN_SIMILARITY values to try")
     parser.add_argument("--guard-sweep", default="", help="GUARD_NAMES values to try")
     args = parser.parse_args()
@@ -296,8 +346,10 @@ def main() -> None:
     thresholds = [float(x) for x in args.sweep.split(",") if x] or [stories_module.MIN_SIMILARITY]
     guards = [int(x) for x in args.guard_sweep.split(",") if x] or [stories_module.GUARD_NAMES]
     seeds = [int(s) for s in args.seeds.split(",")]
+    gaps = parse_gaps(args.event_gaps)
     print(
         f"{len(docs)} documents, topics {args.topics}, spread {args.spread_days} days, "
+        f"event gaps {args.event_gaps or 'none (each event drawn alone)'}, "
         f"copies {args.copies}, seeds {seeds}"
     )
     print(
@@ -309,7 +361,7 @@ def main() -> None:
         stories_module.MIN_SIMILARITY = threshold
         stories_module.GUARD_NAMES = guard
         runs = [
-            run_once(make_items(docs, seed, args.copies, args.spread_days, args.burst_hours))
+            run_once(make_items(docs, seed, args.copies, args.spread_days, args.burst_hours, gaps))
             for seed in seeds
         ]
 

@@ -33,7 +33,15 @@ service can do, so every rule below leans towards keeping articles apart:
    words say "same kind of event", the names say "somebody else". The guard only ever
    refuses a merge, so it can cost recall but never precision, and it is cheap (one
    pass over the text, a few set lookups per candidate).
-5. **Decisions are final and online.** An article is assigned once, when it is analysed,
+5. **Figures and days are evidence both ways** (:mod:`feeds.dedup.events`). Two fights
+   of one boxer in one week share his name and the boxing words, but not his record
+   (52-3, then 58-3): a score or record stated on both sides with none in common refuses
+   the merge. And an article that names the story's day, age, magnitude or toll, or
+   whose salient names agree with the story's as a whole, is probably the same event
+   told in other words: each such piece of evidence lowers the similarity it needs
+   (:func:`required_similarity`). The first rule is where precision comes from when
+   two like events are close in time; the second is where recall comes from.
+6. **Decisions are final and online.** An article is assigned once, when it is analysed,
    against the stories that exist then; stories are never merged or split afterwards.
    That keeps ids stable for exports and digests, at the price of an occasional story
    told twice.
@@ -41,9 +49,10 @@ service can do, so every rule below leans towards keeping articles apart:
 Finding candidates without a scan
 ---------------------------------
 Each story's :data:`INDEX_TERMS` heaviest terms are stored in an inverted index
-(term -> story, with the story's last event time); the names travel in the story's
-signature, under keys that start with :data:`NAME_PREFIX` (never a term), so they
-need no table of their own. A new article looks up its own
+(term -> story, with the story's last event time); the names and the event features
+travel in the story's signature, under keys that start with :data:`NAME_PREFIX` and
+:data:`feeds.dedup.events.EVENT_PREFIX` (never a term), so they need no table of their
+own and the retrieval is unchanged. A new article looks up its own
 :data:`QUERY_TERMS` heaviest terms among stories active inside the window, keeps the
 :data:`MAX_CANDIDATES` stories that share the most of them, and scores only those. Reads
 stay proportional to the news of the last days, not to the archive.
@@ -61,6 +70,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from feeds.dedup.events import EVENT_PREFIX, compare_events
+
 __all__ = [
     "GUARD_NAMES",
     "INDEX_TERMS",
@@ -73,10 +84,12 @@ __all__ = [
     "StoryChoice",
     "article_vector",
     "choose_story",
+    "evidence",
     "cosine",
     "merge_signature",
     "name_vector",
     "names_conflict",
+    "required_similarity",
     "term_vector",
     "top_terms",
 ]
@@ -109,6 +122,16 @@ NAME_PREFIX = "="
 # the tuning topics of the quality bench (1 and 2 did; docs/BENCHMARKS.md).
 SIGNATURE_NAMES = 40
 GUARD_NAMES = 3
+# Event features kept in a story's signature (days, records, magnitudes, tolls, ages; the
+# ones most of its articles state).
+SIGNATURE_EVENTS = 20
+# Evidence that lowers the similarity needed to join (docs/STORIES.md, "Event features"):
+# each piece takes SUPPORT_STEP off MIN_SIMILARITY, down to MIN_SUPPORTED_SIMILARITY; salient
+# names count as a piece when their cosine reaches NAME_SUPPORT. Tuned on topics 1-10
+# of the quality bench, realistic times (docs/BENCHMARKS.md, "Stories v2").
+SUPPORT_STEP = 0.1
+MIN_SUPPORTED_SIMILARITY = 0.2
+NAME_SUPPORT = 0.3
 # A capitalised word seen only at the start of a sentence or in a headline (where every
 # word may be capitalised) counts as a name only if it is this rare (Zipf) and never
 # written in lower case in the body: "Reid" or "Lohan" yes, "Police" or "Hire" no.
@@ -224,11 +247,19 @@ def article_vector(title: str, text: str) -> dict[str, float]:
 
 
 def _split(vector: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """Terms and names of a vector; event keys (:data:`EVENT_PREFIX`) are neither."""
     terms: dict[str, float] = {}
     names: dict[str, float] = {}
     for key, weight in vector.items():
-        (names if key.startswith(NAME_PREFIX) else terms)[key] = weight
+        if key.startswith(NAME_PREFIX):
+            names[key] = weight
+        elif not key.startswith(EVENT_PREFIX):
+            terms[key] = weight
     return terms, names
+
+
+def _event_part(vector: Mapping[str, float]) -> dict[str, float]:
+    return {k: w for k, w in vector.items() if k.startswith(EVENT_PREFIX)}
 
 
 def names_conflict(article: Mapping[str, float], story: Mapping[str, float]) -> bool:
@@ -283,7 +314,11 @@ def merge_signature(
     for term, w in vector.items():
         summed[term] = summed.get(term, 0.0) + w
     terms, names = _split(summed)
-    keep = _heaviest(terms, SIGNATURE_TERMS) + _heaviest(names, SIGNATURE_NAMES)
+    keep = (
+        _heaviest(terms, SIGNATURE_TERMS)
+        + _heaviest(names, SIGNATURE_NAMES)
+        + _heaviest(_event_part(summed), SIGNATURE_EVENTS)
+    )
     return {term: round(summed[term], 6) for term in keep}
 
 
@@ -309,29 +344,69 @@ def in_window(when: datetime, candidate: StoryCandidate) -> bool:
     return candidate.first_time - WINDOW <= when <= candidate.last_time + WINDOW
 
 
+def required_similarity(support: int) -> float:
+    """The term cosine an article needs to join a story backed by ``support`` pieces of
+    evidence (:func:`evidence`): :data:`MIN_SIMILARITY` with none, :data:`SUPPORT_STEP`
+    less per piece, never below :data:`MIN_SUPPORTED_SIMILARITY`."""
+    return max(MIN_SUPPORTED_SIMILARITY, MIN_SIMILARITY - SUPPORT_STEP * support)
+
+
+def evidence(
+    names: Mapping[str, float],
+    story_names: Mapping[str, float],
+    events: Mapping[str, float],
+    story_events: Mapping[str, float],
+) -> int | None:
+    """Independent signs that an article tells a story's event; None on a conflict.
+
+    One piece each for: the same day, record, magnitude, age or toll
+    (:func:`feeds.dedup.events.compare_events`), and salient names that agree as a whole
+    (name cosine at least :data:`NAME_SUPPORT`: the who and where, not just one shared
+    protagonist). A conflict of names (:func:`names_conflict`) or of event figures
+    (another score or win-loss record) rules the story out.
+    """
+    if names_conflict(names, story_names):
+        return None
+    match = compare_events(events, story_events)
+    if match.conflict:
+        return None
+    support = match.agree
+    if names and story_names and cosine(names, story_names) >= NAME_SUPPORT:
+        support += 1
+    return support
+
+
 def choose_story(
     vector: Mapping[str, float], when: datetime, candidates: Sequence[StoryCandidate]
 ) -> StoryChoice:
     """The most similar story in the window if it is similar enough, else a new story.
 
-    Similarity is over the terms; a story whose salient names conflict with the
-    article's (:func:`names_conflict`) is not a candidate at all. Ties go to the older
+    Similarity is over the terms. "Similar enough" is :data:`MIN_SIMILARITY`, lowered by
+    the evidence that the article tells the story's event (:func:`evidence`,
+    :func:`required_similarity`); a story in conflict with the article is not a candidate
+    at all. Among the stories that qualify the most similar wins; ties go to the older
     story (lower id) so the choice does not depend on the order in which storage
     returned the candidates.
     """
     terms, names = _split(vector)
+    events = _event_part(vector)
     best: tuple[float, int] | None = None
+    best_seen = 0.0
     for candidate in candidates:
         if not in_window(when, candidate):
             continue
         story_terms, story_names = _split(candidate.signature)
-        if names_conflict(names, story_names):
+        support = evidence(names, story_names, events, _event_part(candidate.signature))
+        if support is None:
             continue
         score = cosine(terms, story_terms)
+        best_seen = max(best_seen, score)
+        if score < required_similarity(support):
+            continue
         if best is None or score > best[0] or (score == best[0] and candidate.id < best[1]):
             best = (score, candidate.id)
-    if best is None or best[0] < MIN_SIMILARITY:
-        return StoryChoice(None, best[0] if best else 0.0)
+    if best is None:
+        return StoryChoice(None, best_seen)
     return StoryChoice(best[1], best[0])
 
 

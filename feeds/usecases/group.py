@@ -7,6 +7,7 @@ the article. Per article::
     pure, outside any transaction:
         shingles + MinHash band keys                        -- feeds.dedup.neardup
         rarity-weighted terms and salient names, event time -- feeds.dedup.stories
+        days, scores, ages, magnitudes, tolls               -- feeds.dedup.events
     one short transaction:
         take the story-index lock (one assigner at a time)  -- Repository
         skip the article if another worker grouped it
@@ -14,7 +15,8 @@ the article. Per article::
           (and no conflict of salient names)
           yes: duplicate_of = the original (the first copy), same story
           no:  story candidates from the term index in the window -> choose_story
-               (most similar terms, salient names not in conflict)
+               (most similar terms, salient names and figures not in conflict,
+               a lower bar with evidence of the same event)
                join it, or open a new story
         index the article's bands and the story's terms
 
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from feeds.dedup.events import event_keys
 from feeds.dedup.neardup import MIN_RESEMBLANCE, fingerprint, resemblance, shingles
 from feeds.dedup.stories import (
     INDEX_TERMS,
@@ -89,8 +92,8 @@ def group_pending(
 def group_one(store: Store, item: ArticleForGrouping) -> Grouping | None:
     """Decide and record one article's story; None when another worker did it first."""
     body_shingles, bands = fingerprint(item.text)
-    vector = article_vector(item.title, item.text)
     when = event_time(item.published, item.first_seen)
+    vector = {**article_vector(item.title, item.text), **event_keys(item.title, item.text, when)}
     with store.transaction() as repo:
         repo.lock_story_index()
         if repo.story_of(item.id) is not None:
