@@ -418,6 +418,51 @@ class StorySummary:
     last_time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class StoryOutlet:
+    """One outlet (feed) that carried articles of the story."""
+
+    feed_id: int
+    name: str  # the feed's title, else its host (as digests name outlets)
+    url: str
+    articles: int  # the story's articles this feed carried, copies included
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One article of the story, as the timeline shows it."""
+
+    article_id: int
+    time: datetime  # the event time the story was built on (published, else first seen)
+    outlets: tuple[str, ...]  # names of the feeds that carried it, first sighting first
+    title: str
+    url: str | None
+    duplicate_of: int | None  # set when the article is a copy of that one
+
+
+@dataclass(frozen=True, slots=True)
+class StoryActor:
+    """One actor across the story: how often and in which tone it was mentioned."""
+
+    name: str
+    type: ActorType
+    mentions: int  # articles mentioning it, copies left out
+    mean_sentiment: float  # mean score of those articles, -1..1
+    negative: int
+    neutral: int
+    positive: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDetail:
+    """One story in full, for ``newsmon stories show``."""
+
+    summary: StorySummary
+    outlets: tuple[StoryOutlet, ...]  # most articles first
+    timeline: tuple[StoryMember, ...]  # oldest first
+    actors: tuple[StoryActor, ...]  # most mentioned first
+
+
 # --------------------------------------------------------------------------- actors
 
 

@@ -285,6 +285,14 @@ class StoryRepository(Protocol):
         """The largest stories active since ``since``, largest first."""
         ...
 
+    def get_story(self, story_id: int) -> StorySummary:
+        """One story, summarised as :meth:`list_stories` does; NotFound when there is none."""
+        ...
+
+    def story_article_ids(self, story_id: int) -> list[int]:
+        """The ids of the story's articles (copies included), lowest first."""
+        ...
+
 
 class DigestRepository(Protocol):
     """Subscriptions and the digest outbox."""

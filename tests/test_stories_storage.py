@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from feeds.models import NewArticle
+import pytest
+
+from feeds.errors import NotFound
+from feeds.models import (
+    ActorSentiment,
+    AnalysisResult,
+    NewArticle,
+    StoryMember,
+)
 from feeds.usecases.group import group_pending
+from feeds.usecases.stories import story_detail
 from storage.repository import SqlStore
 from tests.test_neardup import ARREST, ARREST_FOLLOW_UP, OTHER_ARREST, OTHER_QUAKE, WIRE
 
@@ -119,3 +128,102 @@ def test_two_arrests_at_the_same_time_stay_two_stories(store: SqlStore) -> None:
     assert other != first and follow == first
     with store.transaction() as repo:
         assert [a.duplicate_of for a in repo.iter_articles(ids=ids)] == [None, None, None]
+
+
+def add_story_with_actors(store: SqlStore) -> tuple[int, list[int]]:
+    """A story of three articles from two outlets, analysed: the first article and a
+    follow-up in a titled feed, a copy of the first in an untitled one; and, apart, an
+    article about another quake. Returns the story's id and the four article ids."""
+    with store.transaction() as repo:
+        gazette = repo.add_feed("https://outlet1.example/feed", "Ardmore Gazette", T0).id
+        wire = repo.add_feed("https://outlet2.example/feed", None, T0).id
+        ids = [
+            repo.add_article(a).id
+            for a in (
+                _article(gazette, 1, "Quake kills twelve in Ardmore", WIRE, T0),
+                _article(
+                    wire,
+                    2,
+                    "Ardmore earthquake: schools destroyed",
+                    "ARDMORE (Newswire) - " + WIRE,
+                    T0 + timedelta(hours=1),
+                ),
+                _article(
+                    gazette, 3, "Ardmore death toll rises", FOLLOW_UP, T0 + timedelta(hours=20)
+                ),
+                _article(wire, 4, "Belmora harbour damaged by quake", OTHER_QUAKE, T0),
+            )
+        ]
+    group_pending(store, ids=ids)
+    olsted = "Maren Olsted"
+    readings = {
+        ids[0]: (ActorSentiment(olsted, "person", "negative", -0.6, ("She said.",), 2),),
+        # The copy's readings must not count: it repeats the first article's words.
+        ids[1]: (
+            ActorSentiment(olsted, "person", "positive", 0.9, (), 1),
+            ActorSentiment("Kessel", "other", "positive", 0.5, (), 1),
+        ),
+        ids[2]: (
+            ActorSentiment(olsted, "person", "positive", 0.2, (), 1),
+            ActorSentiment("Kessel", "other", "negative", -0.4, (), 1),
+        ),
+        ids[3]: (ActorSentiment("Lisk", "other", "negative", -0.8, (), 1),),
+    }
+    with store.transaction() as repo:
+        for article_id, actors in readings.items():
+            repo.save_analysis(article_id, AnalysisResult(actors=actors), T0 + timedelta(days=1))
+        story_id = repo.story_of(ids[0])
+    assert story_id is not None
+    return story_id, ids
+
+
+def test_story_detail_has_outlets_timeline_and_actors(store: SqlStore) -> None:
+    story_id, ids = add_story_with_actors(store)
+    detail = story_detail(store, story_id)
+    with store.transaction() as repo:
+        listed = {s.id: s for s in repo.list_stories(limit=10)}
+    # The same summary (title, size, outlets, span) as `stories list` shows.
+    assert detail.summary == listed[story_id]
+    assert (detail.summary.articles, detail.summary.outlets) == (3, 2)
+    assert detail.summary.title == "Quake kills twelve in Ardmore"
+    assert [(o.name, o.url, o.articles) for o in detail.outlets] == [
+        ("Ardmore Gazette", "https://outlet1.example/feed", 2),
+        ("outlet2.example", "https://outlet2.example/feed", 1),  # untitled: its host
+    ]
+    assert detail.timeline == (
+        StoryMember(
+            ids[0],
+            T0,
+            ("Ardmore Gazette",),
+            "Quake kills twelve in Ardmore",
+            "https://outlet1.example/1",
+            None,
+        ),
+        StoryMember(
+            ids[1],
+            T0 + timedelta(hours=1),
+            ("outlet2.example",),
+            "Ardmore earthquake: schools destroyed",
+            "https://outlet2.example/2",
+            ids[0],
+        ),
+        StoryMember(
+            ids[2],
+            T0 + timedelta(hours=20),
+            ("Ardmore Gazette",),
+            "Ardmore death toll rises",
+            "https://outlet1.example/3",
+            None,
+        ),
+    )
+    # Mean and counts over the first article and the follow-up; the copy is left out.
+    assert [
+        (x.name, x.type, x.mentions, round(x.mean_sentiment, 4), x.negative, x.neutral, x.positive)
+        for x in detail.actors
+    ] == [("Maren Olsted", "person", 2, -0.2, 1, 0, 1), ("Kessel", "other", 1, -0.4, 1, 0, 0)]
+
+
+def test_story_detail_of_an_unknown_id_is_not_found(store: SqlStore) -> None:
+    story_id, _ = add_story_with_actors(store)
+    with pytest.raises(NotFound, match=f"no story with id {story_id + 100} "):
+        story_detail(store, story_id + 100)

@@ -1,4 +1,5 @@
-"""The JSON shapes of the public contract (``newsmon export`` and ``newsmon analyze``).
+"""The JSON shapes of the public contract (``newsmon export``, ``newsmon analyze`` and
+``newsmon stories list|show --json``).
 
 Scripts outside the project parse these: fields are only ever added, never renamed.
 """
@@ -8,7 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from feeds.models import ActorSentiment, AnalysisResult, StoredArticle, TargetSentiment, TopicScore
+from feeds.models import (
+    ActorSentiment,
+    AnalysisResult,
+    StoredArticle,
+    StoryDetail,
+    StorySummary,
+    TargetSentiment,
+    TopicScore,
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -63,3 +72,50 @@ def analysis_json(
             for t in targets
         ]
     return out
+
+
+def story_summary_json(story: StorySummary) -> dict[str, Any]:
+    """One line of ``stories list --json``."""
+    return {
+        "id": story.id,
+        "title": story.title,
+        "articles": story.articles,
+        "outlets": story.outlets,
+        "first": _iso(story.first_time),
+        "last": _iso(story.last_time),
+    }
+
+
+def story_json(story: StoryDetail) -> dict[str, Any]:
+    """``stories show --json``: the list's fields, then the outlets, timeline and actors."""
+    # A superset of the list's object, so a script can read either with one parser.
+    return {
+        **story_summary_json(story.summary),
+        "by_outlet": [
+            {"feed_id": o.feed_id, "name": o.name, "url": o.url, "articles": o.articles}
+            for o in story.outlets
+        ],
+        "timeline": [
+            {
+                "id": m.article_id,
+                "time": _iso(m.time),
+                "outlets": list(m.outlets),
+                "title": m.title,
+                "url": m.url,
+                "duplicate_of": m.duplicate_of,
+            }
+            for m in story.timeline
+        ],
+        "actors": [
+            {
+                "name": x.name,
+                "type": x.type,
+                "mentions": x.mentions,
+                "mean_sentiment": round(x.mean_sentiment, 4),
+                "negative": x.negative,
+                "neutral": x.neutral,
+                "positive": x.positive,
+            }
+            for x in story.actors
+        ],
+    }

@@ -88,5 +88,9 @@ def no_feed(feed_id: int) -> NotFound:
     return NotFound(f"no feed with id {feed_id} (see `newsmon feeds list`)")
 
 
+def no_story(story_id: int) -> NotFound:
+    return NotFound(f"no story with id {story_id} (see `newsmon stories list`)")
+
+
 def no_subscription(name: str) -> NotFound:
     return NotFound(f"no subscription named {name!r} (see `newsmon subscriptions list`)")

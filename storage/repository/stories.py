@@ -16,14 +16,14 @@ from sqlalchemy import (
 )
 
 from feeds.dedup.stories import StoryCandidate
-from feeds.errors import NotFound, StorageError
+from feeds.errors import StorageError
 from feeds.models import (
     ArticleForGrouping,
     DuplicateCandidate,
     StorySummary,
 )
 from storage import convert
-from storage.repository.base import RepositoryBase, article_text_select, no_article
+from storage.repository.base import RepositoryBase, article_text_select, no_article, no_story
 from storage.tables import (
     ARTICLE,
     ARTICLE_BAND,
@@ -155,7 +155,7 @@ class StoryRows(RepositoryBase):
             select(STORY.c.first_time, STORY.c.last_time).where(STORY.c.id == story_id)
         )
         if row is None:
-            raise NotFound(f"no story with id {story_id}")
+            raise no_story(story_id)
         first, last = min(row["first_time"], when), max(row["last_time"], when)
         values: dict[str, Any] = {"first_time": first, "last_time": last}
         if signature is not None:
@@ -195,7 +195,24 @@ class StoryRows(RepositoryBase):
         stmt = select(STORY).order_by(STORY.c.size.desc(), STORY.c.last_time.desc(), STORY.c.id)
         if since is not None:
             stmt = stmt.where(STORY.c.last_time >= since)
-        stories = self._rows(stmt.limit(limit))
+        return self._summaries(self._rows(stmt.limit(limit)))
+
+    def get_story(self, story_id: int) -> StorySummary:
+        # The same summary as the list's (title, outlets), so `show` never disagrees with it.
+        found = self._summaries(self._rows(select(STORY).where(STORY.c.id == story_id)))
+        if not found:
+            raise no_story(story_id)
+        return found[0]
+
+    def story_article_ids(self, story_id: int) -> list[int]:
+        return [
+            int(article_id)
+            for article_id in self._session.execute(
+                select(ARTICLE.c.id).where(ARTICLE.c.story_id == story_id).order_by(ARTICLE.c.id)
+            ).scalars()
+        ]
+
+    def _summaries(self, stories: Sequence[Any]) -> list[StorySummary]:
         ids = [r["id"] for r in stories]
         if not ids:
             return []
