@@ -1,6 +1,7 @@
 """Speed of the IPTC topic classifier alone, and of the query matcher.
 
     python bench/bench_topics.py [--articles N] [--compare OLD_MODEL_DIR]
+    python bench/bench_topics.py --encoder-sweep
 
 ``--compare`` times a second set of model files (e.g. the previous model, written out
 with ``git show``) in the same run, interleaved, so the ratio survives a noisy machine.
@@ -86,12 +87,43 @@ def per_second(folder: Path, docs: list[tuple[str, str]], processes: int) -> flo
         return done / (time.perf_counter() - start)
 
 
+def encoder_sweep() -> None:
+    """CPU per article of the encoder alone, by word pieces read and by batch size."""
+    import numpy as np
+
+    from feeds.analysis.iptc.encoder import SentenceEncoder
+
+    session = SentenceEncoder()._session  # the shipped graph, one intra-op thread
+    rng = np.random.default_rng(0)
+    for tokens, batch in [(16, 1), (24, 1), (32, 1), (48, 1), (64, 1), (128, 1)] + [
+        (32, b) for b in (4, 8, 16)
+    ]:
+        ids = rng.integers(1000, 20000, (batch, tokens), dtype=np.int64)
+        feed = {
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.zeros_like(ids),
+        }
+        session.run(None, feed)
+        start = time.process_time()
+        for _ in range(20):
+            session.run(None, feed)
+        ms = (time.process_time() - start) * 1000 / 20 / batch
+        print(f"encoder: {tokens} word pieces, batch {batch}: CPU {ms:.2f} ms/article")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--compare", type=Path, help="another model folder to time alongside")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--encoder-sweep", action="store_true", help="time the encoder alone, then stop"
+    )
     args = parser.parse_args()
+    if args.encoder_sweep:
+        encoder_sweep()
+        return
     folders = {"shipped": MODEL_DIR}
     if args.compare:
         folders["compared"] = args.compare

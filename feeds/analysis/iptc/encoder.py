@@ -3,7 +3,7 @@
 It reads the opening of an article (the title, then the text) up to :data:`MAX_TOKENS`
 word pieces and returns the unit-length sentence embedding, pooled as
 sentence-transformers pools this model. The cost grows with the word pieces read (on two
-shared cores roughly a quarter of a millisecond each, docs/BENCHMARKS.md), so the encoder reads the
+shared cores about 0.3 ms each, docs/BENCHMARKS.md), so the encoder reads the
 headline and lede only; the bag of static token vectors in :mod:`.classifier` covers the
 rest of the body at almost no cost.
 
