@@ -2,7 +2,7 @@
 
     python -m tools.iptc.export_encoder --out build/iptc/encoder
     cp build/iptc/encoder/model.onnx build/iptc/encoder/tokenizer.json \
-        feeds/analysis/iptc/encoder/
+        feeds/analysis/iptc/minilm/
 
 The graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids`` and returns
 ``embedding``: the mean of the last layer over the real word pieces, scaled to unit length,

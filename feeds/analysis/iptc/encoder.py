@@ -8,7 +8,7 @@ headline and lede only; the bag of static token vectors in :mod:`.classifier` co
 rest of the body at almost no cost.
 
 The graph is built by ``tools/iptc/export_encoder.py`` from the pinned, unchanged
-pre-trained model (provenance in ``encoder/MODEL.md``).
+pre-trained model (provenance in ``minilm/MODEL.md``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DIMENSIONS = 384
 
 
 def packaged_encoder_dir() -> Path:
-    return Path(str(resources.files("feeds.analysis.iptc") / "encoder"))
+    return Path(str(resources.files("feeds.analysis.iptc") / "minilm"))
 
 
 def opening(title: str, text: str) -> str:
