@@ -320,14 +320,31 @@ def run_once(items: list[Item]) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_corpus_arguments(
+    parser: argparse.ArgumentParser, *, topics: str, spread_days: float
+) -> None:
+    """The options every story bench shares: which ECB+ topics, seeds and times."""
     parser.add_argument("--data", type=Path, default=default_data())
-    parser.add_argument("--topics", default="1-20", help="e.g. 1-10 or 11-20 or 1,3,5")
+    parser.add_argument("--topics", default=topics, help="e.g. 1-10 or 11-20 or 1,3,5")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--copies", type=float, default=0.15, help="share of docs copied")
-    parser.add_argument("--spread-days", type=float, default=365.0)
+    parser.add_argument("--spread-days", type=float, default=spread_days)
     parser.add_argument("--burst-hours", type=float, default=36.0)
+
+
+def corpus_documents(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The ECB+ documents of ``--topics`` read from ``--data``."""
+    try:
+        lines = args.data.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SystemExit(f"error: cannot read {args.data}: {exc.strerror}") from None
+    topics = parse_topics(args.topics)
+    return [d for d in map(json.loads, lines) if d["topic"] in topics]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_corpus_arguments(parser, topics="1-20", spread_days=365.0)
     parser.add_argument(
         "--event-gaps",
         default="",
@@ -337,12 +354,7 @@ def main() -> None:
     parser.add_argument("--sweep", default="", help="MIN_SIMILARITY values to try")
     parser.add_argument("--guard-sweep", default="", help="GUARD_NAMES values to try")
     args = parser.parse_args()
-    try:
-        lines = args.data.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SystemExit(f"error: cannot read {args.data}: {exc.strerror}") from None
-    topics = parse_topics(args.topics)
-    docs = [d for d in map(json.loads, lines) if d["topic"] in topics]
+    docs = corpus_documents(args)
     thresholds = [float(x) for x in args.sweep.split(",") if x] or [stories_module.MIN_SIMILARITY]
     guards = [int(x) for x in args.guard_sweep.split(",") if x] or [stories_module.GUARD_NAMES]
     seeds = [int(s) for s in args.seeds.split(",")]

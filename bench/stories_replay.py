@@ -131,19 +131,12 @@ def _apply(setting: dict[str, str]) -> dict[tuple[Any, str], Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=quality.default_data())
-    parser.add_argument("--topics", default="1-10")
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--copies", type=float, default=0.15)
-    parser.add_argument("--spread-days", type=float, default=365.0)
-    parser.add_argument("--burst-hours", type=float, default=36.0)
+    quality.add_corpus_arguments(parser, topics="1-10", spread_days=365.0)
     parser.add_argument("--event-gaps", default="")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "stories-replay")
     parser.add_argument("--set", action="append", default=[], dest="sets")
     args = parser.parse_args()
-    topics = quality.parse_topics(args.topics)
-    lines = args.data.read_text(encoding="utf-8").splitlines()
-    docs = [d for d in map(json.loads, lines) if d["topic"] in topics]
+    docs = quality.corpus_documents(args)
     runs = [recorded(args, docs, int(s)) for s in args.seeds.split(",")]
     print(
         f"{len(docs)} documents, topics {args.topics}, spread {args.spread_days:g} days, "

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -355,17 +354,10 @@ def replay(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=quality.default_data())
-    parser.add_argument("--topics", default="1-10")
-    parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--copies", type=float, default=0.15)
-    parser.add_argument("--spread-days", type=float, default=0.0)
-    parser.add_argument("--burst-hours", type=float, default=36.0)
+    quality.add_corpus_arguments(parser, topics="1-10", spread_days=0.0)
     parser.add_argument("--variants", default="baseline")
     args = parser.parse_args()
-    topics = quality.parse_topics(args.topics)
-    lines = args.data.read_text(encoding="utf-8").splitlines()
-    docs = [d for d in map(json.loads, lines) if d["topic"] in topics]
+    docs = quality.corpus_documents(args)
     runs = []
     for seed in (int(s) for s in args.seeds.split(",")):
         items = quality.make_items(docs, seed, args.copies, args.spread_days, args.burst_hours)

@@ -245,10 +245,10 @@ def compare_events(article: Mapping[str, float], story: Mapping[str, float]) -> 
       another). A date disagreement is *not* a conflict: the lead also recalls earlier
       events ("skipped a hearing on April 30"), and on the bench such a rule refused as
       many right joins as wrong ones (docs/BENCHMARKS.md, "Stories v2").
-    * magnitudes and ages agree on a shared value and conflict when both sides state
-      some and none is shared: one earthquake has one magnitude, and the same person
-      is a different age at two events a year apart.
-    * tolls only agree (a toll rises as bodies are found: 14 dead, then 20).
+    * magnitudes, ages, records and tolls agree on a shared value. Only the kinds in
+      :data:`CONFLICT_KINDS` (scores and records) conflict when both sides state some and
+      none is shared; the others never do (a magnitude is revised within hours, a story's
+      ages are of several people, a toll rises as bodies are found).
 
     Relative dates ("on Tuesday") count only when :data:`RELATIVE_DATES` is on.
     """

@@ -233,15 +233,20 @@ def huffpost_news_test(name: str = "huffpost_news_labels.tsv") -> list[Example]:
     ]
 
 
-def ecbplus_test() -> list[Example]:
+def _ecbplus() -> list[tuple[int, Example]]:
+    """(topic, article with its event's hand labels) for every ECB+ article."""
     labels = _labels_file("ecbplus_labels.tsv")
-    examples = []
+    out = []
     path = shared_dir() / "data/ecbplus/dev.jsonl"
     for line in path.read_text(encoding="utf-8").splitlines():
         doc = json.loads(line)
         title, _, body = doc["text"].partition("\n")
-        examples.append(Example(title, body, labels[doc["subtopic"]], "ecbplus"))
-    return examples
+        out.append((int(doc["topic"]), Example(title, body, labels[doc["subtopic"]], "ecbplus")))
+    return out
+
+
+def ecbplus_test() -> list[Example]:
+    return [example for _, example in _ecbplus()]
 
 
 ECBPLUS_TRAIN_TOPICS = range(1, 11)
@@ -250,17 +255,9 @@ ECBPLUS_TRAIN_TOPICS = range(1, 11)
 def ecbplus_split() -> tuple[list[Example], list[Example]]:
     """ECB+ articles with their events' hand labels: (topics 1-10 to train on, topics 11-20
     held out). Each topic is two events of one kind, so no event is on both sides."""
-    path = shared_dir() / "data/ecbplus/dev.jsonl"
-    train, held_out = [], []
-    for doc, example in zip(
-        (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()),
-        ecbplus_test(),
-        strict=True,
-    ):
-        if int(doc["topic"]) in ECBPLUS_TRAIN_TOPICS:
-            train.append(Example(example.title, example.text, example.labels, "ecbplus"))
-        else:
-            held_out.append(example)
+    articles = _ecbplus()
+    train = [e for topic, e in articles if topic in ECBPLUS_TRAIN_TOPICS]
+    held_out = [e for topic, e in articles if topic not in ECBPLUS_TRAIN_TOPICS]
     return train, held_out
 
 

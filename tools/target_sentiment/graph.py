@@ -201,21 +201,28 @@ def build_graph(
     return model
 
 
-def _mention_pooling(node: Any, const: Any, x: str, w: dict[str, np.ndarray]) -> str:
-    """Mean of every word piece and mean of the mention's: one [2, tokens] x [tokens,
-    hidden] product per row, divided by the counts (at least 1); then the float head."""
-    masks = []
+def _masked_mean(node: Any, const: Any, x: str, masks: Sequence[str]) -> str:
+    """Per row, the mean of ``x`` over the word pieces of each mask: one [masks, tokens]
+    x [tokens, hidden] product, divided by the counts (at least 1), flattened."""
+    rows = []
     axis1 = const("axis1", np.array([1], np.int64))
-    for name in ("attention_mask", "target_mask"):
+    for name in masks:
         f = node("Cast", [name], f"{name}_float", to=TensorProto.FLOAT)
-        masks.append(node("Unsqueeze", [f, axis1], f"{name}_row"))
-    both = node("Concat", masks, "pool_masks", axis=1)
-    sums = node("MatMul", [both, x], "pool_sum")
+        rows.append(node("Unsqueeze", [f, axis1], f"{name}_row"))
+    stacked = rows[0] if len(rows) == 1 else node("Concat", rows, "pool_masks", axis=1)
+    sums = node("MatMul", [stacked, x], "pool_sum")
     axis2 = const("axis2", np.array([2], np.int64))
-    counts = node("ReduceSum", [both, axis2], "pool_count", keepdims=1)
+    counts = node("ReduceSum", [stacked, axis2], "pool_count", keepdims=1)
     counts = node("Max", [counts, const("one", np.array(1.0, np.float32))], "pool_count_min1")
     pooled = node("Div", [sums, counts], "pool_mean")
-    flat = node("Reshape", [pooled, const("flat_shape", np.array([0, -1], np.int64))], "pooled")
+    return str(
+        node("Reshape", [pooled, const("flat_shape", np.array([0, -1], np.int64))], "pooled")
+    )
+
+
+def _mention_pooling(node: Any, const: Any, x: str, w: dict[str, np.ndarray]) -> str:
+    """The mean of every word piece and the mean of the mention's, then the float head."""
+    flat = _masked_mean(node, const, x, ("attention_mask", "target_mask"))
     # the head is tiny: it stays in float
     head = const("head.weight", w["head.weight"].T.astype(np.float32))
     matmul = node("MatMul", [flat, head], "head_matmul")
@@ -224,15 +231,7 @@ def _mention_pooling(node: Any, const: Any, x: str, w: dict[str, np.ndarray]) ->
 
 def _sentence_pooling(node: Any, const: Any, x: str) -> str:
     """The unit-length mean of the real word pieces' last-layer vectors."""
-    axis1 = const("axis1", np.array([1], np.int64))
-    f = node("Cast", ["attention_mask"], "attention_mask_float", to=TensorProto.FLOAT)
-    row = node("Unsqueeze", [f, axis1], "attention_mask_row")
-    sums = node("MatMul", [row, x], "pool_sum")
-    axis2 = const("axis2", np.array([2], np.int64))
-    counts = node("ReduceSum", [row, axis2], "pool_count", keepdims=1)
-    counts = node("Max", [counts, const("one", np.array(1.0, np.float32))], "pool_count_min1")
-    pooled = node("Div", [sums, counts], "pool_mean")
-    flat = node("Reshape", [pooled, const("flat_shape", np.array([0, -1], np.int64))], "pooled")
+    flat = _masked_mean(node, const, x, ("attention_mask",))
     norm = node("ReduceL2", [flat], "pooled_norm", axes=[1], keepdims=1)  # opset 17: attribute
     floor = node("Max", [norm, const("tiny", np.array(1e-9, np.float32))], "pooled_norm_min")
     return str(node("Div", [flat, floor], "embedding"))

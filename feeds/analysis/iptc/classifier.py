@@ -185,7 +185,9 @@ class IptcClassifier:
 
     def features(self, title: str, text: str) -> FloatArray:
         """What the head reads: the static vector, then the encoder's (when it has one)."""
-        vector = self.embed(title, text)
+        return self._joined(self.embed(title, text), title, text)
+
+    def _joined(self, vector: FloatArray, title: str, text: str) -> FloatArray:
         if self._encoder is None:
             return vector
         return np.concatenate([vector, self._encoder.embed(title, text)])
@@ -210,10 +212,7 @@ class IptcClassifier:
         vector = self.embed(title, text)
         if not vector.any():
             return ()
-        if self._encoder is None:
-            probs = self.probabilities(vector)
-        else:
-            probs = self.probabilities(np.concatenate([vector, self._encoder.embed(title, text)]))
+        probs = self.probabilities(self._joined(vector, title, text))
         order = np.argsort(-probs, kind="stable")
         chosen = [int(order[0])] + [int(i) for i in order[1:] if probs[i] >= self._min_score]
         topics = [self._score(self.codes[i], float(probs[i])) for i in chosen]
