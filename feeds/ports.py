@@ -42,6 +42,16 @@ from feeds.models import (
     WatchedActor,
 )
 from feeds.query import Need
+from feeds.reports import (
+    ActorPoint,
+    ActorTotal,
+    ArticleFilter,
+    Bucket,
+    CoActor,
+    EvidenceItem,
+    TopicTotal,
+    VolumePoint,
+)
 from feeds.user_topics import SearchDoc, UserTopic
 
 K = TypeVar("K")
@@ -383,6 +393,54 @@ class ActorRepository(Protocol):
     ) -> list[ActorMention]: ...
 
 
+class ReportRepository(Protocol):
+    """The read side of the dashboard and the API (feeds.usecases.insights): listings,
+    series over time and totals. Each bounded by a window or a limit, so its cost is too."""
+
+    def find_articles(
+        self, where: ArticleFilter, *, after: tuple[datetime, int] | None, limit: int
+    ) -> list[StoredArticle]:
+        """Articles matching ``where``, newest first (``first_seen``, then id, descending);
+        ``after`` is the (first_seen, id) of the last article of the previous page."""
+        ...
+
+    def article_volume(
+        self, since: datetime, until: datetime, bucket: Bucket, *, topic: str | None = None
+    ) -> list[VolumePoint]:
+        """Articles first seen per bucket (only those under ``topic`` if given); empty
+        buckets are left out."""
+        ...
+
+    def actor_series(
+        self, name: str, since: datetime, until: datetime, bucket: Bucket
+    ) -> list[ActorPoint]: ...
+    def actor_totals(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        limit: int,
+        names: Sequence[str] | None = None,
+        min_articles: int = 1,
+    ) -> list[ActorTotal]:
+        """Actors by articles mentioning them in the window, most first."""
+        ...
+
+    def co_actors(
+        self, name: str, since: datetime, until: datetime, limit: int
+    ) -> list[CoActor]: ...
+    def actor_evidence(
+        self, name: str, since: datetime, until: datetime, limit: int
+    ) -> list[EvidenceItem]:
+        """The newest readings of the actor that carry evidence sentences."""
+        ...
+
+    def topic_totals(self, since: datetime, until: datetime) -> list[TopicTotal]: ...
+    def feed_problems(self, limit: int) -> list[FeedInfo]:
+        """Feeds whose health is not "ok", gone and failing first."""
+        ...
+
+
 class Repository(
     FeedRepository,
     ArticleRepository,
@@ -391,6 +449,7 @@ class Repository(
     DigestRepository,
     TopicRepository,
     ActorRepository,
+    ReportRepository,
     Protocol,
 ):
     """Everything the use cases read and write, inside one transaction."""

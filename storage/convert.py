@@ -9,6 +9,7 @@ being passed on silently.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from feeds.dedup.stories import StoryCandidate
@@ -34,6 +35,14 @@ from feeds.models import (
     SubscriptionSpec,
     TopicScore,
     WatchedActor,
+)
+from feeds.reports import (
+    ActorPoint,
+    ActorTotal,
+    CoActor,
+    EvidenceItem,
+    TopicTotal,
+    VolumePoint,
 )
 from feeds.user_topics import SearchDoc, UserTopic
 from storage.coltypes import load_strings
@@ -265,3 +274,62 @@ def search_doc(row: Row) -> SearchDoc:
         url=row["url"],
         first_seen=row["first_seen"],
     )
+
+
+# ------------------------------------------------------------------ read models (reports)
+
+
+def bucket_start(key: str) -> datetime:
+    """The UTC start of a series bucket from its text key: ``YYYY-MM-DD`` or
+    ``YYYY-MM-DD HH`` (what :mod:`storage.repository.reports` groups by)."""
+    if len(key) == 10:
+        return datetime.fromisoformat(key).replace(tzinfo=UTC)
+    return datetime.fromisoformat(f"{key[:10]}T{key[11:13]}:00").replace(tzinfo=UTC)
+
+
+def volume_point(row: Row) -> VolumePoint:
+    return VolumePoint(start=bucket_start(row["bucket"]), articles=int(row["articles"]))
+
+
+def actor_point(row: Row) -> ActorPoint:
+    return ActorPoint(
+        start=bucket_start(row["bucket"]),
+        articles=int(row["articles"]),
+        mean=round(float(row["mean"] or 0.0), 4),
+        negative=int(row["negative"] or 0),
+        neutral=int(row["neutral"] or 0),
+        positive=int(row["positive"] or 0),
+    )
+
+
+def actor_total(row: Row) -> ActorTotal:
+    return ActorTotal(
+        name=row["name"],
+        type=_narrow(row["type"], ActorType, "actor type"),
+        articles=int(row["articles"]),
+        mean=round(float(row["mean"] or 0.0), 4),
+        negative=int(row["negative"] or 0),
+        neutral=int(row["neutral"] or 0),
+        positive=int(row["positive"] or 0),
+        watched=bool(row["watched"]),
+    )
+
+
+def co_actor(row: Row) -> CoActor:
+    return CoActor(name=row["name"], articles=int(row["articles"]))
+
+
+def evidence_item(row: Row) -> EvidenceItem:
+    return EvidenceItem(
+        article_id=row["article_id"],
+        title=row["title"],
+        url=row["url"],
+        first_seen=row["first_seen"],
+        sentiment=_narrow(row["sentiment"], Sentiment, "sentiment"),
+        score=float(row["score"]),
+        sentences=load_strings(row["evidence"]),
+    )
+
+
+def topic_total(row: Row) -> TopicTotal:
+    return TopicTotal(code=row["code"], label=row["label"], articles=int(row["articles"]))

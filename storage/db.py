@@ -26,6 +26,7 @@ than later as a driver traceback.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -42,19 +43,28 @@ BUSY_TIMEOUT_SECONDS = 30
 READONLY_OPTION = "newsmon_readonly"
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
+def make_engine(
+    url: str, *, create: bool = True, statement_timeout: float | None = None
+) -> Engine:
     """An engine for ``sqlite:///PATH`` or ``postgresql://…``, checked by one connection.
 
     Without ``create`` a SQLite file that does not exist is :class:`MissingDatabase`
     (nothing is created, not even its directory); PostgreSQL never creates databases.
+    ``statement_timeout`` (seconds) cancels any one statement that runs longer (the web
+    server's bound on what a request may cost); it surfaces as :class:`StorageError`.
     Raises :class:`ConfigError` for an unsupported or malformed URL and
     :class:`StorageError` when the database cannot be reached.
     """
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed, create=create)
+        if statement_timeout is not None:
+            _sqlite_statement_timeout(engine, statement_timeout)
     else:
-        engine = create_engine(parsed, pool_pre_ping=True)
+        args = {}
+        if statement_timeout is not None:
+            args["options"] = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args=args)
     try:
         with engine.connect():
             pass
@@ -181,6 +191,23 @@ def _sqlite_engine(url: URL, *, create: bool) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _sqlite_statement_timeout(engine: Engine, seconds: float) -> None:
+    """SQLite has no statement timeout: a progress handler, called every few thousand
+    virtual-machine steps, interrupts a statement past the deadline set when it began."""
+
+    @event.listens_for(engine, "connect")
+    def _watch(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        deadline = [math.inf]
+        record.info["newsmon_deadline"] = deadline
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], 20_000)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Connection, *_: Any) -> None:
+        deadline = conn.connection.info.get("newsmon_deadline")
+        if deadline is not None:
+            deadline[0] = time.monotonic() + seconds
 
 
 def _check_existing(path: Path, url: URL) -> None:

@@ -165,8 +165,14 @@ class ArticleTopic(SQLModel, table=True):
     code: str = Field(sa_column=Column(String(200), primary_key=True))
     label: str = Field(sa_column=Column(Text, nullable=False))
     score: float = Field(sa_column=Column(Float, nullable=False))
+    # The article's first_seen, copied here so that volume over time reads one index
+    # (the dashboard's topic series) instead of joining every match back to its article.
+    seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
-    __table_args__ = (Index("ix_article_topic_code", "code"),)
+    __table_args__ = (
+        Index("ix_article_topic_code_seen", "code", "seen_at"),
+        Index("ix_article_topic_seen", "seen_at", "code"),
+    )
 
 
 class ArticleActor(SQLModel, table=True):
@@ -188,8 +194,14 @@ class ArticleActor(SQLModel, table=True):
     watched: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
     )
+    # The article's first_seen (see ArticleTopic.seen_at). With the two covering indexes
+    # an actor's sentiment series and the "who moved" ranking are index-only range scans.
+    seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
-    __table_args__ = (Index("ix_article_actor_name", "name"),)
+    __table_args__ = (
+        Index("ix_article_actor_name_seen", "name", "seen_at", "sentiment", "score"),
+        Index("ix_article_actor_seen", "seen_at", "name", "sentiment", "score"),
+    )
 
 
 class Subscription(SQLModel, table=True):

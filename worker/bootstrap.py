@@ -240,11 +240,14 @@ def build_container(
     migrate: bool = True,
     celery_worker: bool = False,
     create: bool = True,
+    statement_timeout: float | None = None,
 ) -> Container:
     """Everything a driver needs. Without ``create`` the database must already exist
     (:class:`MissingDatabase` otherwise): commands that only read or edit never make one."""
     try:
-        engine = make_engine(settings.database_url, create=create)
+        engine = make_engine(
+            settings.database_url, create=create, statement_timeout=statement_timeout
+        )
         if migrate:
             upgrade(engine, create=create)
     except MissingDatabase as exc:

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     unsubscribe_secret: SecretStr | None = None
     public_url: str | None = None
     unsubscribe_mailto: str | None = None
+    # The web dashboard and API (docs/WEB.md). Without a token `newsmon web` serves only
+    # loopback; with one, the API wants `Authorization: Bearer TOKEN` and the dashboard a
+    # login. Each request's statements are cancelled after web_query_timeout seconds.
+    web_token: SecretStr | None = None
+    web_query_timeout: float = Field(default=10.0, gt=0, le=300)
+    web_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     digest_lease_seconds: int = Field(default=600, ge=30)
     digest_max_attempts: int = Field(default=8, ge=1, le=50)
     digest_retry_seconds: int = Field(default=60, ge=1)

@@ -12,6 +12,7 @@ from typing import Any
 from feeds.models import (
     ActorSentiment,
     AnalysisResult,
+    FeedInfo,
     StoredArticle,
     StoryDetail,
     StorySummary,
@@ -22,6 +23,12 @@ from feeds.models import (
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def feed_json(feed: FeedInfo) -> dict[str, Any]:
+    """A feed's every field (``feeds list --json``, ``/api/v1/feeds``)."""
+    out = {k: getattr(feed, k) for k in feed.__dataclass_fields__}
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
 
 
 def topic_json(topic: TopicScore) -> dict[str, Any]:

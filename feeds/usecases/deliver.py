@@ -290,6 +290,13 @@ class DigestService:
 
     # ------------------------------------------------------------------ unsubscribe
 
+    def read_unsubscribe_token(self, token: str) -> tuple[int, str]:
+        """(subscription id, recipient) of a genuine token, changing nothing; raises
+        :class:`InvalidInput` for a bad or forged one, :class:`ConfigError` without a secret."""
+        return read_token(
+            check_secret(self.unsubscribe.secret if self.unsubscribe else None), token
+        )
+
     def unsubscribe_token(self, token: str) -> UnsubscribeResult:
         """Remove the token's recipient from its subscription (pause it if none is left).
 

@@ -36,6 +36,18 @@ def story_detail(store: Store, story_id: int) -> StoryDetail:
     return describe_story(summary, members)
 
 
+def largest_stories_in_full(
+    store: Store, *, since: datetime | None, limit: int
+) -> list[StoryDetail]:
+    """The largest stories with their outlets, timelines and actors (the web API's list)."""
+    with store.transaction() as repo:
+        summaries = repo.list_stories(since=since, limit=limit)
+        return [
+            describe_story(s, list(repo.iter_articles(ids=repo.story_article_ids(s.id))))
+            for s in summaries
+        ]
+
+
 def describe_story(summary: StorySummary, members: Sequence[StoredArticle]) -> StoryDetail:
     """The story's outlets, timeline and actors from its stored articles (pure)."""
     timeline = sorted(

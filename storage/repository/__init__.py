@@ -1,9 +1,10 @@
 """The SQL implementation of :class:`feeds.ports.Store` and :class:`feeds.ports.Repository`.
 
 One module per area, as the port is split (:mod:`feeds.ports`): ``feeds``, ``articles``,
-``analysis``, ``stories``, ``digests``, ``topics`` (with ``search``, the full-text index)
-and ``actors``; ``base`` holds what they share and :mod:`storage.convert` every row mapper.
-:class:`SqlRepository` is all of them over one session.
+``analysis``, ``stories``, ``digests``, ``topics`` (with ``search``, the full-text index),
+``actors`` and ``reports`` (the dashboard's read side); ``base`` holds what they share
+and :mod:`storage.convert` every row mapper. :class:`SqlRepository` is all of them over
+one session.
 
 Design decisions:
 
@@ -48,6 +49,7 @@ from storage.repository.analysis import AnalysisRows
 from storage.repository.articles import ArticleRows
 from storage.repository.digests import DigestRows
 from storage.repository.feeds import FeedRows
+from storage.repository.reports import ReportRows
 from storage.repository.stories import StoryRows
 from storage.repository.topics import TopicRows
 
@@ -62,7 +64,7 @@ _CONFLICTS = frozenset({"40P01", "40001"})
 
 
 class SqlRepository(
-    FeedRows, ArticleRows, AnalysisRows, StoryRows, DigestRows, TopicRows, ActorRows
+    ReportRows, FeedRows, ArticleRows, AnalysisRows, StoryRows, DigestRows, TopicRows, ActorRows
 ):
     """Every :class:`feeds.ports.Repository` method, inside one session's transaction."""
 
@@ -123,6 +125,7 @@ if TYPE_CHECKING:
         digests: DigestRows,
         topics: TopicRows,
         actors: ActorRows,
+        reports: ReportRows,
     ) -> tuple[
         ports.FeedRepository,
         ports.ArticleRepository,
@@ -131,5 +134,6 @@ if TYPE_CHECKING:
         ports.DigestRepository,
         ports.TopicRepository,
         ports.ActorRepository,
+        ports.ReportRepository,
     ]:
-        return feeds, articles, analysis, stories, digests, topics, actors
+        return feeds, articles, analysis, stories, digests, topics, actors, reports

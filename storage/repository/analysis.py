@@ -10,6 +10,7 @@ from sqlalchemy import (
     Select,
     delete,
     select,
+    update,
 )
 
 from feeds.models import (
@@ -37,12 +38,16 @@ class AnalysisRows(RepositoryBase):
 
     def save_analysis(self, article_id: int, result: AnalysisResult, analyzed_at: datetime) -> None:
         """Replace the article's analysis (idempotent)."""
-        self._update_one(
-            ARTICLE,
-            ARTICLE.c.id == article_id,
-            lambda: no_article(article_id),
-            analyzed_at=analyzed_at,
-        )
+        # first_seen comes back with the update: the analysis rows carry it (seen_at) so
+        # that series over time read one index (migration 9_series_index).
+        seen_at = self._session.execute(
+            update(ARTICLE)
+            .where(ARTICLE.c.id == article_id)
+            .values(analyzed_at=analyzed_at)
+            .returning(ARTICLE.c.first_seen)
+        ).scalar_one_or_none()
+        if seen_at is None:
+            raise no_article(article_id)
         self._session.execute(delete(ARTICLE_TOPIC).where(ARTICLE_TOPIC.c.article_id == article_id))
         self._session.execute(delete(ARTICLE_ACTOR).where(ARTICLE_ACTOR.c.article_id == article_id))
         # The primary keys are (article, code) and (article, name): keep the first of any
@@ -53,7 +58,13 @@ class AnalysisRows(RepositoryBase):
             self._session.execute(
                 ARTICLE_TOPIC.insert(),
                 [
-                    {"article_id": article_id, "code": t.code, "label": t.label, "score": t.score}
+                    {
+                        "article_id": article_id,
+                        "code": t.code,
+                        "label": t.label,
+                        "score": t.score,
+                        "seen_at": seen_at,
+                    }
                     for t in topics.values()
                 ],
             )
@@ -70,6 +81,7 @@ class AnalysisRows(RepositoryBase):
                         "mentions": a.mentions,
                         "evidence": dump_strings(a.evidence),
                         "watched": a.watched,
+                        "seen_at": seen_at,
                     }
                     for a in actors.values()
                 ],

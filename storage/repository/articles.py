@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     and_,
     bindparam,
@@ -187,17 +188,7 @@ class ArticleRows(RepositoryBase):
             conditions.append(ARTICLE.c.first_seen >= since)
         if until is not None:
             conditions.append(ARTICLE.c.first_seen < until)
-        columns = select(
-            ARTICLE.c.id,
-            ARTICLE.c.url,
-            ARTICLE.c.title,
-            ARTICLE.c.published,
-            ARTICLE.c.first_seen,
-            ARTICLE.c.summary,
-            ARTICLE.c.analyzed_at,
-            ARTICLE.c.story_id,
-            ARTICLE.c.duplicate_of,
-        ).where(*conditions)
+        columns = stored_article_select().where(*conditions)
 
         if ids is not None:
             rows: list[Any] = []
@@ -342,6 +333,21 @@ _TOMBSTONE_LOOKUP = select(TOMBSTONE.c.kind, TOMBSTONE.c.key).where(
 
 
 @functools.cache
+def stored_article_select() -> Select[Any]:
+    """The ``article`` columns a :class:`StoredArticle` is made of (with ``_hydrate``)."""
+    return select(
+        ARTICLE.c.id,
+        ARTICLE.c.url,
+        ARTICLE.c.title,
+        ARTICLE.c.published,
+        ARTICLE.c.first_seen,
+        ARTICLE.c.summary,
+        ARTICLE.c.analyzed_at,
+        ARTICLE.c.story_id,
+        ARTICLE.c.duplicate_of,
+    )
+
+
 def _article_statements(dialect: str) -> tuple[Any, Any]:
     """The article insert and the sighting upsert of ``add_article``, built once per
     dialect; values come as bound parameters."""

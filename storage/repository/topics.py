@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     delete,
+    literal,
     select,
 )
 
@@ -70,10 +71,15 @@ class TopicRows(RepositoryBase):
             )
         )
         for chunk in chunks(list(dict.fromkeys(article_ids))):
+            rows = select(
+                ARTICLE.c.id,
+                literal(topic.code),
+                literal(topic.name),
+                literal(1.0),
+                ARTICLE.c.first_seen,
+            ).where(ARTICLE.c.id.in_(chunk))
             self._session.execute(
-                ARTICLE_TOPIC.insert(),
-                [
-                    {"article_id": i, "code": topic.code, "label": topic.name, "score": 1.0}
-                    for i in chunk
-                ],
+                ARTICLE_TOPIC.insert().from_select(
+                    ["article_id", "code", "label", "score", "seen_at"], rows
+                )
             )

@@ -7,7 +7,8 @@ contract: extend, never rename.
 
 One module per command group (``feeds``, ``digest`` with ``subscriptions``, ``topics``,
 ``stories``, ``actors``, ``tasks``) and two for the top-level commands (``operations``:
-init, poll, run, worker, beat, status, prune, demo; ``analysis``: reanalyze, export, analyze);
+init, poll, run, worker, beat, status, prune, demo; ``analysis``: reanalyze, export, analyze;
+``web``: the dashboard and API server);
 ``base`` has the one group factory and the one ``--since`` parser, ``output`` the
 printing. This module only assembles them.
 """
@@ -20,7 +21,17 @@ from typing import Annotated
 import typer
 
 from worker import bootstrap
-from worker.cli import actors, analysis, digest, feeds, operations, stories, tasks, topics
+from worker.cli import (
+    actors,
+    analysis,
+    digest,
+    feeds,
+    operations,
+    stories,
+    tasks,
+    topics,
+    web,
+)
 from worker.cli.base import command_group
 from worker.settings import load_settings
 
@@ -48,6 +59,7 @@ app.command("analyze")(analysis.analyze)
 app.command("demo")(operations.demo)
 app.add_typer(stories.group, name="stories")
 app.add_typer(actors.group, name="actors")
+app.command("web")(web.web)
 
 
 @app.callback()

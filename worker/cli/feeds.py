@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from feeds.errors import AlreadyExists, FetchError, InvalidInput, ParseError
 from feeds.fetch.discover import discover_feed
 from feeds.fetch.policy import is_lasting
-from feeds.models import FeedInfo
+from feeds.formats.export import feed_json
 from feeds.ports import Fetcher
 from feeds.usecases import feeds as feed_list
 from worker import bootstrap
@@ -116,23 +115,18 @@ def feeds_list(
     feeds = feed_list.list_feeds(container().store)
     if as_json:
         for feed in feeds:
-            typer.echo(json.dumps(_feed_json(feed)))
+            typer.echo(json.dumps(feed_json(feed)))
     elif not feeds:
         console.print("no feeds yet: add one with `newsmon feeds add URL`", markup=False)
     else:
         print_feeds(feeds)
 
 
-def _feed_json(feed: FeedInfo) -> dict[str, Any]:
-    out = {k: getattr(feed, k) for k in feed.__dataclass_fields__}
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
-
-
 @group.command("show")
 def feeds_show(feed_id: int) -> None:
     """Show one feed's status."""
     feed = feed_list.get_feed(container().store, feed_id)
-    for key, value in _feed_json(feed).items():
+    for key, value in feed_json(feed).items():
         console.print(f"{key:>16}: {'' if value is None else value}", markup=False)
 
 
