@@ -36,7 +36,7 @@ _ADVISORY_LOCK_KEY = 0x6E6577736D6F6E
 # The newest revision in migrations/, written out so that a process starting on a database
 # that is already there (every CLI command, every worker) can skip importing Alembic, about
 # 0.15 s of a command's start-up. tests/test_storage.py checks it against the scripts.
-HEAD_REVISION = "8_duplicate_index"
+HEAD_REVISION = "9_series_index"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
