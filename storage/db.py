@@ -43,9 +43,7 @@ BUSY_TIMEOUT_SECONDS = 30
 READONLY_OPTION = "newsmon_readonly"
 
 
-def make_engine(
-    url: str, *, create: bool = True, statement_timeout: float | None = None
-) -> Engine:
+def make_engine(url: str, *, create: bool = True, statement_timeout: float | None = None) -> Engine:
     """An engine for ``sqlite:///PATH`` or ``postgresql://…``, checked by one connection.
 
     Without ``create`` a SQLite file that does not exist is :class:`MissingDatabase`

@@ -385,9 +385,7 @@ def check_bucket(bucket: str, days: float) -> Bucket:
     raise InvalidInput(f"bucket must be 'day' or 'hour', not {bucket!r}")
 
 
-def recent_digests(
-    store: Store, now: datetime, *, days: float = 7
-) -> list[tuple[DigestRun, str]]:
+def recent_digests(store: Store, now: datetime, *, days: float = 7) -> list[tuple[DigestRun, str]]:
     """Digest runs of the window, newest first, each with its subscription's name."""
     since, _ = window(now, days)
     with store.transaction() as repo:

@@ -34,10 +34,12 @@ def _label(start: datetime, hourly: bool) -> str:
 
 
 def _nice(value: int) -> int:
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+    """The top of the left scale: even, so the middle gridline is a whole number too."""
+    for step in (2, 4, 6, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000):
         if value <= step:
             return step
-    return int(value * 1.1) + 1
+    top = int(value * 1.1) + 1
+    return top + top % 2
 
 
 def _frame(title: str, kind: str, body: list[str]) -> Markup:
@@ -49,7 +51,7 @@ def _frame(title: str, kind: str, body: list[str]) -> Markup:
     return Markup(head + "".join(body) + "</svg>")
 
 
-def _axes(top_value: int, left_label: str) -> list[str]:
+def _axes(top_value: int) -> list[str]:
     plot_h = HEIGHT - _TOP - _BOTTOM
     out = []
     for frac in (0.0, 0.5, 1.0):
@@ -58,11 +60,8 @@ def _axes(top_value: int, left_label: str) -> list[str]:
             f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{WIDTH - _RIGHT}" y2="{y:.1f}" '
             'stroke="#e4e7ec" stroke-width="1"/>'
             f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#475467">{round(top_value * frac)}</text>'
+            f'fill="#475467">{top_value * frac:g}</text>'
         )
-    out.append(
-        f'<text x="4" y="{_TOP + 4}" font-size="10" fill="#667085">{escape(left_label)}</text>'
-    )
     return out
 
 
@@ -87,7 +86,7 @@ def volume_chart(points: Sequence[VolumePoint], *, hourly: bool = False, title: 
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
     top = _nice(max((p.articles for p in points), default=0) or 1)
     slot = plot_w / max(1, len(points))
-    body = _axes(top, "articles")
+    body = _axes(top)
     for i, p in enumerate(points):
         h = plot_h * p.articles / top
         x = _LEFT + slot * i + slot * 0.1
@@ -107,7 +106,7 @@ def sentiment_chart(points: Sequence[ActorPoint], *, hourly: bool = False, title
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
     top = _nice(max((p.articles for p in points), default=0) or 1)
     slot = plot_w / max(1, len(points))
-    body = _axes(top, "articles")
+    body = _axes(top)
     zero = _TOP + plot_h / 2
     body.append(
         f'<line x1="{_LEFT}" y1="{zero:.1f}" x2="{WIDTH - _RIGHT}" y2="{zero:.1f}" '
