@@ -596,9 +596,10 @@ def summary(values: list[float]) -> dict[str, float]:
 # ------------------------------------------------------------------ explain
 
 
-def explain(url: str, top: str, threshold_ms: float) -> str:
-    """Each statement the overview and the top actor's report run, with its time, and
-    ``EXPLAIN (ANALYZE, BUFFERS)`` of those slower than ``threshold_ms``."""
+def explain(url: str, top: str, threshold_ms: float, repeat: int = 7) -> str:
+    """Each statement the overview and the top actor's report run, with its median time
+    over ``repeat`` runs (after one to warm up), and ``EXPLAIN (ANALYZE, BUFFERS)`` of
+    those whose median is above ``threshold_ms``."""
     from sqlalchemy import event
 
     from feeds.usecases import insights
@@ -624,13 +625,19 @@ def explain(url: str, top: str, threshold_ms: float) -> str:
     out: list[str] = []
     for label, call in calls.items():
         call(datetime.now(UTC))  # warm
-        captured.clear()
-        t = time.perf_counter()
-        call(datetime.now(UTC))
-        total = (time.perf_counter() - t) * 1000
-        statements = [c for c in captured if c[0].lstrip().upper().startswith("SELECT")]
-        out.append(f"## {label}: {total:.1f} ms in-process, {len(statements)} statements\n")
-        for statement, params, ms in statements:
+        totals, runs = [], []
+        for _ in range(repeat):
+            captured.clear()
+            t = time.perf_counter()
+            call(datetime.now(UTC))
+            totals.append((time.perf_counter() - t) * 1000)
+            runs.append([c for c in captured if c[0].lstrip().upper().startswith("SELECT")])
+        out.append(
+            f"## {label}: median {statistics.median(totals):.1f} ms in-process over {repeat} "
+            f"runs, {len(runs[-1])} statements\n"
+        )
+        for i, (statement, params, _) in enumerate(runs[-1]):
+            ms = statistics.median(run[i][2] for run in runs)
             if ms < threshold_ms:
                 out.append(f"- {ms:.1f} ms: `{' '.join(statement.split())[:140]}…`\n")
                 continue

@@ -101,7 +101,8 @@ def subscriptions_list() -> None:
         spec = s.spec
         filters = _filters(s)
         _say(
-            f"{s.name}: {spec.schedule} at {spec.at} {spec.tz} -> {', '.join(spec.emails)}"
+            f"{s.name}: {spec.schedule} at {spec.at} {spec.tz} -> "
+            f"{', '.join(spec.emails) or 'nobody (every recipient unsubscribed)'}"
             f"{' [' + filters + ']' if filters else ''}{' (paused)' if s.paused else ''}"
         )
 
