@@ -47,8 +47,9 @@ runs build the same data):
   it since migration ``9_series_index``).
 
 ``--explain`` also runs the overview's and the top actor's statements in this process
-(through the project's repository, captured with SQLAlchemy events), prints each one's
-time, and ``EXPLAIN (ANALYZE, BUFFERS)`` for those slower than ``--explain-ms``.
+(through the project's use cases, statements captured with SQLAlchemy events), prints
+each statement's median time over seven runs, and ``EXPLAIN (ANALYZE, BUFFERS)`` of those
+slower than ``--explain-ms``.
 
 The markdown table is printed and, with ``--out``, written to a file. The server is
 stopped and the database dropped at the end unless ``--keep``.

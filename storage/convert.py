@@ -279,9 +279,11 @@ def search_doc(row: Row) -> SearchDoc:
 # ------------------------------------------------------------------ read models (reports)
 
 
-def bucket_start(key: str) -> datetime:
-    """The UTC start of a series bucket from its text key: ``YYYY-MM-DD`` or
-    ``YYYY-MM-DD HH`` (what :mod:`storage.repository.reports` groups by)."""
+def bucket_start(key: str | float) -> datetime:
+    """The UTC start of a series bucket from its key (what :mod:`storage.repository.reports`
+    groups by): epoch seconds, or the text ``YYYY-MM-DD`` or ``YYYY-MM-DD HH``."""
+    if not isinstance(key, str):
+        return datetime.fromtimestamp(int(key), UTC)
     if len(key) == 10:
         return datetime.fromisoformat(key).replace(tzinfo=UTC)
     return datetime.fromisoformat(f"{key[:10]}T{key[11:13]}:00").replace(tzinfo=UTC)

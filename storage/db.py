@@ -61,7 +61,10 @@ def make_engine(url: str, *, create: bool = True, statement_timeout: float | Non
     else:
         args = {}
         if statement_timeout is not None:
-            args["options"] = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
+            # JIT off too: the web's short aggregates never repay its compile time, and a
+            # plan the JIT picks for its cost estimate can take seconds (docs/WEB.md).
+            timeout_ms = max(1, round(statement_timeout * 1000))
+            args["options"] = f"-c statement_timeout={timeout_ms} -c jit=off"
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=args)
     try:
         with engine.connect():

@@ -149,6 +149,7 @@ class Sighting(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("feed_id", "entry_key", name="uq_sighting_feed_entry"),
         Index("ix_sighting_article_id", "article_id"),
+        Index("ix_sighting_feed_article", "feed_id", "article_id"),
     )
 
 
@@ -199,7 +200,7 @@ class ArticleActor(SQLModel, table=True):
     seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
     __table_args__ = (
-        Index("ix_article_actor_name_seen", "name", "seen_at", "sentiment", "score"),
+        Index("ix_article_actor_name_seen", "name", "seen_at", "sentiment", "score", "article_id"),
         Index("ix_article_actor_seen", "seen_at", "name", "sentiment", "score"),
     )
 

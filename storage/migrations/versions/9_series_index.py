@@ -6,9 +6,12 @@ those joins every mention back to its article, which over a million articles is 
 to answer while a page loads. So the analysis rows carry their article's ``first_seen``,
 and covering indexes make the series index-only range scans:
 
-* ``article_actor (name, seen_at, sentiment, score)`` replaces ``(name)``, its prefix;
+* ``article_actor (name, seen_at, sentiment, score, article_id)`` replaces ``(name)``,
+  its prefix (``article_id`` lets "named alongside" find the actor's articles from the
+  index alone);
 * ``article_actor (seen_at, name, sentiment, score)`` for all actors in a window;
-* ``article_topic (code, seen_at)`` replaces ``(code)``; ``(seen_at, code)`` for totals.
+* ``article_topic (code, seen_at)`` replaces ``(code)``; ``(seen_at, code)`` for totals;
+* ``sighting (feed_id, article_id)``: a feed's article count without reading its rows.
 
 Existing rows are filled from their articles. The column stays nullable; every write sets it.
 
@@ -40,7 +43,9 @@ def upgrade() -> None:
         )
     op.drop_index("ix_article_actor_name", table_name="article_actor")
     op.create_index(
-        "ix_article_actor_name_seen", "article_actor", ["name", "seen_at", "sentiment", "score"]
+        "ix_article_actor_name_seen",
+        "article_actor",
+        ["name", "seen_at", "sentiment", "score", "article_id"],
     )
     op.create_index(
         "ix_article_actor_seen", "article_actor", ["seen_at", "name", "sentiment", "score"]
@@ -48,9 +53,11 @@ def upgrade() -> None:
     op.drop_index("ix_article_topic_code", table_name="article_topic")
     op.create_index("ix_article_topic_code_seen", "article_topic", ["code", "seen_at"])
     op.create_index("ix_article_topic_seen", "article_topic", ["seen_at", "code"])
+    op.create_index("ix_sighting_feed_article", "sighting", ["feed_id", "article_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sighting_feed_article", table_name="sighting")
     op.drop_index("ix_article_topic_seen", table_name="article_topic")
     op.drop_index("ix_article_topic_code_seen", table_name="article_topic")
     op.create_index("ix_article_topic_code", "article_topic", ["code"])
