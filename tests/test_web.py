@@ -65,6 +65,18 @@ def test_actor_series_counts_and_means_every_article(store: SqlStore, world: Wor
     assert [c.name for c in report.co_actors] == ["Sudmark"]
 
 
+def test_story_evidence_quotes_each_actor(store: SqlStore, world: World) -> None:
+    shelling = world.article_ids[[p[2] for p in PLAN].index("Nordland shells border town")]
+    with store.transaction() as repo:
+        story_id = repo.story_of(shelling)
+    assert story_id is not None
+    quoted = insights.story_evidence(store, story_id, per_actor=2)
+    assert quoted and {name for name, _ in quoted} == {"Nordland"}
+    assert len(quoted) <= 2 and all(e.score < -0.5 and e.sentences for _, e in quoted)
+    scores = [e.score for _, e in quoted]
+    assert scores == sorted(scores)  # the strongest reading first
+
+
 def test_hourly_series_is_bounded(store: SqlStore, world: World) -> None:
     report = insights.actor_report(store, "Nordland", world.now, days=1, bucket="hour")
     assert sum(p.articles for p in report.series) == 4

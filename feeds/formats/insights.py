@@ -35,6 +35,7 @@ def actor_point_json(point: ActorPoint) -> dict[str, Any]:
     return {
         "start": iso(point.start),
         "articles": point.articles,
+        "mentions": point.articles,  # as in stories: the articles that mention the actor
         "mean": point.mean,
         "negative": point.negative,
         "neutral": point.neutral,
@@ -51,6 +52,7 @@ def actor_total_json(total: ActorTotal) -> dict[str, Any]:
         "type": total.type,
         "watched": total.watched,
         "articles": total.articles,
+        "mentions": total.articles,
         "mean": total.mean,
         "negative": total.negative,
         "neutral": total.neutral,

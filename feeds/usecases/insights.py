@@ -59,6 +59,7 @@ __all__ = [
     "movers",
     "overview",
     "recent_digests",
+    "story_evidence",
     "topic_report",
     "topics",
 ]
@@ -190,6 +191,38 @@ def get_article(store: Store, article_id: int) -> StoredArticle:
     if not found:
         raise NotFound(f"no article with id {article_id}")
     return found[0]
+
+
+def story_evidence(
+    store: Store, story_id: int, *, per_actor: int = 2
+) -> list[tuple[str, EvidenceItem]]:
+    """Evidence sentences of a story's articles, actor by actor (most mentioned first), at
+    most ``per_actor`` each, the strongest readings first (what the story page quotes)."""
+    with store.transaction() as repo:
+        members = list(repo.iter_articles(ids=repo.story_article_ids(story_id)))
+    readings: dict[str, list[EvidenceItem]] = {}
+    for article in members:
+        if article.duplicate_of is not None:
+            continue  # a copy repeats its original's sentences
+        for actor in article.actors:
+            if actor.evidence:
+                readings.setdefault(actor.name, []).append(
+                    EvidenceItem(
+                        article.id,
+                        article.title,
+                        article.url,
+                        article.first_seen,
+                        actor.sentiment,
+                        actor.score,
+                        actor.evidence[:1],
+                    )
+                )
+    ranked = sorted(readings.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return [
+        (name, item)
+        for name, items in ranked
+        for item in sorted(items, key=lambda e: -abs(e.score))[:per_actor]
+    ]
 
 
 # ------------------------------------------------------------------ overview

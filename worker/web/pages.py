@@ -149,7 +149,8 @@ def overview_page(
 @router.get("/stories/{story_id}", dependencies=Login)
 def story_page(request: Request, ctx: Ctx, story_id: int) -> Response:
     story = story_detail(ctx.store, story_id)
-    return _render(request, "story.html.j2", story=story)
+    evidence = insights.story_evidence(ctx.store, story_id)
+    return _render(request, "story.html.j2", story=story, evidence=evidence)
 
 
 @router.get("/actors", dependencies=Login)

@@ -107,6 +107,7 @@ class ActorTotalOut(BaseModel):
     type: str
     watched: bool
     articles: int
+    mentions: int
     mean: float
     negative: int
     neutral: int
@@ -124,6 +125,7 @@ class ActorListOut(BaseModel):
 class ActorPointOut(BaseModel):
     start: str | None
     articles: int
+    mentions: int
     mean: float
     negative: int
     neutral: int
