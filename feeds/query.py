@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -42,6 +43,9 @@ from feeds.errors import InvalidInput
 Field = Literal["any", "title", "author", "site"]
 FIELDS: tuple[Field, ...] = ("title", "author", "site")
 MAX_NEAR = 100
+# Parentheses and NOTs nested deeper than this are refused (a query is a few levels deep;
+# hundreds would exhaust the parser's recursion).
+MAX_DEPTH = 32
 MIN_PREFIX = 2
 
 # --------------------------------------------------------------------------- the tree
@@ -160,6 +164,7 @@ class _Parser:
         self.query = query
         self.tokens = _tokenise(query)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> _Tok | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -204,8 +209,21 @@ class _Parser:
     def not_(self) -> Node:
         if self.at_operator("NOT"):
             self.i += 1
-            return Not(self.not_())
+            with self.deeper():
+                return Not(self.not_())
         return self.near()
+
+    @contextmanager
+    def deeper(self) -> Iterator[None]:
+        """One level of nesting more; a query nested beyond MAX_DEPTH is refused, not
+        parsed until the interpreter's recursion limit gives out."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"the query nests deeper than {MAX_DEPTH} levels", self.peek())
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def near(self) -> Node:
         start = self.peek()
@@ -234,7 +252,8 @@ class _Parser:
             raise self.fail("a word, phrase or '(' is missing at the end")
         if tok.kind == "lparen":
             self.i += 1
-            node = self.or_()
+            with self.deeper():
+                node = self.or_()
             close = self.peek()
             if close is None or close.kind != "rparen":
                 raise self.fail("'(' is never closed", tok)

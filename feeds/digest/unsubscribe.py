@@ -54,6 +54,8 @@ _PLACEHOLDERS = frozenset(
     }
 )
 _MAC_BYTES = 16
+# The largest id the database's INTEGER columns hold; a bigger one cannot be ours.
+MAX_SUBSCRIPTION_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,8 @@ def make_token(secret: str, subscription_id: int, recipient: str) -> str:
 def read_token(secret: str, token: str) -> tuple[int, str]:
     """``(subscription id, recipient)`` from a token, or :class:`InvalidInput`."""
     parts = token.strip().split(".")
-    if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
+    # ASCII only: str.isdigit also accepts "²" or "١", which the MAC cannot encode.
+    if len(parts) != 4 or parts[0] != "v1" or not token.isascii() or not parts[1].isdigit():
         raise InvalidInput("not an unsubscribe token")
     body = ".".join(parts[:3])
     try:
@@ -101,7 +104,10 @@ def read_token(secret: str, token: str) -> tuple[int, str]:
         raise InvalidInput("not an unsubscribe token") from None
     if not hmac.compare_digest(given, _mac(secret, body)):
         raise InvalidInput("this unsubscribe token is not valid (wrong signature)")
-    return int(parts[1]), recipient
+    subscription_id = int(parts[1])
+    if subscription_id > MAX_SUBSCRIPTION_ID:
+        raise InvalidInput("not an unsubscribe token")
+    return subscription_id, recipient
 
 
 def unsubscribe_url(public_url: str, token: str) -> str:

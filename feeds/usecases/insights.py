@@ -154,10 +154,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
         when, _, ident = raw.partition("|")
         seen = datetime.fromisoformat(when)
-        if seen.tzinfo is None:
-            raise ValueError("naive")
-        return seen, int(ident)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if seen.tzinfo is None or not 0 < int(ident) < 2**31:
+            raise ValueError("not ours")
+        return seen.astimezone(UTC), int(ident)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise InvalidInput("cursor is not one this API returned; start again without it") from None
 
 

@@ -8,9 +8,9 @@ any statement past ``NEWSMON_WEB_QUERY_TIMEOUT``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from feeds.errors import InvalidInput
 from feeds.formats import insights as shapes
@@ -20,13 +20,18 @@ from feeds.usecases import feeds as feed_list
 from feeds.usecases import insights
 from feeds.usecases.stories import largest_stories_in_full, story_detail
 from worker.web import schemas
-from worker.web.context import WebContext, require_token, web_context
+from worker.web.context import MAX_ID, WebContext, plain, require_token, web_context
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
 
 Ctx = Annotated[WebContext, Depends(web_context)]
+# Ids are INTEGER columns: anything larger cannot exist, and is refused before the database.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Text = Annotated[str | None, Query(max_length=300)]
+BucketParam = Annotated[Literal["day", "hour"], Query()]
 Days = Annotated[float, Query(gt=0, le=insights.MAX_DAYS, description="Window in days.")]
 Limit = Annotated[int, Query(ge=1, le=insights.MAX_LIMIT)]
 
@@ -37,9 +42,10 @@ def _time(value: str | None, name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        # in UTC now, so a date at the edge of the calendar fails here, as bad input
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{name} {value!r} is not an ISO date such as 2026-11-27") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @router.get("/articles", response_model=schemas.ArticlePageOut)
@@ -47,10 +53,10 @@ def articles(
     ctx: Ctx,
     since: str | None = None,
     until: str | None = None,
-    topic: str | None = None,
-    actor: str | None = None,
-    feed: int | None = None,
-    story: int | None = None,
+    topic: Text = None,
+    actor: Text = None,
+    feed: IdFilter = None,
+    story: IdFilter = None,
     q: Annotated[str | None, Query(max_length=500, description="A monitoring query.")] = None,
     cursor: str | None = None,
     limit: Limit = 50,
@@ -59,17 +65,17 @@ def articles(
     where = ArticleFilter(
         since=_time(since, "since"),
         until=_time(until, "until"),
-        topic=topic,
-        actor=actor,
+        topic=plain(topic),
+        actor=plain(actor),
         feed_id=feed,
         story_id=story,
     )
-    page = insights.list_articles(ctx.store, where, query=q, cursor=cursor, limit=limit)
+    page = insights.list_articles(ctx.store, where, query=plain(q), cursor=cursor, limit=limit)
     return shapes.page_json(page)
 
 
 @router.get("/articles/{article_id}", response_model=schemas.ArticleOut)
-def article(ctx: Ctx, article_id: int) -> dict[str, Any]:
+def article(ctx: Ctx, article_id: Id) -> dict[str, Any]:
     return article_json(insights.get_article(ctx.store, article_id))
 
 
@@ -83,7 +89,7 @@ def stories(
 
 
 @router.get("/stories/{story_id}", response_model=schemas.StoryOut)
-def story(ctx: Ctx, story_id: int) -> dict[str, Any]:
+def story(ctx: Ctx, story_id: Id) -> dict[str, Any]:
     return story_json(story_detail(ctx.store, story_id))
 
 
@@ -102,13 +108,13 @@ def actors(ctx: Ctx, days: Days = 7, limit: Limit = 50) -> dict[str, Any]:
 
 @router.get("/actors/{name}", response_model=schemas.ActorReportOut)
 def actor(
-    ctx: Ctx, name: str, days: Days = 90, bucket: str = "day", evidence: Limit = 10
+    ctx: Ctx, name: str, days: Days = 90, bucket: BucketParam = "day", evidence: Limit = 10
 ) -> dict[str, Any]:
     """One actor: its sentiment series (articles, mean, shares by day or hour), evidence
     sentences and the actors named beside it."""
     report = insights.actor_report(
         ctx.store,
-        name,
+        plain(name) or "",
         ctx.now(),
         days=days,
         bucket=insights.check_bucket(bucket, days),
@@ -131,12 +137,12 @@ def topics(ctx: Ctx, days: Days = 7) -> dict[str, Any]:
 
 @router.get("/topics/{code}", response_model=schemas.TopicReportOut)
 def topic(
-    ctx: Ctx, code: str, days: Days = 30, bucket: str = "day", limit: Limit = 20
+    ctx: Ctx, code: str, days: Days = 30, bucket: BucketParam = "day", limit: Limit = 20
 ) -> dict[str, Any]:
     """A topic's volume over time and its newest articles."""
     report = insights.topic_report(
         ctx.store,
-        code,
+        plain(code) or "",
         ctx.now(),
         days=days,
         bucket=insights.check_bucket(bucket, days),

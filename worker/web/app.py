@@ -15,13 +15,15 @@ Around every request, outermost first:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feeds.errors import ConfigError, InvalidInput, NewsmonError, NotFound, StorageError
@@ -32,6 +34,7 @@ from worker.web.security import SECURITY_HEADERS
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("newsmon.web")
 
 
 def create_app(ctx: WebContext, *, max_body_bytes: int = 64 * 1024) -> FastAPI:
@@ -82,14 +85,48 @@ def _document(app: FastAPI) -> None:
                 summary=app.summary,
                 routes=app.routes,
             )
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer"}
-            }
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             schema["security"] = [{"bearer": []}]
+            _document_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+_ERRORS = {
+    "400": "a bad parameter, cursor or query",
+    "401": "no token, or not the server's",
+    "503": "the database is down or a statement ran past NEWSMON_WEB_QUERY_TIMEOUT",
+}
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    """What the API really answers when it refuses: ``{"error": ...}`` with 400 (where
+    FastAPI would have documented its 422), 401, 404 for a path with an id, and 503."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}},
+        "required": ["error"],
+    }
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            wanted = dict(_ERRORS)
+            if "{" in path:
+                wanted["404"] = "nothing has this id or name"
+            for code, description in wanted.items():
+                responses[code] = {
+                    "description": description,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
 
 
 def _status(exc: NewsmonError) -> int:
@@ -103,8 +140,8 @@ def _status(exc: NewsmonError) -> int:
 
 
 def _message(exc: NewsmonError) -> str:
-    if isinstance(exc, StorageError):
-        # The driver's text may name hosts and statements: keep it for the log.
+    if isinstance(exc, StorageError) and not isinstance(exc, NotFound):
+        # The driver's text may name hosts and statements: it goes to the log only.
         return "the database is unavailable or did not answer in time; try again shortly"
     return str(exc)
 
@@ -112,6 +149,8 @@ def _message(exc: NewsmonError) -> str:
 async def _newsmon_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NewsmonError)
     status, message = _status(exc), _message(exc)
+    if status >= 500:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code=status)
     return pages.error_page(request, status, message)

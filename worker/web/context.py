@@ -7,13 +7,32 @@ from datetime import datetime
 
 from fastapi import HTTPException, Request
 
+from feeds.errors import InvalidInput
 from feeds.models import Actor
 from feeds.ports import Clock, Store
 from feeds.usecases.actors import watchlist
 from feeds.usecases.deliver import DigestService
 from worker.web.security import SESSION_COOKIE, bearer_ok, session_ok
 
-__all__ = ["LoginRequired", "WebContext", "require_login", "require_token", "web_context"]
+__all__ = [
+    "MAX_ID",
+    "LoginRequired",
+    "WebContext",
+    "plain",
+    "require_login",
+    "require_token",
+    "web_context",
+]
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL: 32 bits)
+
+
+def plain(value: str | None) -> str | None:
+    """A text parameter as given, refused when it holds a NUL (PostgreSQL text cannot,
+    and no name, code or query of ours does)."""
+    if value is not None and "\x00" in value:
+        raise InvalidInput("parameters cannot contain NUL characters")
+    return value
 
 
 @dataclass(frozen=True)

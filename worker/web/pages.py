@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -27,7 +28,7 @@ from feeds.usecases import feeds as feed_list
 from feeds.usecases import insights
 from feeds.usecases.stories import story_detail
 from worker.web.charts import sentiment_chart, volume_chart
-from worker.web.context import WebContext, require_login, web_context
+from worker.web.context import MAX_ID, WebContext, plain, require_login, web_context
 from worker.web.security import SESSION_COOKIE, SESSION_SECONDS, bearer_ok, make_session
 
 __all__ = ["error_page", "login_url", "router"]
@@ -147,7 +148,9 @@ def overview_page(
 
 
 @router.get("/stories/{story_id}", dependencies=Login)
-def story_page(request: Request, ctx: Ctx, story_id: int) -> Response:
+def story_page(
+    request: Request, ctx: Ctx, story_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]
+) -> Response:
     story = story_detail(ctx.store, story_id)
     evidence = insights.story_evidence(ctx.store, story_id)
     return _render(request, "story.html.j2", story=story, evidence=evidence)
@@ -170,7 +173,11 @@ def actor_page(
     bucket: str = "day",
 ) -> Response:
     report = insights.actor_report(
-        ctx.store, name, ctx.now(), days=days, bucket=insights.check_bucket(bucket, days)
+        ctx.store,
+        plain(name) or "",
+        ctx.now(),
+        days=days,
+        bucket=insights.check_bucket(bucket, days),
     )
     chart = sentiment_chart(
         report.series,
@@ -192,7 +199,7 @@ def topics_page(
 def topic_page(
     request: Request, ctx: Ctx, code: str, days: Annotated[float, Query(gt=0, le=366)] = 30
 ) -> Response:
-    report = insights.topic_report(ctx.store, code, ctx.now(), days=days)
+    report = insights.topic_report(ctx.store, plain(code) or "", ctx.now(), days=days)
     chart = volume_chart(report.series, title=f"{report.label}: articles per day")
     return _render(request, "topic.html.j2", report=report, chart=chart, days=days)
 
@@ -211,7 +218,7 @@ def search_page(
         since, _ = insights.window(ctx.now(), days)
         try:
             page = insights.list_articles(
-                ctx.store, ArticleFilter(since=since), query=q, cursor=cursor, limit=50
+                ctx.store, ArticleFilter(since=since), query=plain(q), cursor=cursor, limit=50
             )
         except InvalidInput as exc:
             problem = str(exc)
