@@ -53,3 +53,39 @@ def test_the_analysis_benchmark_builds_its_generated_articles() -> None:
     assert [d.id for d in docs] == ["0", "1", "2"]
     assert all(d.title and len(d.text) > 1000 and "<" not in d.text for d in docs)
     assert [d.text for d in generated_docs(3)] == [d.text for d in docs]  # seeded
+
+
+def test_web_bench_fills_serves_and_reports(tmp_path: Path) -> None:
+    """bench/bench_web.py end to end at a tiny size: migrated fixture, real server, table."""
+    import secrets
+    import subprocess
+    import sys
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL
+
+    admin = make_url(POSTGRES_URL).set(database="postgres").render_as_string(hide_password=False)
+    out = tmp_path / "web.md"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_web",
+            *("--articles", "3000", "--days", "10", "--feeds", "12", "--actors", "250"),
+            *("--requests", "3", "--warmup", "1", "--explain", "--explain-ms", "1000"),
+            *("--database", f"newsmon_bench_smoke_{secrets.token_hex(4)}"),
+            *("--admin-url", admin, "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    table = out.read_text()
+    assert "3,000 articles" in table
+    for route in ("/api/v1/overview", "/api/v1/actors/", "`GET /`", "`GET /actors/"):
+        assert route in table
+    assert "dropped database" in result.stdout
