@@ -335,6 +335,12 @@ def test_dashboard_login_sets_a_safe_cookie(server: WebServer) -> None:
         assert "httponly" in cookie and "samesite=strict" in cookie
         page = browser.get("/actors/Nordland")
         assert page.status_code == 200 and 'data-chart="sentiment"' in page.text
+        # behind a TLS proxy the server trusts (loopback by default) the cookie is Secure
+        proxied = browser.post(
+            "/login", data={"token": TOKEN}, headers={"X-Forwarded-Proto": "https"}
+        )
+        assert "secure" in proxied.headers["set-cookie"].lower()
+        assert "secure" not in cookie
         forged = httpx.get(f"{server.base}/", cookies={"newsmon_session": "v1.9999999999.forged"})
         assert forged.status_code == 303
 

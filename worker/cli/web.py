@@ -19,6 +19,13 @@ MIN_TOKEN_LENGTH = 16
 def web(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Reverse proxies whose X-Forwarded-Proto/-For are believed (comma-separated "
+            "addresses, or '*'): behind a TLS proxy the session cookie is then Secure."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the dashboard and the JSON API (/api/v1) from the configured database."""
     # Imported here: the web stack is only paid for by the command that serves it.
@@ -59,6 +66,8 @@ def web(
         server_header=False,
         timeout_keep_alive=5,
         limit_concurrency=100,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
