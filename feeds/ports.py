@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from feeds.dedup.keys import PreparedFeed, PrepareJob
-from feeds.dedup.stories import StoryCandidate
 from feeds.errors import ParseError
 from feeds.models import (
     ActorMention,
@@ -41,18 +39,24 @@ from feeds.models import (
     TargetSpan,
     WatchedActor,
 )
-from feeds.query import Need
-from feeds.reports import (
-    ActorPoint,
-    ActorTotal,
-    ArticleFilter,
-    Bucket,
-    CoActor,
-    EvidenceItem,
-    TopicTotal,
-    VolumePoint,
-)
-from feeds.user_topics import SearchDoc, UserTopic
+
+# Used in annotations only: imported for the type checker, so that importing the ports
+# (every use case does) does not import the feed reader, the dedup and query machinery.
+if TYPE_CHECKING:
+    from feeds.dedup.keys import PreparedFeed, PrepareJob
+    from feeds.dedup.stories import StoryCandidate
+    from feeds.query import Need
+    from feeds.reports import (
+        ActorPoint,
+        ActorTotal,
+        ArticleFilter,
+        Bucket,
+        CoActor,
+        EvidenceItem,
+        TopicTotal,
+        VolumePoint,
+    )
+    from feeds.user_topics import SearchDoc, UserTopic
 
 K = TypeVar("K")
 

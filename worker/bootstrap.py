@@ -15,14 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
-from feeds.analysis import ArticleAnalyzer, parse_topic_rules, parse_watchlist
-from feeds.analysis.actor_list import merge_watchlist
-from feeds.digest.unsubscribe import UnsubscribeConfig
 from feeds.errors import ConfigError, MissingDatabase
-from feeds.fetch.http import HttpFetcher
-from feeds.fetch.policy import PollPolicy
-from feeds.fetch.politeness import LocalHostLimiter
 from feeds.models import (
     Actor,
     AnalysisResult,
@@ -31,17 +26,16 @@ from feeds.models import (
     TargetSpan,
     WatchedActor,
 )
-from feeds.ports import Analyzer, HostLimiter, TargetSentimentModel
-from feeds.usecases.deliver import DeliverySettings
-from feeds.usecases.pipeline import Pipeline
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.repository import SqlStore
-from worker.mailer import SmtpMailer, validate_address
-from worker.pools.analysis import ProcessAnalysisPool
-from worker.pools.ingest import ProcessPreparePool
 from worker.settings import Settings, load_settings
-from worker.topics import with_topics
+
+if TYPE_CHECKING:
+    from feeds.analysis import ArticleAnalyzer
+    from feeds.digest.unsubscribe import UnsubscribeConfig
+    from feeds.fetch.http import HttpFetcher
+    from feeds.fetch.policy import PollPolicy
+    from feeds.ports import Analyzer, HostLimiter, TargetSentimentModel
+    from feeds.usecases.pipeline import Pipeline
+    from storage.repository import SqlStore
 
 
 class SystemClock:
@@ -72,6 +66,8 @@ def build_host_limiter(settings: Settings, *, celery_worker: bool = False) -> Ho
     With ``NEWSMON_HOST_LIMITER=auto`` the Celery tasks' container (``celery_worker``)
     shares host limits through Redis and every other process keeps them in-process.
     """
+    from feeds.fetch.politeness import LocalHostLimiter
+
     kind = settings.host_limiter
     if kind == "redis" or (kind == "auto" and celery_worker):
         from worker.celery.host_limiter import RedisHostLimiter
@@ -86,6 +82,8 @@ def build_host_limiter(settings: Settings, *, celery_worker: bool = False) -> Ho
 
 
 def build_policy(settings: Settings) -> PollPolicy:
+    from feeds.fetch.policy import PollPolicy
+
     poll = timedelta(minutes=settings.poll_interval_minutes)
     low = timedelta(minutes=settings.min_poll_interval_minutes)
     high = timedelta(minutes=settings.max_poll_interval_minutes)
@@ -114,6 +112,8 @@ def _unreadable_seed(exc: OSError) -> ConfigError:
 
 def seed_actors(settings: Settings) -> list[Actor]:
     """The watchlist from the seed file (without the user's changes)."""
+    from feeds.analysis import parse_watchlist
+
     try:
         return parse_watchlist(settings.actors_path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -126,6 +126,9 @@ def load_analyzer(
     """Actors and sentiment toward them; ``user_actors`` (from the database) join the seed
     watchlist. Topics from the keyword rules unless ``keyword_topics`` is off (the wrapped
     analyzer of :func:`with_topics` replaces them, so scoring them is wasted work)."""
+    from feeds.analysis import ArticleAnalyzer, parse_topic_rules
+    from feeds.analysis.actor_list import merge_watchlist
+
     actors = seed_actors(settings)
     try:
         rules = parse_topic_rules(settings.topics_path.read_text(encoding="utf-8"))
@@ -174,6 +177,8 @@ def build_analyzer(settings: Settings, store: SqlStore, *, lazy: bool = True) ->
     ``lazy``: the models are loaded on the first analysis, not now (see LazyAnalyzer); the
     seed files are read now either way, so a broken configuration still fails at start.
     """
+    from worker.topics import with_topics
+
     seed_actors(settings)
     try:
         settings.topics_path.read_bytes()
@@ -191,6 +196,9 @@ def build_analyzer(settings: Settings, store: SqlStore, *, lazy: bool = True) ->
 def build_analyzer_for(settings: Settings) -> Analyzer:
     """:func:`build_analyzer`, models loaded, with its own connection (for an analysis
     worker process)."""
+    from storage.db import make_engine
+    from storage.repository import SqlStore
+
     return build_analyzer(settings, SqlStore(make_engine(settings.database_url)), lazy=False)
 
 
@@ -222,6 +230,8 @@ class LazyAnalyzer:
 
 
 def build_fetcher(settings: Settings) -> HttpFetcher:
+    from feeds.fetch.http import HttpFetcher
+
     return HttpFetcher(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
@@ -231,6 +241,34 @@ def build_fetcher(settings: Settings) -> HttpFetcher:
         allow_private_networks=settings.allow_private_networks,
         allowed_networks=settings.allowed_networks,
     )
+
+
+def open_store(
+    settings: Settings,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    statement_timeout: float | None = None,
+) -> SqlStore:
+    """The database alone, migrated: all that a command which only reads or edits rows
+    needs (``feeds list``, ``stories show``...), without the fetcher, mailer, pools and
+    analysis of :func:`build_container`, or the time to import them."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from storage.repository import SqlStore
+
+    try:
+        engine = make_engine(
+            settings.database_url, create=create, statement_timeout=statement_timeout
+        )
+        if migrate:
+            upgrade(engine, create=create)
+    except MissingDatabase as exc:
+        raise MissingDatabase(
+            f"{exc}; check NEWSMON_DATABASE_URL (or database_url in the settings file), "
+            "or create a new database with `newsmon init`"
+        ) from None
+    return SqlStore(engine)
 
 
 def build_container(
@@ -244,18 +282,15 @@ def build_container(
 ) -> Container:
     """Everything a driver needs. Without ``create`` the database must already exist
     (:class:`MissingDatabase` otherwise): commands that only read or edit never make one."""
-    try:
-        engine = make_engine(
-            settings.database_url, create=create, statement_timeout=statement_timeout
-        )
-        if migrate:
-            upgrade(engine, create=create)
-    except MissingDatabase as exc:
-        raise MissingDatabase(
-            f"{exc}; check NEWSMON_DATABASE_URL (or database_url in the settings file), "
-            "or create a new database with `newsmon init`"
-        ) from None
-    store = SqlStore(engine)
+    from feeds.usecases.deliver import DeliverySettings
+    from feeds.usecases.pipeline import Pipeline
+    from worker.mailer import SmtpMailer
+    from worker.pools.analysis import ProcessAnalysisPool
+    from worker.pools.ingest import ProcessPreparePool
+
+    store = open_store(
+        settings, create=create, migrate=migrate, statement_timeout=statement_timeout
+    )
     fetcher = build_fetcher(settings)
     host_limiter = build_host_limiter(settings, celery_worker=celery_worker)
     mailer = SmtpMailer(
@@ -306,6 +341,9 @@ def build_container(
 
 
 def unsubscribe_config(settings: Settings) -> UnsubscribeConfig:
+    from feeds.digest.unsubscribe import UnsubscribeConfig
+    from worker.mailer import validate_address
+
     secret = settings.unsubscribe_secret
     mailto = validate_address(settings.unsubscribe_mailto) if settings.unsubscribe_mailto else None
     return UnsubscribeConfig(
@@ -317,21 +355,37 @@ def unsubscribe_config(settings: Settings) -> UnsubscribeConfig:
 
 _lock = threading.Lock()
 _current: tuple[int, Container] | None = None
+_store: tuple[int, SqlStore] | None = None
 _settings_override: Settings | None = None
 
 
 def configure(settings: Settings | None = None) -> None:
     """Choose the settings the next :func:`container` is built from (CLI ``--config``, tests)."""
-    global _settings_override, _current
+    global _settings_override, _current, _store
     with _lock:
         _settings_override = settings
         if _current is not None and _current[0] == os.getpid():
             _current[1].close()
+        if _store is not None and _store[0] == os.getpid():
+            _store[1].engine.dispose()
         _current = None
+        _store = None
 
 
 def current_settings() -> Settings:
     return _settings_override or load_settings()
+
+
+def store() -> SqlStore:
+    """This process's database for commands that need nothing else: the container's store
+    if one is built, else a store of its own (never creates the database)."""
+    global _store
+    with _lock:
+        if _current is not None and _current[0] == os.getpid():
+            return _current[1].store
+        if _store is None or _store[0] != os.getpid():
+            _store = (os.getpid(), open_store(current_settings(), create=False))
+        return _store[1]
 
 
 def container(*, celery_worker: bool = False, create: bool = True) -> Container:

@@ -23,7 +23,6 @@ from datetime import datetime
 
 from feeds.models import AnalysisResult, ArticleForAnalysis, Document
 from feeds.ports import Clock, Store
-from feeds.usecases.group import group_pending
 
 DEFAULT_BATCH = 200
 
@@ -53,6 +52,10 @@ def analyze_articles(
     Celery tasks and ``newsmon reanalyze`` all run it."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
+    # Imported here: grouping pulls in the dedup machinery, which a CLI that only needs
+    # this module's constants (reanalyze --help) should not pay for.
+    from feeds.usecases.group import group_pending
+
     done = 0
     if ids is None:
         while True:

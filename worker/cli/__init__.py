@@ -20,7 +20,6 @@ from typing import Annotated
 
 import typer
 
-from worker import bootstrap
 from worker.cli import (
     actors,
     analysis,
@@ -33,7 +32,6 @@ from worker.cli import (
     web,
 )
 from worker.cli.base import command_group
-from worker.settings import load_settings
 
 __all__ = ["app", "main"]
 
@@ -70,6 +68,9 @@ def _root(
     ] = None,
 ) -> None:
     if config is not None:
+        from worker import bootstrap
+        from worker.settings import load_settings
+
         bootstrap.configure(load_settings(config))
 
 

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from feeds.usecases import actors
-from worker.bootstrap import seed_actors
 from worker.cli.base import adding, command_group, container
 from worker.cli.output import console
 
@@ -20,6 +18,9 @@ def actors_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per actor.")] = False,
 ) -> None:
     """List watched actors: the seed file merged with your additions and removals."""
+    from feeds.usecases import actors
+    from worker.bootstrap import seed_actors
+
     c = container()
     listed = actors.watchlist(c.store, seed_actors(c.settings))
     for item in listed.actors:
@@ -48,6 +49,9 @@ def actors_add(
     ] = None,
 ) -> None:
     """Watch an actor (a seed actor of the same name is replaced by yours)."""
+    from feeds.usecases import actors
+    from worker.bootstrap import seed_actors
+
     with adding() as c:
         seed = seed_actors(c.settings)
         message = actors.add_actor(c.store, c.pipeline.clock.now(), seed, name, type_, alias or [])
@@ -57,6 +61,9 @@ def actors_add(
 @group.command("remove")
 def actors_remove(name: str) -> None:
     """Stop watching an actor (yours is deleted; a seed actor is hidden)."""
+    from feeds.usecases import actors
+    from worker.bootstrap import seed_actors
+
     c = container()
     seed = seed_actors(c.settings)
     message = actors.remove_actor(c.store, c.pipeline.clock.now(), seed, name)

@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from feeds.usecases.analyze import DEFAULT_BATCH, analyze_articles, ids_to_analyze
-from worker import bootstrap
 from worker.cli.base import container, parse_since
 from worker.cli.output import console, err_console, plural
 
@@ -35,6 +33,8 @@ def reanalyze(
     ] = True,
 ) -> None:
     """Run the analysis stage now: pending articles, or re-analyse those seen since a date."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     if pending == (since is not None):
         raise typer.BadParameter("give exactly one of --pending or --since DATE")
     c = container()
@@ -87,6 +87,7 @@ def analyze(
     output: Annotated[str, typer.Option(help="File or '-'.")] = "-",
 ) -> None:
     """Analyse JSON Lines documents without storing anything."""
+    from worker import bootstrap
     from worker.admin import analyze_stream
     from worker.topics import with_topics
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
 
 from feeds.errors import InvalidInput, NewsmonError
-from storage.db import new_sqlite_paths, remove_new_sqlite
-from worker import bootstrap
-from worker.bootstrap import Container
 from worker.cli.output import console, err_console
+
+if TYPE_CHECKING:
+    from storage.repository import SqlStore
+    from worker.bootstrap import Container
+
+# The composition root, storage and the use cases are imported by the commands that use
+# them, not here: `newsmon --help` and a mistyped command should start like a small tool.
 
 # Exit statuses, documented in docs/OPERATIONS.md ("Exit statuses"): 0 success, 1 an error
 # reported on stderr, 2 a usage error, 3 a poll in which every feed failed, 130 interrupted.
@@ -71,7 +75,17 @@ def container(*, create: bool = False) -> Container:
     Only the commands that add something pass ``create``: the others fail with
     :class:`feeds.errors.MissingDatabase` on a database that is not there, so a mistyped
     URL never looks like an empty feed list."""
+    from worker import bootstrap
+
     return bootstrap.container(create=create)
+
+
+def store() -> SqlStore:
+    """The database alone, for commands that only read or edit rows (they start faster
+    than with the whole :func:`container`); never creates the database."""
+    from worker import bootstrap
+
+    return bootstrap.store()
 
 
 @contextmanager
@@ -82,6 +96,9 @@ def adding() -> Iterator[Container]:
     OPML file …) stored nothing, so an SQLite database it created is removed again: a
     mistyped ``NEWSMON_DATABASE_URL`` followed by a bad add must not leave an empty
     database that the next command takes for the real one."""
+    from storage.db import new_sqlite_paths, remove_new_sqlite
+    from worker import bootstrap
+
     made = new_sqlite_paths(bootstrap.current_settings().database_url)
     c = container(create=True)
     try:

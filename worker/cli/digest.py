@@ -12,14 +12,11 @@ from typing import Annotated
 
 import typer
 
-from feeds.digest.periods import current_period
 from feeds.errors import InvalidInput
 from feeds.models import Subscription
-from feeds.usecases import subscriptions
-from worker.cli.base import adding, command_group, container
+from worker.cli.base import adding, command_group, container, store
 from worker.cli.base import say as _say
 from worker.cli.output import plural
-from worker.mailer import validate_address
 
 subscriptions_group = command_group("Manage digest subscriptions.")
 digest_group = command_group("Preview and send digests and alerts.")
@@ -56,6 +53,9 @@ def subscriptions_add(
     ] = False,
 ) -> None:
     """Add a digest subscription."""
+    from feeds.usecases import subscriptions
+    from worker.mailer import validate_address
+
     with adding() as c:
         sub = subscriptions.add_subscription(
             c.store,
@@ -94,7 +94,9 @@ def _filters(sub: Subscription) -> str:
 @subscriptions_group.command("list")
 def subscriptions_list() -> None:
     """List subscriptions."""
-    subs = subscriptions.list_subscriptions(container().store)
+    from feeds.usecases import subscriptions
+
+    subs = subscriptions.list_subscriptions(store())
     if not subs:
         _say("no subscriptions yet")
     for s in subs:
@@ -110,13 +112,18 @@ def subscriptions_list() -> None:
 @subscriptions_group.command("remove")
 def subscriptions_remove(name: str) -> None:
     """Remove a subscription."""
-    subscriptions.remove_subscription(container().store, name)
+    from feeds.usecases import subscriptions
+
+    subscriptions.remove_subscription(store(), name)
     _say(f"removed subscription {name}")
 
 
 @subscriptions_group.command("show")
 def subscriptions_show(name: str) -> None:
     """Show a subscription, its recent deliveries and what its next digest would hold."""
+    from feeds.digest.periods import current_period
+    from feeds.usecases import subscriptions
+
     c = container()
     now = c.pipeline.clock.now()
     sub, runs = subscriptions.subscription_runs(c.store, name, runs=5)
@@ -147,7 +154,9 @@ def subscriptions_show(name: str) -> None:
 
 
 def _set_paused(name: str, paused: bool) -> None:
-    subscriptions.set_paused(container().store, name, paused)
+    from feeds.usecases import subscriptions
+
+    subscriptions.set_paused(store(), name, paused)
     _say(f"{'paused' if paused else 'resumed'} subscription {name}")
 
 
@@ -177,8 +186,10 @@ def subscriptions_filters(
     clear: Annotated[bool, typer.Option("--clear", help="Drop every filter first.")] = False,
 ) -> None:
     """Replace a subscription's filters: each option given replaces that kind of filter."""
+    from feeds.usecases import subscriptions
+
     sub = subscriptions.change_filters(
-        container().store,
+        store(),
         name,
         topics=topic,
         actors=actor,

@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from feeds.errors import AlreadyExists, FetchError, InvalidInput, ParseError
-from feeds.fetch.discover import discover_feed
-from feeds.fetch.policy import is_lasting
-from feeds.formats.export import feed_json
-from feeds.ports import Fetcher
-from feeds.usecases import feeds as feed_list
-from worker import bootstrap
-from worker.cli.base import adding, command_group, container
+from worker.cli.base import adding, command_group, store
 from worker.cli.output import console, plural, print_feeds
+
+if TYPE_CHECKING:
+    from feeds.ports import Fetcher
+
 
 group = command_group("Manage the feeds newsmon polls.")
 
@@ -28,9 +26,11 @@ def full_text(
     state: Annotated[str, typer.Argument(help="on | off")],
 ) -> None:
     """Fetch the article pages of a summary-only feed for their full text (on/off)."""
+    from feeds.usecases import feeds as feed_list
+
     if state not in ("on", "off"):
         raise InvalidInput(f"{state!r}: say on or off")
-    feed_list.set_full_text(container().store, feed_id, state == "on")
+    feed_list.set_full_text(store(), feed_id, state == "on")
     console.print(f"full text {state} for feed {feed_id}", markup=False)
 
 
@@ -42,6 +42,9 @@ def discover_for_add(fetcher: Fetcher, url: str, *, force: bool) -> str:
     is added as given with the reason printed. A failure that may pass (a timeout, 5xx) adds
     it as given, as the feed may well be back at the next poll.
     """
+    from feeds.fetch.discover import discover_feed
+    from feeds.fetch.policy import is_lasting
+
     try:
         found = discover_feed(url, fetcher)
     except FetchError as exc:
@@ -85,6 +88,9 @@ def feeds_add(
     ] = False,
 ) -> None:
     """Add a feed by its URL, or by the URL of a page that links to it."""
+    from feeds.usecases import feeds as feed_list
+    from worker import bootstrap
+
     target = feed_list.check_url(url)
     if discover:
         # Checked before the database is opened: a refused URL must not leave a new,
@@ -112,7 +118,10 @@ def feeds_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per feed.")] = False,
 ) -> None:
     """List feeds with their health and schedule."""
-    feeds = feed_list.list_feeds(container().store)
+    from feeds.formats.export import feed_json
+    from feeds.usecases import feeds as feed_list
+
+    feeds = feed_list.list_feeds(store())
     if as_json:
         for feed in feeds:
             typer.echo(json.dumps(feed_json(feed)))
@@ -125,7 +134,10 @@ def feeds_list(
 @group.command("show")
 def feeds_show(feed_id: int) -> None:
     """Show one feed's status."""
-    feed = feed_list.get_feed(container().store, feed_id)
+    from feeds.formats.export import feed_json
+    from feeds.usecases import feeds as feed_list
+
+    feed = feed_list.get_feed(store(), feed_id)
     for key, value in feed_json(feed).items():
         console.print(f"{key:>16}: {'' if value is None else value}", markup=False)
 
@@ -133,27 +145,35 @@ def feeds_show(feed_id: int) -> None:
 @group.command("remove")
 def feeds_remove(feed_id: int) -> None:
     """Remove a feed (its articles stay; they lose this feed's sightings)."""
-    feed_list.remove_feed(container().store, feed_id)
+    from feeds.usecases import feeds as feed_list
+
+    feed_list.remove_feed(store(), feed_id)
     console.print(f"removed feed {feed_id}")
 
 
 @group.command("pause")
 def feeds_pause(feed_id: int) -> None:
     """Stop polling a feed until it is resumed."""
-    feed_list.set_paused(container().store, feed_id, True)
+    from feeds.usecases import feeds as feed_list
+
+    feed_list.set_paused(store(), feed_id, True)
     console.print(f"paused feed {feed_id}")
 
 
 @group.command("resume")
 def feeds_resume(feed_id: int) -> None:
     """Poll a paused feed again."""
-    feed_list.set_paused(container().store, feed_id, False)
+    from feeds.usecases import feeds as feed_list
+
+    feed_list.set_paused(store(), feed_id, False)
     console.print(f"resumed feed {feed_id}")
 
 
 @group.command("import")
 def feeds_import(file: Path) -> None:
     """Add every feed of an OPML file (feeds already present are kept as they are)."""
+    from feeds.usecases import feeds as feed_list
+
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -169,7 +189,9 @@ def feeds_import(file: Path) -> None:
 @group.command("export")
 def feeds_export(file: Annotated[Path | None, typer.Argument()] = None) -> None:
     """Write the feeds as OPML to FILE or stdout."""
-    text = feed_list.export_opml(container().store)
+    from feeds.usecases import feeds as feed_list
+
+    text = feed_list.export_opml(store())
     if file is None:
         sys.stdout.write(text)
     else:

@@ -12,8 +12,6 @@ from typing import Annotated
 import typer
 
 from feeds.errors import InvalidInput
-from feeds.fetch.health import summarize
-from feeds.usecases import feeds as feed_list
 from worker.cli.base import EXIT_ALL_FEEDS_FAILED, container
 from worker.cli.output import _ago, console, err_console, plural, print_pass
 
@@ -28,6 +26,9 @@ def init() -> None:
 
 def status() -> None:
     """The database, feeds by health, due now, failing hosts, queue depth, digest runs."""
+    from feeds.fetch.health import summarize
+    from feeds.usecases import feeds as feed_list
+
     c = container()
     now = c.pipeline.clock.now()
     found = feed_list.status(c.store, runs=5)
@@ -84,6 +85,8 @@ def prune(
     ],
 ) -> None:
     """Remove old articles; their identities are kept so that feeds cannot bring them back."""
+    from feeds.usecases import feeds as feed_list
+
     if not older_than > 0:
         raise InvalidInput(f"--older-than {older_than:g}: give a positive number of days")
     c = container()

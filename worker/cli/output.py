@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
-from feeds.fetch.health import display_health
-from feeds.models import FeedInfo
-from feeds.usecases.pipeline import PassReport
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from feeds.models import FeedInfo
+    from feeds.usecases.pipeline import PassReport
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -34,6 +36,8 @@ def _ago(when: datetime | None, now: datetime) -> str:
 
 
 def feed_health(feed: FeedInfo) -> str:
+    from feeds.fetch.health import display_health
+
     word = display_health(feed)
     if word == "failing":
         return f"failing ({feed.error_count}x)"
@@ -88,6 +92,8 @@ def print_feeds(feeds: Sequence[FeedInfo]) -> None:
 
 
 def _feed_table(feeds: Sequence[FeedInfo], now: datetime) -> Table:
+    from rich.table import Table
+
     table = Table(show_lines=False)
     for column in ("id", "title", "url", "health", "last fetch", "next fetch", "articles"):
         if column == "url":

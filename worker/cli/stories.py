@@ -7,12 +7,9 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from feeds.formats.export import story_json, story_summary_json
 from feeds.models import StoryDetail
-from feeds.usecases.stories import largest_stories, story_detail
-from worker.cli.base import command_group, container, parse_since, say
+from worker.cli.base import command_group, parse_since, say, store
 from worker.cli.output import console, plural
 
 group = command_group("Stories: articles about the same event, grouped across outlets.")
@@ -27,7 +24,12 @@ def stories_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per story.")] = False,
 ) -> None:
     """The largest stories, most articles first, with how many outlets covered each."""
-    found = largest_stories(container().store, since=parse_since(since), limit=limit)
+    from rich.table import Table
+
+    from feeds.formats.export import story_summary_json
+    from feeds.usecases.stories import largest_stories
+
+    found = largest_stories(store(), since=parse_since(since), limit=limit)
     if as_json:
         for story in found:
             say(json.dumps(story_summary_json(story), ensure_ascii=False))
@@ -53,7 +55,10 @@ def stories_show(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """One story: its outlets, the timeline of its articles and the actors it mentions."""
-    story = story_detail(container().store, story_id)
+    from feeds.formats.export import story_json
+    from feeds.usecases.stories import story_detail
+
+    story = story_detail(store(), story_id)
     if as_json:
         say(json.dumps(story_json(story), ensure_ascii=False))
         return

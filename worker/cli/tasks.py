@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import redis
-
 from feeds.errors import ConfigError, NotFound
-from feeds.usecases import feeds as feed_list
-from worker import bootstrap
 from worker.cli.base import command_group, container
 from worker.cli.output import console
 
@@ -20,6 +16,7 @@ group = command_group("Tasks the workers parked after they crashed their process
 
 def _ledger() -> CrashLedger:
     # Imported here: it pulls in Celery, which no other admin command needs at start-up.
+    from worker import bootstrap
     from worker.celery.reliability import CrashLedger
 
     settings = bootstrap.current_settings()
@@ -27,6 +24,8 @@ def _ledger() -> CrashLedger:
 
 
 def _broker_error(exc: Exception) -> ConfigError:
+    from worker import bootstrap
+
     where = bootstrap.current_settings().broker_url.split("@")[-1]
     return ConfigError(f"cannot reach the broker at {where} ({exc}); is Redis running?")
 
@@ -34,6 +33,8 @@ def _broker_error(exc: Exception) -> ConfigError:
 @group.command("parked")
 def parked() -> None:
     """List parked tasks (a parked poll has also paused its feed)."""
+    import redis
+
     ledger = _ledger()
     try:
         items = ledger.parked()
@@ -50,6 +51,9 @@ def parked() -> None:
 @group.command("unpark")
 def unpark(task_id: str) -> None:
     """Queue a parked task again (after the fix); a parked poll's feed is resumed."""
+    import redis
+
+    from feeds.usecases import feeds as feed_list
     from worker.celery.app import app as celery
 
     ledger = _ledger()

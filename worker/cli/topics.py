@@ -5,17 +5,20 @@ A thin layer over :mod:`feeds.usecases.topics`. The query language is described 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
-from feeds import user_topics
-from feeds.query import normalise, to_text
-from feeds.usecases import topics
-from worker.cli.base import adding, command_group, container, parse_since
+from worker.cli.base import adding, command_group, parse_since, store
 from worker.cli.output import console, plural
-from worker.topics import forget_user_topics
+
+if TYPE_CHECKING:
+    from feeds import user_topics
+
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
 
 group = command_group("Manage user topics: named monitoring queries (see docs/TOPICS.md).")
 
@@ -27,7 +30,9 @@ _SINCE_HELP = "ISO date: only articles first seen on or after it."
 @group.command("list")
 def topics_list() -> None:
     """List user topics and their queries."""
-    found = topics.list_topics(container().store)
+    from feeds.usecases import topics
+
+    found = topics.list_topics(store())
     if not found:
         console.print("no topics yet: add one with `newsmon topics add NAME QUERY`", markup=False)
     for topic in found:
@@ -37,6 +42,10 @@ def topics_list() -> None:
 @group.command("add")
 def topics_add(name: str, query: str) -> None:
     """Add a topic NAME defined by QUERY (new articles that match get `user:NAME`)."""
+    from feeds.query import to_text
+    from feeds.usecases import topics
+    from worker.topics import forget_user_topics
+
     with adding() as c:
         topic, node = topics.add_topic(c.store, c.pipeline.clock.now(), name, query)
     forget_user_topics()
@@ -51,7 +60,10 @@ def topics_add(name: str, query: str) -> None:
 @group.command("remove")
 def topics_remove(name: str) -> None:
     """Remove a topic and its matches."""
-    topics.remove_topic(container().store, name)
+    from feeds.usecases import topics
+    from worker.topics import forget_user_topics
+
+    topics.remove_topic(store(), name)
     forget_user_topics()
     console.print(f"removed topic {name}", markup=False, highlight=False)
 
@@ -63,7 +75,10 @@ def topics_test(
     limit: Annotated[int, typer.Option(help="Show at most this many matches.")] = 50,
 ) -> None:
     """Show the stored articles QUERY matches, with the matching words highlighted."""
-    node, hits = topics.try_query(container().store, query, parse_since(since))
+    from feeds.query import to_text
+    from feeds.usecases import topics
+
+    node, hits = topics.try_query(store(), query, parse_since(since))
     for hit in hits[:limit]:
         _print_hit(hit)
     more = f" (showing {limit})" if len(hits) > limit else ""
@@ -77,7 +92,9 @@ def topics_apply(
     since: Annotated[str | None, typer.Option(help=_SINCE_HELP)] = None,
 ) -> None:
     """Re-run topic NAME over stored articles and record its matches."""
-    topic, hits = topics.apply_topic(container().store, name, parse_since(since))
+    from feeds.usecases import topics
+
+    topic, hits = topics.apply_topic(store(), name, parse_since(since))
     scope = f" first seen since {since}" if since else ""
     verb = "matches" if len(hits) == 1 else "match"
     console.print(
@@ -86,6 +103,8 @@ def topics_apply(
 
 
 def _print_hit(hit: user_topics.Hit) -> None:
+    from rich.text import Text
+
     marked = {w for h in hit.highlights for w in h.split()}
     line = Text(f"{hit.doc.id:>6}  {hit.doc.first_seen:%Y-%m-%d}  ")
     line.append_text(_highlight(hit.doc.title, marked))
@@ -96,6 +115,10 @@ def _print_hit(hit: user_topics.Hit) -> None:
 
 
 def _highlight(text: str, marked: set[str]) -> Text:
+    from rich.text import Text
+
+    from feeds.query import normalise
+
     out = Text()
     for i, word in enumerate(text.split(" ")):
         if i:
@@ -106,6 +129,8 @@ def _highlight(text: str, marked: set[str]) -> Text:
 
 
 def _snippet(text: str, marked: set[str]) -> Text | None:
+    from feeds.query import normalise
+
     tokens = text.split()
     for i, word in enumerate(tokens):
         if "".join(ch for ch in normalise(word) if ch.isalnum()) in marked:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from feeds.errors import ConfigError
-from worker import bootstrap
 from worker.cli.output import err_console
 
 __all__ = ["web"]
@@ -31,6 +30,7 @@ def web(
     # Imported here: the web stack is only paid for by the command that serves it.
     import uvicorn
 
+    from worker import bootstrap
     from worker.web.app import create_app
     from worker.web.context import WebContext
     from worker.web.security import check_bind
