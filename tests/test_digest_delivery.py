@@ -270,7 +270,7 @@ def test_sending_refuses_a_missing_or_placeholder_secret(
     assert inbox.received == []
 
 
-def test_unsubscribe_token_removes_one_recipient_then_pauses(
+def test_unsubscribe_token_removes_one_recipient_then_the_subscription(
     tmp_path: Path, smtp: tuple[Collector, int]
 ) -> None:
     _, port = smtp
@@ -282,14 +282,15 @@ def test_unsubscribe_token_removes_one_recipient_then_pauses(
         )
     service = c.pipeline.digests()
     first = service.unsubscribe_token(make_token(SECRET, sub.id, "ann@desk.example"))
-    assert (first.removed, first.paused) == (True, False)
+    assert (first.removed, first.deleted) == (True, False)
     again = service.unsubscribe_token(make_token(SECRET, sub.id, "ann@desk.example"))
     assert again.removed is False
     last = service.unsubscribe_token(make_token(SECRET, sub.id, "bob@desk.example"))
-    assert (last.removed, last.paused) == (True, True)
+    assert (last.removed, last.deleted) == (True, True)
     with c.store.transaction() as repo:
-        after = repo.get_subscription("m")
-    assert after.paused and after.spec.emails == ()
+        assert repo.list_subscriptions() == []
+    gone = service.unsubscribe_token(make_token(SECRET, sub.id, "bob@desk.example"))
+    assert (gone.removed, gone.subscription) == (False, "")  # still idempotent
     forged = make_token("another-secret-0123456789", sub.id, "bob@desk.example")
     with pytest.raises(InvalidInput, match="signature"):
         service.unsubscribe_token(forged)

@@ -393,6 +393,22 @@ def test_one_click_unsubscribe(server: WebServer, store: SqlStore, world: World)
         assert response.status_code == 400, bad
         assert httpx.get(f"{server.base}/unsubscribe/{bad}").status_code == 400
     assert _subscription_emails(store, "morning") == world.emails[1:]
+    # the last recipient: the subscription goes, and its token keeps answering calmly
+    last = make_token(SECRET, world.subscription_id, world.emails[1])
+    gone = httpx.post(
+        f"{server.base}/unsubscribe/{last}",
+        content=b"List-Unsubscribe=One-Click",
+        headers=one_click,
+    )
+    assert gone.status_code == 200 and "will no longer receive" in gone.text
+    with store.transaction() as repo:
+        assert repo.list_subscriptions() == []
+    again = httpx.post(
+        f"{server.base}/unsubscribe/{last}",
+        content=b"List-Unsubscribe=One-Click",
+        headers=one_click,
+    )
+    assert again.status_code == 200 and "no longer exists" in again.text
 
 
 # ------------------------------------------------------------------ the command

@@ -60,7 +60,7 @@ from feeds.digest.unsubscribe import (
     unsubscribe_headers,
     unsubscribe_url,
 )
-from feeds.errors import ConfigError, MailError, NewsmonError
+from feeds.errors import ConfigError, MailError, NewsmonError, NotFound
 from feeds.models import DigestEmail, DigestRun, InlineImage, Period, StoredArticle, Subscription
 from feeds.ports import Clock, Mailer, Store
 
@@ -107,7 +107,9 @@ class UnsubscribeResult:
     subscription: str
     recipient: str
     removed: bool  # False when the address was no longer a recipient
-    paused: bool  # True when no recipient is left and the subscription was paused
+    # True when it was the last recipient: the subscription was deleted, as a subscription
+    # nobody receives is one nobody wants (the web's one-click leaves nothing behind).
+    deleted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,22 +300,27 @@ class DigestService:
         )
 
     def unsubscribe_token(self, token: str) -> UnsubscribeResult:
-        """Remove the token's recipient from its subscription (pause it if none is left).
+        """Remove the token's recipient from its subscription; delete the subscription when
+        nobody is left.
 
-        Idempotent: using a token twice reports ``removed=False`` the second time.
+        Idempotent: using a token twice reports ``removed=False`` the second time, also
+        once the subscription is gone (then ``subscription`` is empty).
         """
         secret = check_secret(self.unsubscribe.secret if self.unsubscribe else None)
         sub_id, recipient = read_token(secret, token)
         with self.store.transaction() as repo:
-            sub = repo.get_subscription_by_id(sub_id)
+            try:
+                sub = repo.get_subscription_by_id(sub_id)
+            except NotFound:
+                return UnsubscribeResult("", recipient, removed=False, deleted=False)
             keep = tuple(e for e in sub.spec.emails if _bare(e).casefold() != recipient.casefold())
             removed = len(keep) != len(sub.spec.emails)
-            if removed:
+            deleted = removed and not keep
+            if deleted:
+                repo.remove_subscription(sub.name)
+            elif removed:
                 repo.update_subscription(replace(sub.spec, emails=keep))
-            paused = not keep
-            if paused and not sub.paused:
-                repo.set_subscription_paused(sub.name, True)
-        return UnsubscribeResult(sub.name, recipient, removed, paused)
+        return UnsubscribeResult(sub.name, recipient, removed, deleted)
 
     # ------------------------------------------------------------------ internals
 

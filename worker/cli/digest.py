@@ -207,11 +207,12 @@ def subscriptions_unsubscribe(token: str) -> None:
     """Remove the recipient named by an unsubscribe TOKEN (from a digest's link)."""
     result = container().pipeline.digests().unsubscribe_token(token)
     if not result.removed:
-        _say(f"{result.recipient} was already unsubscribed from {result.subscription}")
+        where = result.subscription or "that subscription (it no longer exists)"
+        _say(f"{result.recipient} was already unsubscribed from {where}")
         return
     _say(
         f"unsubscribed {result.recipient} from {result.subscription}"
-        + ("; no recipients are left, so the subscription is paused" if result.paused else "")
+        + ("; nobody was left, so the subscription was deleted" if result.deleted else "")
     )
 
 
