@@ -30,36 +30,27 @@ def volume_json(point: VolumePoint) -> dict[str, Any]:
     return {"start": iso(point.start), "articles": point.articles}
 
 
-def actor_point_json(point: ActorPoint) -> dict[str, Any]:
-    n = point.articles or 1
+def _sentiment(counts: ActorPoint | ActorTotal) -> dict[str, Any]:
+    """Articles mentioning an actor and how they read it (a point's or a total's)."""
+    n = counts.articles or 1
     return {
-        "start": iso(point.start),
-        "articles": point.articles,
-        "mentions": point.articles,  # as in stories: the articles that mention the actor
-        "mean": point.mean,
-        "negative": point.negative,
-        "neutral": point.neutral,
-        "positive": point.positive,
-        "share_negative": round(point.negative / n, 4),
-        "share_positive": round(point.positive / n, 4),
+        "articles": counts.articles,
+        "mentions": counts.articles,  # as in stories: the articles that mention the actor
+        "mean": counts.mean,
+        "negative": counts.negative,
+        "neutral": counts.neutral,
+        "positive": counts.positive,
+        "share_negative": round(counts.negative / n, 4),
+        "share_positive": round(counts.positive / n, 4),
     }
+
+
+def actor_point_json(point: ActorPoint) -> dict[str, Any]:
+    return {"start": iso(point.start), **_sentiment(point)}
 
 
 def actor_total_json(total: ActorTotal) -> dict[str, Any]:
-    n = total.articles or 1
-    return {
-        "name": total.name,
-        "type": total.type,
-        "watched": total.watched,
-        "articles": total.articles,
-        "mentions": total.articles,
-        "mean": total.mean,
-        "negative": total.negative,
-        "neutral": total.neutral,
-        "positive": total.positive,
-        "share_negative": round(total.negative / n, 4),
-        "share_positive": round(total.positive / n, 4),
-    }
+    return {"name": total.name, "type": total.type, "watched": total.watched, **_sentiment(total)}
 
 
 def mover_json(mover: Mover) -> dict[str, Any]:

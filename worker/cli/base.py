@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
 
-from feeds.errors import InvalidInput, NewsmonError
+from feeds.errors import NewsmonError
+from feeds.when import parse_instant
 from worker.cli.output import console, err_console
 
 if TYPE_CHECKING:
@@ -60,13 +61,7 @@ def command_group(help_text: str) -> typer.Typer:
 
 def parse_since(value: str | None) -> datetime | None:
     """A ``--since`` value: an ISO date or time, UTC unless it names its offset."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--since {value!r} is not an ISO date such as 2026-11-27") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_instant(value, "--since")
 
 
 def container(*, create: bool = False) -> Container:

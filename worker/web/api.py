@@ -7,18 +7,17 @@ any statement past ``NEWSMON_WEB_QUERY_TIMEOUT``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from feeds.errors import InvalidInput
 from feeds.formats import insights as shapes
 from feeds.formats.export import article_json, feed_json, story_json
 from feeds.reports import ArticleFilter
 from feeds.usecases import feeds as feed_list
 from feeds.usecases import insights
 from feeds.usecases.stories import largest_stories_in_full, story_detail
+from feeds.when import parse_instant
 from worker.web import schemas
 from worker.web.context import MAX_ID, WebContext, plain, require_token, web_context
 
@@ -36,16 +35,7 @@ Days = Annotated[float, Query(gt=0, le=insights.MAX_DAYS, description="Window in
 Limit = Annotated[int, Query(ge=1, le=insights.MAX_LIMIT)]
 
 
-def _time(value: str | None, name: str) -> datetime | None:
-    """An ISO date or time, UTC unless it names its offset (as the CLI's ``--since``)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        # in UTC now, so a date at the edge of the calendar fails here, as bad input
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidInput(f"{name} {value!r} is not an ISO date such as 2026-11-27") from None
+_time = parse_instant  # the CLI's --since rule (feeds/when.py)
 
 
 @router.get("/articles", response_model=schemas.ArticlePageOut)

@@ -102,10 +102,7 @@ class VolumeOut(BaseModel):
     articles: int
 
 
-class ActorTotalOut(BaseModel):
-    name: str
-    type: str
-    watched: bool
+class SentimentOut(BaseModel):
     articles: int
     mentions: int
     mean: float
@@ -114,6 +111,12 @@ class ActorTotalOut(BaseModel):
     positive: int
     share_negative: float
     share_positive: float
+
+
+class ActorTotalOut(SentimentOut):
+    name: str
+    type: str
+    watched: bool
 
 
 class ActorListOut(BaseModel):
@@ -122,16 +125,8 @@ class ActorListOut(BaseModel):
     actors: list[ActorTotalOut]
 
 
-class ActorPointOut(BaseModel):
+class ActorPointOut(SentimentOut):
     start: str | None
-    articles: int
-    mentions: int
-    mean: float
-    negative: int
-    neutral: int
-    positive: int
-    share_negative: float
-    share_positive: float
 
 
 class EvidenceOut(BaseModel):
