@@ -19,6 +19,7 @@ from feeds.errors import AlreadyExists, ConfigError, NotFound, StorageError
 from feeds.models import (
     ActorSentiment,
     AnalysisResult,
+    DigestRun,
     FetchOutcome,
     NewArticle,
     SubscriptionSpec,
@@ -484,27 +485,40 @@ def test_subscriptions_round_trip(store: SqlStore) -> None:
             repo.remove_subscription("all")
 
 
-def test_digest_runs_are_claimed_once_per_period(store: SqlStore) -> None:
+def test_digest_runs_are_leased_once_per_period(store: SqlStore) -> None:
+    def lease(key: str, message_id: str, owner: str, now: datetime = T0) -> tuple[DigestRun, bool]:
+        return repo.lease_digest_run(
+            sub.id,
+            key,
+            message_id,
+            owner=owner,
+            now=now,
+            lease_until=now + timedelta(minutes=10),
+            respect_backoff=False,
+        )
+
     with store.transaction() as repo:
         sub = repo.add_subscription(SPEC, T0)
-        run = repo.claim_digest_run(sub.id, "2024-W18", "<m1@newsmon>", T0)
-        assert run is not None
+        run, leased = lease("2024-W18", "<m1@newsmon>", "a")
+        assert leased
         assert (run.status, run.message_id, run.article_count) == ("pending", "<m1@newsmon>", 0)
-        # A retry gets the same run, with the first message id.
-        again = repo.claim_digest_run(sub.id, "2024-W18", "<m2@newsmon>", T0)
-        assert again == run
+        # A second sender gets the same run, with the first message id, and no lease.
+        again, leased = lease("2024-W18", "<m2@newsmon>", "b")
+        assert (again.id, again.message_id, leased) == (run.id, "<m1@newsmon>", False)
 
         repo.mark_digest_failed(run.id, "SMTP refused")
-        failed = repo.claim_digest_run(sub.id, "2024-W18", "<m3@newsmon>", T0)
-        assert failed is not None
+        later = T0 + timedelta(minutes=11)  # the first lease has expired
+        failed, leased = lease("2024-W18", "<m3@newsmon>", "b", later)
+        assert leased
         assert (failed.id, failed.status, failed.error) == (run.id, "failed", "SMTP refused")
 
-        sent_at = T0 + timedelta(minutes=2)
+        sent_at = T0 + timedelta(minutes=12)
         repo.mark_digest_sent(run.id, sent_at, 12)
-        assert repo.claim_digest_run(sub.id, "2024-W18", "<m4@newsmon>", T0) is None
+        done, leased = lease("2024-W18", "<m4@newsmon>", "c", T0 + timedelta(hours=1))
+        assert (done.status, leased) == ("sent", False)
 
-        next_week = repo.claim_digest_run(sub.id, "2024-W19", "<m5@newsmon>", T0)
-        assert next_week is not None and next_week.id != run.id
+        next_week, leased = lease("2024-W19", "<m5@newsmon>", "a")
+        assert leased and next_week.id != run.id
         runs = repo.list_digest_runs(sub.id)
         assert [(r.period_key, r.status) for r in runs] == [
             ("2024-W18", "sent"),
@@ -518,7 +532,9 @@ def test_digest_runs_are_claimed_once_per_period(store: SqlStore) -> None:
         with pytest.raises(NotFound, match="no digest run with id 999"):
             repo.mark_digest_failed(999, "x")
         with pytest.raises(NotFound, match="no subscription with id 999"):
-            repo.claim_digest_run(999, "2024-W18", "<m6@newsmon>", T0)
+            repo.lease_digest_run(
+                999, "2024-W18", "<m6@newsmon>", owner="a", now=T0, lease_until=T0
+            )
 
         repo.remove_subscription(SPEC.name)
         assert repo.list_digest_runs() == []

@@ -78,15 +78,22 @@ def _insert_articles(url: str, feed_id: int, backwards: bool) -> int:
         engine.dispose()
 
 
-def _claim_run(url: str, subscription_id: int, worker: int) -> tuple[int, str] | None:
+def _claim_run(url: str, subscription_id: int, worker: int) -> tuple[int, str, bool]:
     """Child process: claim the same digest period, as duplicate deliveries of a task would."""
     engine = make_engine(url)
     try:
         store = SqlStore(engine)
         _wait_for_the_others()
         with store.transaction() as repo:
-            run = repo.claim_digest_run(subscription_id, "2024-05-01", f"<m{worker}@newsmon>", T0)
-        return None if run is None else (run.id, run.message_id)
+            run, leased = repo.lease_digest_run(
+                subscription_id,
+                "2024-05-01",
+                f"<m{worker}@newsmon>",
+                owner=f"worker-{worker}",
+                now=T0,
+                lease_until=T0 + timedelta(minutes=10),
+            )
+        return run.id, run.message_id, leased
     finally:
         engine.dispose()
 
@@ -153,8 +160,12 @@ def test_digest_period_is_claimed_once_across_processes(
     with store.transaction() as repo:
         runs = repo.list_digest_runs(sub.id)
     assert len(runs) == 1
-    # Every process got the one run, with the message id of whichever claimed first.
-    assert set(claims) == {(runs[0].id, runs[0].message_id)}
+    # Every process got the one run, with the message id of whichever claimed first, and
+    # exactly one of them the lease to send it.
+    assert {(run_id, message_id) for run_id, message_id, _ in claims} == {
+        (runs[0].id, runs[0].message_id)
+    }
+    assert sum(leased for _, _, leased in claims) == 1
 
 
 def _upgrade(url: str) -> str | None:

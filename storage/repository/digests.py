@@ -87,23 +87,6 @@ class DigestRows(RepositoryBase):
 
     # ------------------------------------------------------------------ digests
 
-    def claim_digest_run(
-        self, subscription_id: int, period_key: str, message_id: str, now: datetime
-    ) -> DigestRun | None:
-        """Create the run for this period, or return the unsent one; None when already sent.
-
-        The first claim's ``message_id`` is kept, so a retried digest reuses it and mail
-        clients can recognise a resend.
-        """
-        self._open_run(subscription_id, period_key, message_id, now)
-        row = self._run_row(subscription_id, period_key)
-        if row is None:
-            raise StorageError(
-                f"digest run {subscription_id}/{period_key} vanished while being claimed"
-            )
-        run = convert.digest_run(row)
-        return None if run.status == "sent" else run
-
     def mark_digest_sent(self, run_id: int, sent_at: datetime, article_count: int) -> None:
         self._update_run(
             run_id,
