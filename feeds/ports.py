@@ -363,8 +363,11 @@ class TopicRepository(Protocol):
         """Index the articles not indexed yet; returns how many."""
         ...
 
-    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
-        """Articles first seen since ``since`` holding the needed words, oldest first."""
+    def search_candidates(
+        self, need: Need, since: datetime | None, newest: int | None = None
+    ) -> list[SearchDoc]:
+        """Articles first seen since ``since`` holding the needed words, oldest first
+        (only the ``newest`` of them when given)."""
         ...
 
     def replace_topic_matches(
@@ -454,6 +457,9 @@ class Repository(
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractContextManager[Repository]:
-        """A unit of work; commits on normal exit, rolls back on an exception."""
+    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[Repository]:
+        """A unit of work; commits on normal exit, rolls back on an exception.
+
+        ``readonly``: the block only reads, so it need not hold the write lock (SQLite
+        starts a deferred transaction; a dashboard's reads never queue behind a poll)."""
         ...

@@ -73,7 +73,9 @@ class SearchRepository(Protocol):
     """The part of :class:`feeds.ports.Repository` these use cases need."""
 
     def refresh_search_index(self) -> int: ...
-    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]: ...
+    def search_candidates(
+        self, need: Need, since: datetime | None, newest: int | None = None
+    ) -> list[SearchDoc]: ...
 
 
 def check_name(name: str) -> str:
@@ -89,12 +91,19 @@ def check_query(query: str) -> Node:
     return parse(query)
 
 
-def search(repo: SearchRepository, query: str | Node, since: datetime | None) -> list[Hit]:
-    """Stored articles first seen at or after ``since`` that match, oldest first."""
+def search(
+    repo: SearchRepository,
+    query: str | Node,
+    since: datetime | None,
+    *,
+    newest: int | None = None,
+) -> list[Hit]:
+    """Stored articles first seen at or after ``since`` that match, oldest first;
+    ``newest`` bounds how many candidate articles (the newest) are read and matched."""
     node = parse(query) if isinstance(query, str) else query
     repo.refresh_search_index()
     hits = []
-    for doc in repo.search_candidates(prefilter(node), since):
+    for doc in repo.search_candidates(prefilter(node), since, newest):
         searchable = doc.searchable()
         if matches(node, searchable):
             hits.append(Hit(doc, tuple(highlights(node, searchable))))

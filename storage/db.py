@@ -64,7 +64,10 @@ def make_engine(url: str, *, create: bool = True, statement_timeout: float | Non
             # JIT off too: the web's short aggregates never repay its compile time, and a
             # plan the JIT picks for its cost estimate can take seconds (docs/WEB.md).
             timeout_ms = max(1, round(statement_timeout * 1000))
-            args["options"] = f"-c statement_timeout={timeout_ms} -c jit=off"
+            given = parsed.query.get("options")  # the URL's own options are kept
+            given = " ".join(given) if isinstance(given, tuple) else given
+            ours = f"-c statement_timeout={timeout_ms} -c jit=off"
+            args["options"] = f"{given} {ours}" if given else ours
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=args)
     try:
         with engine.connect():
@@ -209,6 +212,13 @@ def _sqlite_statement_timeout(engine: Engine, seconds: float) -> None:
         deadline = conn.connection.info.get("newsmon_deadline")
         if deadline is not None:
             deadline[0] = time.monotonic() + seconds
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _done(conn: Connection, *_: Any) -> None:
+        # Off between statements, so a COMMIT or the pool's ROLLBACK is never interrupted.
+        deadline = conn.connection.info.get("newsmon_deadline")
+        if deadline is not None:
+            deadline[0] = math.inf
 
 
 def _check_existing(path: Path, url: URL) -> None:

@@ -270,7 +270,7 @@ def test_sending_refuses_a_missing_or_placeholder_secret(
     assert inbox.received == []
 
 
-def test_unsubscribe_token_removes_one_recipient_then_the_subscription(
+def test_unsubscribe_token_removes_one_recipient_then_pauses(
     tmp_path: Path, smtp: tuple[Collector, int]
 ) -> None:
     _, port = smtp
@@ -282,15 +282,17 @@ def test_unsubscribe_token_removes_one_recipient_then_the_subscription(
         )
     service = c.pipeline.digests()
     first = service.unsubscribe_token(make_token(SECRET, sub.id, "ann@desk.example"))
-    assert (first.removed, first.deleted) == (True, False)
+    assert (first.removed, first.paused) == (True, False)
     again = service.unsubscribe_token(make_token(SECRET, sub.id, "ann@desk.example"))
     assert again.removed is False
     last = service.unsubscribe_token(make_token(SECRET, sub.id, "bob@desk.example"))
-    assert (last.removed, last.deleted) == (True, True)
+    assert (last.removed, last.paused) == (True, True)
     with c.store.transaction() as repo:
-        assert repo.list_subscriptions() == []
+        after = repo.get_subscription("m")
+        assert after.paused and after.spec.emails == ()
+        repo.remove_subscription("m")  # an admin removes it: old links still answer calmly
     gone = service.unsubscribe_token(make_token(SECRET, sub.id, "bob@desk.example"))
-    assert (gone.removed, gone.subscription) == (False, "")  # still idempotent
+    assert (gone.removed, gone.subscription) == (False, "")
     forged = make_token("another-secret-0123456789", sub.id, "bob@desk.example")
     with pytest.raises(InvalidInput, match="signature"):
         service.unsubscribe_token(forged)

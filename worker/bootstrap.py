@@ -258,6 +258,14 @@ def open_store(
     from storage.repository import SqlStore
 
     try:
+        if migrate and statement_timeout is not None:
+            # Migrations may rewrite whole tables: never under a request's time limit.
+            plain = make_engine(settings.database_url, create=create)
+            try:
+                upgrade(plain, create=create)
+            finally:
+                plain.dispose()
+            migrate = False
         engine = make_engine(
             settings.database_url, create=create, statement_timeout=statement_timeout
         )

@@ -107,9 +107,10 @@ class UnsubscribeResult:
     subscription: str
     recipient: str
     removed: bool  # False when the address was no longer a recipient
-    # True when it was the last recipient: the subscription was deleted, as a subscription
-    # nobody receives is one nobody wants (the web's one-click leaves nothing behind).
-    deleted: bool
+    # True when no recipient is left: the subscription is paused, not deleted. Deleting
+    # would drop its history under a delivery in flight, and SQLite may give a later
+    # subscription the same id, which old unsubscribe links name (decision 51).
+    paused: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,8 +301,7 @@ class DigestService:
         )
 
     def unsubscribe_token(self, token: str) -> UnsubscribeResult:
-        """Remove the token's recipient from its subscription; delete the subscription when
-        nobody is left.
+        """Remove the token's recipient from its subscription; pause it when nobody is left.
 
         Idempotent: using a token twice reports ``removed=False`` the second time, also
         once the subscription is gone (then ``subscription`` is empty).
@@ -312,15 +312,15 @@ class DigestService:
             try:
                 sub = repo.get_subscription_by_id(sub_id)
             except NotFound:
-                return UnsubscribeResult("", recipient, removed=False, deleted=False)
+                return UnsubscribeResult("", recipient, removed=False, paused=False)
             keep = tuple(e for e in sub.spec.emails if _bare(e).casefold() != recipient.casefold())
             removed = len(keep) != len(sub.spec.emails)
-            deleted = removed and not keep
-            if deleted:
-                repo.remove_subscription(sub.name)
-            elif removed:
+            if removed:
                 repo.update_subscription(replace(sub.spec, emails=keep))
-        return UnsubscribeResult(sub.name, recipient, removed, deleted)
+            paused = not keep
+            if paused and not sub.paused:
+                repo.set_subscription_paused(sub.name, True)
+        return UnsubscribeResult(sub.name, recipient, removed, paused)
 
     # ------------------------------------------------------------------ internals
 

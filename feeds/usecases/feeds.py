@@ -77,7 +77,7 @@ def export_opml(store: Store) -> str:
 
 
 def list_feeds(store: Store) -> list[FeedInfo]:
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         return repo.list_feeds()
 
 

@@ -11,7 +11,8 @@ Design decisions:
   is an :class:`InvalidInput` (a 400), not an empty page.
 * **A text query narrows by ids.** ``q`` in the monitoring query language runs through the
   same matcher as user topics (:mod:`feeds.user_topics`), within the listing's window, and
-  the newest :data:`MAX_QUERY_MATCHES` matches become an id filter.
+  the newest :data:`MAX_QUERY_MATCHES` matches become an id filter. It reads at most the
+  newest :data:`MAX_QUERY_CANDIDATES` articles holding its words.
 * **Who moved.** An actor *moved* when its last day differs from its previous week: its
   volume against its daily average (a ratio, on a log scale) or its mean sentiment (a
   difference). :func:`movers` ranks by ``|log2 ratio| + 2·|shift|`` among actors with at
@@ -67,6 +68,9 @@ __all__ = [
 MAX_LIMIT = 200
 MAX_DAYS = 366
 MAX_QUERY_MATCHES = 2000
+# A query reads at most this many candidate articles (the newest holding its words; every
+# article, for a query with no word that must be present): its memory and time are bounded.
+MAX_QUERY_CANDIDATES = 5000
 MOVER_MIN_ARTICLES = 3
 # An hourly series over more than this many days is refused: it would be thousands of
 # points no chart can show.
@@ -172,10 +176,11 @@ def list_articles(
     """One page of stored articles, newest first, and the cursor of the next page."""
     check_limit(limit)
     after = decode_cursor(cursor) if cursor else None
-    with store.transaction() as repo:
+    # A query refreshes the text index first: a write, so not a read-only transaction.
+    with store.transaction(readonly=not query) as repo:
         if query:
             node = user_topics.check_query(query)
-            hits = user_topics.search(repo, node, where.since)
+            hits = user_topics.search(repo, node, where.since, newest=MAX_QUERY_CANDIDATES)
             newest = sorted(hits, key=lambda h: h.doc.id, reverse=True)[:MAX_QUERY_MATCHES]
             where = replace(where, ids=tuple(h.doc.id for h in newest))
         # One row more than asked tells whether there is a next page.
@@ -186,7 +191,7 @@ def list_articles(
 
 
 def get_article(store: Store, article_id: int) -> StoredArticle:
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         found = repo.find_articles(ArticleFilter(ids=(article_id,)), after=None, limit=1)
     if not found:
         raise NotFound(f"no article with id {article_id}")
@@ -198,7 +203,7 @@ def story_evidence(
 ) -> list[tuple[str, EvidenceItem]]:
     """Evidence sentences of a story's articles, actor by actor (most mentioned first), at
     most ``per_actor`` each, the strongest readings first (what the story page quotes)."""
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         members = list(repo.iter_articles(ids=repo.story_article_ids(story_id)))
     readings: dict[str, list[EvidenceItem]] = {}
     for article in members:
@@ -232,7 +237,7 @@ def overview(store: Store, now: datetime, *, days: float = 7, limit: int = 10) -
     """The dashboard's first page: volume, top stories, movers, topics, failing feeds."""
     check_limit(limit)
     since, until = window(now, days)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         hourly = repo.article_volume(max(since, now - timedelta(days=2)), until, "hour")
         daily = repo.article_volume(since, until, "day")
         stories = repo.list_stories(since=since, limit=limit)
@@ -254,7 +259,7 @@ def overview(store: Store, now: datetime, *, days: float = 7, limit: int = 10) -
 
 def movers(store: Store, now: datetime, *, limit: int = 10) -> list[Mover]:
     check_limit(limit)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         return _movers(repo, now, limit)
 
 
@@ -298,7 +303,7 @@ def actors(
     zero articles if the window has none."""
     check_limit(limit)
     since, until = window(now, days)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         found = repo.actor_totals(since, until, limit=limit)
         listed = {t.name for t in found}
         missing = [n for n in watched if n not in listed]
@@ -324,7 +329,7 @@ def actor_report(
     since, until = window(now, days)
     check_bucket(bucket, days)
     check_limit(evidence)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         totals = repo.actor_totals(since, until, limit=1, names=[name])
         series = repo.actor_series(name, since, until, bucket)
         items = repo.actor_evidence(name, since, until, evidence)
@@ -343,7 +348,7 @@ def actor_report(
 
 def topics(store: Store, now: datetime, *, days: float = 7) -> list[TopicTotal]:
     since, until = window(now, days)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         return repo.topic_totals(since, until)
 
 
@@ -360,7 +365,7 @@ def topic_report(
     since, until = window(now, days)
     check_bucket(bucket, days)
     check_limit(latest)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         series = repo.article_volume(since, until, bucket, topic=code)
         newest = repo.find_articles(
             ArticleFilter(since=since, until=until, topic=code), after=None, limit=latest
@@ -421,7 +426,7 @@ def check_bucket(bucket: str, days: float) -> Bucket:
 def recent_digests(store: Store, now: datetime, *, days: float = 7) -> list[tuple[DigestRun, str]]:
     """Digest runs of the window, newest first, each with its subscription's name."""
     since, _ = window(now, days)
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         runs = repo.recent_digest_runs(since)
         names = {s.id: s.spec.name for s in repo.list_subscriptions()}
     runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)

@@ -23,13 +23,13 @@ from feeds.ports import Store
 
 
 def largest_stories(store: Store, *, since: datetime | None, limit: int) -> list[StorySummary]:
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         return repo.list_stories(since=since, limit=limit)
 
 
 def story_detail(store: Store, story_id: int) -> StoryDetail:
     """Everything ``stories show`` prints; :class:`feeds.errors.NotFound` for an unknown id."""
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         summary = repo.get_story(story_id)
         # Read through the export's path, so feeds and actors are the ones export shows.
         members = list(repo.iter_articles(ids=repo.story_article_ids(story_id)))
@@ -40,7 +40,7 @@ def largest_stories_in_full(
     store: Store, *, since: datetime | None, limit: int
 ) -> list[StoryDetail]:
     """The largest stories with their outlets, timelines and actors (the web API's list)."""
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         summaries = repo.list_stories(since=since, limit=limit)
         return [
             describe_story(s, list(repo.iter_articles(ids=repo.story_article_ids(s.id))))
@@ -121,5 +121,5 @@ def _actors(members: Sequence[StoredArticle]) -> tuple[StoryActor, ...]:
 
 def stored_articles(store: Store, *, since: datetime | None = None) -> list[StoredArticle]:
     """Every stored article first seen since ``since`` (all if None), oldest first."""
-    with store.transaction() as repo:
+    with store.transaction(readonly=True) as repo:
         return list(repo.iter_articles(since=since))

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from sqlalchemy.orm import Session
 
 from feeds.errors import StorageConflict, StorageError
@@ -102,6 +103,9 @@ class SqlStore:
                     f"a concurrent transaction conflicted with this one ({exc.orig}); "
                     "nothing of it was kept and running it again is safe"
                 ) from exc
+            raise StorageError(connection_failure(self._engine, exc)) from exc
+        except SqlTimeoutError as exc:
+            # Every pooled connection is busy (a burst of web requests): try again soon.
             raise StorageError(connection_failure(self._engine, exc)) from exc
         except StatementError as exc:
             # Raised before reaching the database, e.g. a naive datetime refused by

@@ -68,12 +68,17 @@ def refresh(session: Session) -> int:
         added += len(rows)
 
 
-def candidates(session: Session, need: Need, since: datetime | None) -> list[SearchDoc]:
-    """Articles first seen at or after ``since`` that hold the needed words, oldest first."""
+def candidates(
+    session: Session, need: Need, since: datetime | None, newest: int | None = None
+) -> list[SearchDoc]:
+    """Articles first seen at or after ``since`` that hold the needed words, oldest first;
+    only the ``newest`` of them when given (a bound on what one search may read)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    stmt = article_text_select(ARTICLE.c.author, ARTICLE.c.url, ARTICLE.c.first_seen).order_by(
-        ARTICLE.c.first_seen, ARTICLE.c.id
-    )
+    stmt = article_text_select(ARTICLE.c.author, ARTICLE.c.url, ARTICLE.c.first_seen)
+    if newest is None:
+        stmt = stmt.order_by(ARTICLE.c.first_seen, ARTICLE.c.id)
+    else:
+        stmt = stmt.order_by(ARTICLE.c.first_seen.desc(), ARTICLE.c.id.desc()).limit(newest)
     if need.kind != "nothing":
         if postgres:
             found = text(
@@ -89,6 +94,8 @@ def candidates(session: Session, need: Need, since: datetime | None) -> list[Sea
     if since is not None:
         stmt = stmt.where(ARTICLE.c.first_seen >= since)
     rows: list[Any] = list(session.execute(stmt).mappings())
+    if newest is not None:
+        rows.reverse()
     return [convert.search_doc(r) for r in rows]
 
 

@@ -55,8 +55,10 @@ class TopicRows(RepositoryBase):
     def refresh_search_index(self) -> int:
         return search.refresh(self._session)
 
-    def search_candidates(self, need: Need, since: datetime | None) -> list[SearchDoc]:
-        return search.candidates(self._session, need, since)
+    def search_candidates(
+        self, need: Need, since: datetime | None, newest: int | None = None
+    ) -> list[SearchDoc]:
+        return search.candidates(self._session, need, since, newest)
 
     def replace_topic_matches(
         self, topic: UserTopic, article_ids: Sequence[int], since: datetime | None

@@ -212,7 +212,7 @@ def subscriptions_unsubscribe(token: str) -> None:
         return
     _say(
         f"unsubscribed {result.recipient} from {result.subscription}"
-        + ("; nobody was left, so the subscription was deleted" if result.deleted else "")
+        + ("; no recipients are left, so the subscription is paused" if result.paused else "")
     )
 
 

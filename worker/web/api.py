@@ -96,7 +96,8 @@ def actors(ctx: Ctx, days: Days = 7, limit: Limit = 50) -> dict[str, Any]:
     }
 
 
-@router.get("/actors/{name}", response_model=schemas.ActorReportOut)
+# {name:path}: an actor's name may hold a "/" ("AC/DC"), which arrives decoded.
+@router.get("/actors/{name:path}", response_model=schemas.ActorReportOut)
 def actor(
     ctx: Ctx, name: str, days: Days = 90, bucket: BucketParam = "day", evidence: Limit = 10
 ) -> dict[str, Any]:

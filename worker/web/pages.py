@@ -14,12 +14,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from feeds.digest.sanitize import plain_text, safe_link
 from feeds.errors import ConfigError, InvalidInput, NotFound
@@ -88,8 +90,13 @@ def _local(target: str | None) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+    """A form's text fields, urlencoded or multipart (RFC 8058 says one-click POSTs SHOULD
+    be multipart/form-data); a body that is neither, or malformed, has no fields."""
+    try:
+        form = await request.form(max_files=0, max_fields=20)
+    except (MultiPartException, HTTPException, ValueError):
+        return {}
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 # ------------------------------------------------------------------ login
@@ -164,7 +171,7 @@ def actors_page(
     return _render(request, "actors.html.j2", actors=found, days=days)
 
 
-@router.get("/actors/{name}", dependencies=Login)
+@router.get("/actors/{name:path}", dependencies=Login)
 def actor_page(
     request: Request,
     ctx: Ctx,
