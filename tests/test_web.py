@@ -452,6 +452,24 @@ def test_web_refuses_what_it_cannot_serve_safely(sqlite_url: str, tmp_path: Path
     assert missing.returncode == 1 and "no database file" in missing.stderr
 
 
+def test_unsubscribe_without_a_secret(sqlite_url: str, tmp_path: Path) -> None:
+    """A server without NEWSMON_UNSUBSCRIBE_SECRET cannot check links: a malformed token is
+    still a 400, a well-formed one a 503 page that says why (nothing changes either way)."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    engine.dispose()
+    web = WebServer(sqlite_url, tmp_path, token=None, secret=None)
+    try:
+        body = {"data": {"List-Unsubscribe": "One-Click"}}
+        assert httpx.post(f"{web.base}/unsubscribe/nonsense", **body).status_code == 400
+        assert httpx.get(f"{web.base}/unsubscribe/nonsense").status_code == 400
+        well_formed = make_token(SECRET, 1, "ana@example.org")
+        refused = httpx.post(f"{web.base}/unsubscribe/{well_formed}", **body)
+        assert refused.status_code == 503 and "no signing secret" in refused.text
+    finally:
+        web.close()
+
+
 def test_web_reports_a_taken_port(sqlite_url: str, tmp_path: Path) -> None:
     engine = make_engine(sqlite_url)
     upgrade(engine)

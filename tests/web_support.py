@@ -218,17 +218,26 @@ def free_port() -> int:
 class WebServer:
     """``newsmon web`` in its own process on a free loopback port."""
 
-    def __init__(self, database_url: str, tmp: Path, *, token: str | None = TOKEN) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        tmp: Path,
+        *,
+        token: str | None = TOKEN,
+        secret: str | None = SECRET,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
             "NEWSMON_DATABASE_URL": database_url,
-            "NEWSMON_UNSUBSCRIBE_SECRET": SECRET,
             "NEWSMON_PUBLIC_URL": "https://news.example",
             "HOME": str(tmp),
         }
         env.pop("NEWSMON_WEB_TOKEN", None)
+        env.pop("NEWSMON_UNSUBSCRIBE_SECRET", None)
+        if secret:
+            env["NEWSMON_UNSUBSCRIBE_SECRET"] = secret
         if token:
             env["NEWSMON_WEB_TOKEN"] = token
         self.log = tmp / f"web-{self.port}.log"

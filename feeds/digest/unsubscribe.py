@@ -34,6 +34,7 @@ __all__ = [
     "check_secret",
     "make_token",
     "read_token",
+    "token_parts",
     "unsubscribe_headers",
     "unsubscribe_url",
 ]
@@ -92,22 +93,29 @@ def make_token(secret: str, subscription_id: int, recipient: str) -> str:
 
 def read_token(secret: str, token: str) -> tuple[int, str]:
     """``(subscription id, recipient)`` from a token, or :class:`InvalidInput`."""
+    body, subscription_id, recipient, given = token_parts(token)
+    if not hmac.compare_digest(given, _mac(secret, body)):
+        raise InvalidInput("this unsubscribe token is not valid (wrong signature)")
+    return subscription_id, recipient
+
+
+def token_parts(token: str) -> tuple[str, int, str, bytes]:
+    """(signed body, subscription id, recipient, MAC) of a well-formed token, unchecked;
+    :class:`InvalidInput` for anything else. Needs no secret, so a malformed token is
+    refused as such even where no secret is configured."""
     parts = token.strip().split(".")
     # ASCII only: str.isdigit also accepts "²" or "١", which the MAC cannot encode.
     if len(parts) != 4 or parts[0] != "v1" or not token.isascii() or not parts[1].isdigit():
         raise InvalidInput("not an unsubscribe token")
-    body = ".".join(parts[:3])
     try:
         given = _unb64(parts[3])
         recipient = _unb64(parts[2]).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("not an unsubscribe token") from None
-    if not hmac.compare_digest(given, _mac(secret, body)):
-        raise InvalidInput("this unsubscribe token is not valid (wrong signature)")
     subscription_id = int(parts[1])
     if subscription_id > MAX_SUBSCRIPTION_ID:
         raise InvalidInput("not an unsubscribe token")
-    return subscription_id, recipient
+    return ".".join(parts[:3]), subscription_id, recipient, given
 
 
 def unsubscribe_url(public_url: str, token: str) -> str:

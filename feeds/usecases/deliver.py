@@ -57,6 +57,7 @@ from feeds.digest.unsubscribe import (
     check_secret,
     make_token,
     read_token,
+    token_parts,
     unsubscribe_headers,
     unsubscribe_url,
 )
@@ -295,7 +296,9 @@ class DigestService:
 
     def read_unsubscribe_token(self, token: str) -> tuple[int, str]:
         """(subscription id, recipient) of a genuine token, changing nothing; raises
-        :class:`InvalidInput` for a bad or forged one, :class:`ConfigError` without a secret."""
+        :class:`InvalidInput` for a bad or forged one, :class:`ConfigError` without a secret
+        (a malformed token is refused as such even then)."""
+        token_parts(token)
         return read_token(
             check_secret(self.unsubscribe.secret if self.unsubscribe else None), token
         )
@@ -306,6 +309,7 @@ class DigestService:
         Idempotent: using a token twice reports ``removed=False`` the second time, also
         once the subscription is gone (then ``subscription`` is empty).
         """
+        token_parts(token)  # malformed: InvalidInput, whether or not a secret is set
         secret = check_secret(self.unsubscribe.secret if self.unsubscribe else None)
         sub_id, recipient = read_token(secret, token)
         with self.store.transaction() as repo:
