@@ -131,7 +131,18 @@ def proxy() -> Iterator[RecordingProxy]:
     p.close()
 
 
-def chromium(proxy: RecordingProxy, page: Path, width: int, height: int, *extra: str) -> str:
+def chromium(
+    proxy: RecordingProxy,
+    page: Path | str,
+    width: int,
+    height: int,
+    *extra: str,
+    direct: str | None = None,
+) -> str:
+    """Chromium's output for ``page`` (a file or a URL). Every request goes through the
+    recording proxy, loopback included, except to the ``direct`` host (a server under
+    test)."""
+    bypass = "<-loopback>" + (f";{direct}" if direct else "")
     assert CHROMIUM, "Chromium is not installed: apt-get install -y chromium"
     with tempfile.TemporaryDirectory(prefix="newsmon-chromium-") as profile:
         result = subprocess.run(
@@ -140,10 +151,10 @@ def chromium(proxy: RecordingProxy, page: Path, width: int, height: int, *extra:
                 *FLAGS,
                 f"--user-data-dir={profile}",
                 f"--proxy-server=http://127.0.0.1:{proxy.port}",
-                "--proxy-bypass-list=<-loopback>",
+                f"--proxy-bypass-list={bypass}",
                 f"--window-size={width},{height}",
                 *extra,
-                page.as_uri(),
+                page.as_uri() if isinstance(page, Path) else page,
             ],
             capture_output=True,
             text=True,

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +23,7 @@ from PIL import Image
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStore
-from tests.test_digest_browser import ARTIFACTS, CHROMIUM, FLAGS, RecordingProxy
+from tests.test_digest_browser import ARTIFACTS, RecordingProxy, chromium
 from tests.web_support import WebServer, World, fill
 
 pytestmark = pytest.mark.slow
@@ -50,38 +48,18 @@ def proxy() -> Iterator[RecordingProxy]:
     p.close()
 
 
-def chromium(proxy: RecordingProxy, url: str, *extra: str, width: int = 1280) -> str:
-    assert CHROMIUM, "Chromium is not installed: apt-get install -y chromium"
-    with tempfile.TemporaryDirectory(prefix="newsmon-chromium-") as profile:
-        result = subprocess.run(
-            [
-                CHROMIUM,
-                *FLAGS,
-                f"--user-data-dir={profile}",
-                f"--proxy-server=http://127.0.0.1:{proxy.port}",
-                # Only the server under test is reached directly; anything else would
-                # go to the recording proxy.
-                "--proxy-bypass-list=<-loopback>;127.0.0.1",
-                f"--window-size={width},1800",
-                *extra,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
+def browse(proxy: RecordingProxy, url: str, *extra: str, width: int = 1280) -> str:
+    """Chromium on a page of the server under test (reached directly, all else proxied)."""
+    return chromium(proxy, url, width, 1800, *extra, direct="127.0.0.1")
 
 
 def look(proxy: RecordingProxy, url: str, name: str) -> str:
     """The page's rendered DOM, and a screenshot of it in tests/artifacts/."""
-    dom = chromium(proxy, url, "--dump-dom")
+    dom = browse(proxy, url, "--dump-dom")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"web-{name}.png"
     shot.unlink(missing_ok=True)
-    chromium(proxy, url, f"--screenshot={shot}")
+    browse(proxy, url, f"--screenshot={shot}")
     image = Image.open(io.BytesIO(shot.read_bytes())).convert("L")
     low, high = image.getextrema()
     assert high - low > 100, f"{shot} looks blank"
@@ -139,5 +117,5 @@ def test_dashboard_fits_a_phone(site: tuple[WebServer, World], proxy: RecordingP
     web, _ = site
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "web-overview-mobile.png"
-    chromium(proxy, f"{web.base}/", f"--screenshot={shot}", width=500)
+    browse(proxy, f"{web.base}/", f"--screenshot={shot}", width=500)
     assert Image.open(shot).size[0] == 500

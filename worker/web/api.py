@@ -35,9 +35,6 @@ Days = Annotated[float, Query(gt=0, le=insights.MAX_DAYS, description="Window in
 Limit = Annotated[int, Query(ge=1, le=insights.MAX_LIMIT)]
 
 
-_time = parse_instant  # the CLI's --since rule (feeds/when.py)
-
-
 @router.get("/articles", response_model=schemas.ArticlePageOut)
 def articles(
     ctx: Ctx,
@@ -53,8 +50,8 @@ def articles(
 ) -> dict[str, Any]:
     """Stored articles, newest first, one page at a time (pass ``next_cursor`` back)."""
     where = ArticleFilter(
-        since=_time(since, "since"),
-        until=_time(until, "until"),
+        since=parse_instant(since, "since"),
+        until=parse_instant(until, "until"),
         topic=plain(topic),
         actor=plain(actor),
         feed_id=feed,
@@ -74,7 +71,7 @@ def stories(
     ctx: Ctx, since: str | None = None, limit: Annotated[int, Query(ge=1, le=50)] = 20
 ) -> dict[str, Any]:
     """The largest stories (most articles first), each with its outlets, members and actors."""
-    found = largest_stories_in_full(ctx.store, since=_time(since, "since"), limit=limit)
+    found = largest_stories_in_full(ctx.store, since=parse_instant(since, "since"), limit=limit)
     return {"stories": [story_json(s) for s in found]}
 
 

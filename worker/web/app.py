@@ -67,7 +67,6 @@ def create_app(ctx: WebContext, *, max_body_bytes: int = 64 * 1024) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.openapi_schema = None
     _document(app)
     return app
 

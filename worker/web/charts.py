@@ -81,21 +81,35 @@ def _x_labels(starts: Sequence[datetime], hourly: bool, slot: float) -> list[str
     return out
 
 
-def volume_chart(points: Sequence[VolumePoint], *, hourly: bool = False, title: str) -> Markup:
-    """Bars of articles per bucket (``points`` oldest first, empty buckets included)."""
-    plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
+Points = Sequence[VolumePoint | ActorPoint]
+
+
+def _scale(points: Points) -> tuple[int, float]:
+    """The top of the articles scale and the width of one bucket."""
     top = _nice(max((p.articles for p in points), default=0) or 1)
-    slot = plot_w / max(1, len(points))
-    body = _axes(top)
+    return top, (WIDTH - _LEFT - _RIGHT) / max(1, len(points))
+
+
+def _bars(points: Points, top: int, slot: float, hourly: bool, fill: str) -> list[str]:
+    """One bar per bucket: its articles on the left scale."""
+    plot_h = HEIGHT - _TOP - _BOTTOM
+    body = []
     for i, p in enumerate(points):
         h = plot_h * p.articles / top
         x = _LEFT + slot * i + slot * 0.1
         body.append(
             f'<rect class="bar" x="{x:.1f}" y="{_TOP + plot_h - h:.1f}" '
-            f'width="{max(1.0, slot * 0.8):.1f}" height="{h:.1f}" fill="#98a2b3" '
+            f'width="{max(1.0, slot * 0.8):.1f}" height="{h:.1f}" fill="{fill}" '
             f'data-start="{escape(p.start.isoformat())}" data-articles="{p.articles}">'
             f"<title>{escape(_label(p.start, hourly))}: {p.articles} articles</title></rect>"
         )
+    return body
+
+
+def volume_chart(points: Sequence[VolumePoint], *, hourly: bool = False, title: str) -> Markup:
+    """Bars of articles per bucket (``points`` oldest first, empty buckets included)."""
+    top, slot = _scale(points)
+    body = _axes(top) + _bars(points, top, slot, hourly, "#98a2b3")
     body += _x_labels([p.start for p in points], hourly, slot)
     return _frame(title, "volume", body)
 
@@ -103,9 +117,8 @@ def volume_chart(points: Sequence[VolumePoint], *, hourly: bool = False, title: 
 def sentiment_chart(points: Sequence[ActorPoint], *, hourly: bool = False, title: str) -> Markup:
     """Articles per bucket as bars and their mean sentiment as a line (oldest first;
     buckets without articles have no dot and break the line)."""
-    plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
-    top = _nice(max((p.articles for p in points), default=0) or 1)
-    slot = plot_w / max(1, len(points))
+    plot_h = HEIGHT - _TOP - _BOTTOM
+    top, slot = _scale(points)
     body = _axes(top)
     zero = _TOP + plot_h / 2
     body.append(
@@ -117,17 +130,10 @@ def sentiment_chart(points: Sequence[ActorPoint], *, hourly: bool = False, title
             f'<text x="{WIDTH - _RIGHT + 6}" y="{y + 4:.1f}" font-size="11" '
             f'fill="#475467">{value}</text>'
         )
+    body += _bars(points, top, slot, hourly, "#d0d5dd")
     segments: list[list[tuple[float, float]]] = [[]]
     dots = []
     for i, p in enumerate(points):
-        h = plot_h * p.articles / top
-        x = _LEFT + slot * i + slot * 0.1
-        body.append(
-            f'<rect class="bar" x="{x:.1f}" y="{_TOP + plot_h - h:.1f}" '
-            f'width="{max(1.0, slot * 0.8):.1f}" height="{h:.1f}" fill="#d0d5dd" '
-            f'data-start="{escape(p.start.isoformat())}" data-articles="{p.articles}">'
-            f"<title>{escape(_label(p.start, hourly))}: {p.articles} articles</title></rect>"
-        )
         if not p.articles:
             segments.append([])
             continue

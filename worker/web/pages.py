@@ -31,7 +31,7 @@ from feeds.usecases import insights
 from feeds.usecases.stories import story_detail
 from worker.web.charts import sentiment_chart, volume_chart
 from worker.web.context import MAX_ID, WebContext, plain, require_login, web_context
-from worker.web.security import SESSION_COOKIE, SESSION_SECONDS, bearer_ok, make_session
+from worker.web.security import SESSION_COOKIE, SESSION_SECONDS, make_session, token_ok
 
 __all__ = ["error_page", "login_url", "router"]
 
@@ -114,7 +114,7 @@ async def login(request: Request) -> Response:
     target = _local(form.get("next"))
     if ctx.token is None:
         return RedirectResponse(target, status_code=303)
-    if not bearer_ok(ctx.token, f"Bearer {form.get('token', '')}"):
+    if not token_ok(ctx.token, form.get("token", "").strip()):
         return _render(request, "login.html.j2", 401, target=target, failed=True)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

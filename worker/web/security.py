@@ -27,6 +27,7 @@ __all__ = [
     "check_bind",
     "make_session",
     "session_ok",
+    "token_ok",
 ]
 
 SESSION_COOKIE = "newsmon_session"
@@ -65,11 +66,14 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
+def token_ok(token: str, given: str) -> bool:
+    """``given`` is the server's token (compared in constant time)."""
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+
+
 def bearer_ok(token: str, header: str | None) -> bool:
     scheme, _, given = (header or "").partition(" ")
-    if scheme.casefold() != "bearer" or not given:
-        return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
+    return scheme.casefold() == "bearer" and token_ok(token, given.strip())
 
 
 def _key(token: str) -> bytes:
