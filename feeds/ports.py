@@ -92,6 +92,11 @@ class Analyzer(Protocol):
         """Topics and per-actor sentiment of one document."""
         ...
 
+    def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
+        """:meth:`analyze` for each document, in order; the same results, but the models
+        may read several documents in one run."""
+        ...
+
     def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
         """Sentiment toward each span of ``text``, same order as ``targets``."""
         ...

@@ -148,3 +148,28 @@ def test_a_broken_encoder_file_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"not a graph")
     with pytest.raises(ConfigError, match="topic encoder"):
         SentenceEncoder(tmp_path)
+
+
+def test_a_batch_gives_each_article_what_it_gets_alone(model: IptcClassifier) -> None:
+    """Batched openings are padded to the longest and the padding masked out, so neither
+    the batch's other articles nor its size change an article's topics."""
+    title, _, body = shared_file("seeds/000_30ea7d5ece656d38.txt").read_text().partition("\n")
+    docs = [
+        (title, body),
+        ("Storm", ""),  # a short opening beside long ones: the most padding
+        ("", ""),  # nothing to read: no topics, and no row for the encoder
+        ("Striker scores twice in cup final", "The club won the trophy after extra time."),
+        ("Central bank raises rates", "Inflation pushed the bank to lift borrowing costs. " * 9),
+    ] * 4  # 20 documents: more than one encoder batch
+    alone = [model.classify(t, x) for t, x in docs]
+    together = model.classify_many(docs)
+    assert [[t.code for t in found] for found in together] == [
+        [t.code for t in found] for found in alone
+    ]
+    for a, b in zip(alone, together, strict=True):
+        assert [t.score for t in a] == pytest.approx([t.score for t in b], abs=0.002)
+    assert together[2] == ()
+    encoder = SentenceEncoder()
+    rows = encoder.embed_many(docs[:5])
+    for (t, x), row in zip(docs[:5], rows, strict=True):
+        assert np.allclose(encoder.embed(t, x), row, atol=1e-5)

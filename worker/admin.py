@@ -16,10 +16,13 @@ from typing import IO, Any
 
 from feeds.errors import InvalidInput
 from feeds.formats.export import analysis_json
-from feeds.models import Document, TargetSpan
+from feeds.models import AnalysisResult, Document, TargetSpan
 from feeds.ports import Analyzer
 from feeds.usecases.export import export_articles as export_jsonl
 from worker.bootstrap import Container
+
+# Documents handed to the analyzer at once: its topic encoder reads them as one batch.
+ANALYZE_BATCH = 64
 
 
 @contextmanager
@@ -84,9 +87,14 @@ def analyze_stream(analyzer: Analyzer, source: str, target: str) -> int:
     with _open(source, "r") as inp:
         lines = [(n, raw) for n, raw in enumerate(inp, 1) if raw.strip()]
     parsed = [_document(n, raw) for n, raw in lines]
+    analyses: list[AnalysisResult] = []
+    for start in range(0, len(parsed), ANALYZE_BATCH):  # the models read batches
+        chunk = parsed[start : start + ANALYZE_BATCH]
+        analyses.extend(analyzer.analyze_many([doc for _, doc, _ in chunk]))
     results = []
-    for n, (doc_id, doc, targets) in zip((n for n, _ in lines), parsed, strict=True):
-        result = analyzer.analyze(doc)
+    for n, (doc_id, doc, targets), result in zip(
+        (n for n, _ in lines), parsed, analyses, strict=True
+    ):
         try:
             spans = analyzer.target_sentiment(doc.text, targets) if targets is not None else None
         except InvalidInput as exc:

@@ -225,6 +225,9 @@ class LazyAnalyzer:
     def analyze(self, doc: Document) -> AnalysisResult:
         return self._get().analyze(doc)
 
+    def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
+        return self._get().analyze_many(docs)
+
     def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
         return self._get().target_sentiment(text, targets)
 

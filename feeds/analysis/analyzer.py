@@ -99,6 +99,9 @@ class ArticleAnalyzer:
             text_cut_at=cut_at,
         )
 
+    def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
+        return [self.analyze(doc) for doc in docs]
+
     def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
         """Score the clause holding each span's start; raises :class:`InvalidInput`."""
         for target in targets:

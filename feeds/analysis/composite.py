@@ -29,6 +29,10 @@ class TopicClassifier(Protocol):
         """Topics of one document, best first."""
         ...
 
+    def classify_many(self, docs: Sequence[tuple[str, str]]) -> list[tuple[TopicScore, ...]]:
+        """:meth:`classify` for each (title, text), in order."""
+        ...
+
 
 def _no_user_topics() -> Sequence[UserTopic]:
     return ()
@@ -51,6 +55,19 @@ class TopicsAnalyzer:
         base = self._base.analyze(doc)
         topics = self._classifier.classify(doc.title, doc.text) + self.user_topics(doc)
         return AnalysisResult(topics=topics, actors=base.actors, text_cut_at=cut_at)
+
+    def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
+        """:meth:`analyze` for each document, with the classifier reading them as one
+        batch (its encoder is most of the topic cost, and a batch fills it better)."""
+        clipped = [clip(doc) for doc in docs]
+        bases = self._base.analyze_many([doc for doc, _ in clipped])
+        topics = self._classifier.classify_many([(doc.title, doc.text) for doc, _ in clipped])
+        return [
+            AnalysisResult(
+                topics=found + self.user_topics(doc), actors=base.actors, text_cut_at=cut_at
+            )
+            for (doc, cut_at), base, found in zip(clipped, bases, topics, strict=True)
+        ]
 
     def user_topics(self, doc: Document) -> tuple[TopicScore, ...]:
         topics = self._user_topics()

@@ -514,7 +514,7 @@ class Pipeline:
         """Each document's analysis, in order: in the pool when there is one."""
         if self.analysis_pool is not None:
             return self.analysis_pool.analyze_many(docs)
-        return [self.analyzer.analyze(doc) for doc in docs]
+        return self.analyzer.analyze_many(docs)
 
     def analyze_pending(self, *, ids: Sequence[int] | None = None, limit: int = 500) -> int:
         """Analyse articles that have no analysis yet; returns how many were analysed."""

@@ -62,7 +62,7 @@ def _start(build: AnalyzerBuilder, settings: Settings) -> None:
 def _analyze(docs: Sequence[Document]) -> list[AnalysisResult]:
     if _analyzer is None:  # _start runs first in every worker
         raise RuntimeError("analysis worker started without its analyzer")
-    return [_analyzer.analyze(doc) for doc in docs]
+    return _analyzer.analyze_many(docs)
 
 
 def _ready() -> bool:
@@ -91,7 +91,7 @@ class ProcessAnalysisPool(WorkerProcesses):
         if len(docs) < self._min_docs and not self.running:
             # Not worth starting the workers for; once they run (the tail of a long
             # reanalyze, the next tick of `run`), they take every batch.
-            return [self._local.analyze(doc) for doc in docs]
+            return self._local.analyze_many(docs)
         pool = self._pool()
         size = -(-len(docs) // (self.processes * CHUNKS_PER_WORKER))
         chunks = [list(docs[i : i + size]) for i in range(0, len(docs), size)]
@@ -102,7 +102,7 @@ class ProcessAnalysisPool(WorkerProcesses):
             # saved, so analysing it here loses and repeats nothing.
             log.warning("an analysis worker process died; analysing this batch in-process")
             self.reset()
-            return [self._local.analyze(doc) for doc in docs]
+            return self._local.analyze_many(docs)
 
     def start_workers(self) -> int:
         """Start the workers and load their models now (not on the first big batch)."""

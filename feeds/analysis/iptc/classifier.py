@@ -27,13 +27,15 @@ How an article is scored
 The output is multi-label: the best topic always, then every other topic whose
 probability reaches :data:`MIN_SCORE`, best first.
 
-Cost: one tokenisation (Rust) and a gather-and-sum over at most a few hundred rows; no
-transformer runs at analysis time.
+Cost: one tokenisation (Rust) and a gather-and-sum over at most a few hundred rows for
+the static part; the encoder's 32 word pieces are most of the rest, which is why
+:meth:`IptcClassifier.classify_many` runs it on a batch of articles at once.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,34 +187,54 @@ class IptcClassifier:
 
     def features(self, title: str, text: str) -> FloatArray:
         """What the head reads: the static vector, then the encoder's (when it has one)."""
-        return self._joined(self.embed(title, text), title, text)
+        row: FloatArray = self._joined(self.embed(title, text)[None, :], [(title, text)])[0]
+        return row
 
-    def _joined(self, vector: FloatArray, title: str, text: str) -> FloatArray:
+    def _joined(self, vectors: FloatArray, docs: Sequence[tuple[str, str]]) -> FloatArray:
+        """Rows of static vectors, each followed by its document's encoder embedding."""
         if self._encoder is None:
-            return vector
-        return np.concatenate([vector, self._encoder.embed(title, text)])
+            return vectors
+        return np.concatenate([vectors, self._encoder.embed_many(docs)], axis=1)
 
     def probabilities(self, features: FloatArray) -> FloatArray:
         """One score per topic: calibrated and independent (one-vs-rest head), or a softmax
-        (the earlier multinomial head)."""
+        (the earlier multinomial head). ``features`` is one row or a matrix of rows."""
         logits = features @ self._weights + self._bias
         if self._calibration is not None:
             slope, offset = self._calibration
             scores: FloatArray = 1.0 / (1.0 + np.exp(-(slope * logits + offset)))
             return scores
-        logits = logits - logits.max()
+        logits = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(logits)
-        probs: FloatArray = exp / exp.sum()
+        probs: FloatArray = exp / exp.sum(axis=-1, keepdims=True)
         return probs
 
     def classify(self, title: str, text: str) -> tuple[TopicScore, ...]:
         """Top-level topics (and strong second-level ones), best first."""
-        if not any(ch.isalnum() for ch in title) and not any(ch.isalnum() for ch in text):
-            return ()  # nothing to read: no words, no topics
-        vector = self.embed(title, text)
-        if not vector.any():
-            return ()
-        probs = self.probabilities(self._joined(vector, title, text))
+        return self.classify_many([(title, text)])[0]
+
+    def classify_many(self, docs: Sequence[tuple[str, str]]) -> list[tuple[TopicScore, ...]]:
+        """:meth:`classify` for each (title, text), in order, with one encoder run per
+        batch of openings instead of one per article (the same topics, fewer CPU cycles)."""
+        found: list[tuple[TopicScore, ...]] = [() for _ in docs]
+        readable: list[int] = []
+        vectors: list[FloatArray] = []
+        for i, (title, text) in enumerate(docs):
+            if not any(ch.isalnum() for ch in title) and not any(ch.isalnum() for ch in text):
+                continue  # nothing to read: no words, no topics
+            vector = self.embed(title, text)
+            if vector.any():
+                readable.append(i)
+                vectors.append(vector)
+        if not readable:
+            return found
+        static = np.stack(vectors)
+        probs = self.probabilities(self._joined(static, [docs[i] for i in readable]))
+        for row, i in enumerate(readable):
+            found[i] = self._topics(static[row], probs[row])
+        return found
+
+    def _topics(self, vector: FloatArray, probs: FloatArray) -> tuple[TopicScore, ...]:
         order = np.argsort(-probs, kind="stable")
         chosen = [int(order[0])] + [int(i) for i in order[1:] if probs[i] >= self._min_score]
         topics = [self._score(self.codes[i], float(probs[i])) for i in chosen]
