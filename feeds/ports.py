@@ -85,6 +85,12 @@ class HostLimiter(Protocol):
 
     def try_acquire(self, host: str) -> HostGrant: ...
     def release(self, host: str, token: str) -> None: ...
+    def reserve(self, host: str, within: float | None = None) -> float | None:
+        """Book the host's next free start after those already booked; returns the
+        seconds from now until it, or None (nothing booked) when that is more than
+        ``within`` seconds away. Queued polls (Celery) are scheduled for their booked
+        time instead of asking again and again while the host is busy."""
+        ...
 
 
 class Analyzer(Protocol):

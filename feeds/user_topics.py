@@ -22,7 +22,9 @@ matches in ``topics test`` exactly when a new one would match in the pipeline.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -121,3 +123,43 @@ def apply(repo: ApplyRepository, topic: UserTopic, since: datetime | None) -> li
     hits = search(repo, topic.query, since)
     repo.replace_topic_matches(topic, [hit.doc.id for hit in hits], since)
     return hits
+
+
+# Seconds a process keeps the user topics it read before reading them again.
+USER_TOPICS_TTL = 5.0
+
+
+class UserTopicCache:
+    """The stored user topics, read through ``read`` and read again when older than the
+    TTL: a topic added from the command line reaches running workers within seconds; in
+    the process that added it, :func:`forget_cached` makes it visible at once."""
+
+    _instances: list[UserTopicCache] = []
+
+    def __init__(
+        self, read: Callable[[], Sequence[UserTopic]], ttl: float = USER_TOPICS_TTL
+    ) -> None:
+        self._read = read
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._topics: Sequence[UserTopic] = ()
+        self._read_at: float | None = None
+        UserTopicCache._instances.append(self)
+
+    def __call__(self) -> Sequence[UserTopic]:
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at > self._ttl:
+                self._topics = tuple(self._read())
+                self._read_at = now
+            return self._topics
+
+    def forget(self) -> None:
+        with self._lock:
+            self._read_at = None
+
+
+def forget_cached() -> None:
+    """Every :class:`UserTopicCache` of this process reads again at its next use."""
+    for cache in UserTopicCache._instances:
+        cache.forget()

@@ -2,8 +2,8 @@
 
 Imported by the worker before it forks its pool, so every pool process carries them:
 
-* a poll of a feed whose URL contains ``/poison`` kills its own process (SIGKILL) — a
-  task that always crashes its worker;
+* a poll of a batch holding a feed whose URL contains ``/poison`` kills its own process
+  (SIGKILL) — a task that always crashes its worker;
 * when ``NEWSMON_FAULT_KILL_AFTER_POLL`` names a file that exists, the first poll a process
   completes removes the file and kills the process after the poll's articles were
   committed and before they are handed to analysis;
@@ -22,7 +22,7 @@ from typing import Any
 from feeds.usecases.pipeline import Pipeline
 from worker.mailer import SmtpMailer
 
-_poll_feed = Pipeline.poll_feed
+_poll_feeds = Pipeline.poll_feeds
 _send = SmtpMailer.send
 
 
@@ -30,11 +30,10 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _poisoned_poll(self: Pipeline, feed_id: int) -> Any:
-    sources = self.sources([feed_id])
-    if sources and "/poison" in sources[0].url:
-        _die()
-    report = _poll_feed(self, feed_id)
+def _poisoned_poll(self: Pipeline, feed_ids: Any, **options: Any) -> Any:
+    if any("/poison" in source.url for source in self.sources(list(feed_ids))):
+        _die()  # the whole batch dies with it, as a real crash would take it
+    report = _poll_feeds(self, feed_ids, **options)
     _die_once("NEWSMON_FAULT_KILL_AFTER_POLL")
     return report
 
@@ -56,5 +55,5 @@ def _send_then_die(self: SmtpMailer, email: Any) -> Any:
     return result
 
 
-Pipeline.poll_feed = _poisoned_poll  # type: ignore[method-assign]
+Pipeline.poll_feeds = _poisoned_poll  # type: ignore[method-assign]
 SmtpMailer.send = _send_then_die  # type: ignore[method-assign]

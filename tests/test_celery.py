@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_prerun
 from typer.testing import CliRunner
 
 from tests.feedserver import pub_date, rss
@@ -25,8 +27,24 @@ REDIS_URL = os.environ.get("NEWSMON_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"
 
 @pytest.fixture
 def distributed(empty_pg_url: str, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    yield from _distributed(empty_pg_url, monkeypatch)
+
+
+@pytest.fixture
+def polite(empty_pg_url: str, monkeypatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The same, with real politeness on the one test host: a start every 0.4 s, one at a
+    time (as an outlet whose many section feeds share one host)."""
+    yield from _distributed(
+        empty_pg_url, monkeypatch, host_min_spacing=SPACING, host_max_concurrency=1
+    )
+
+
+SPACING = 0.4
+
+
+def _distributed(empty_pg_url: str, monkeypatch, **overrides: object) -> Iterator[None]:  # type: ignore[no-untyped-def]
     redis.Redis.from_url(REDIS_URL).flushdb()  # a test database of our own, never db 0
-    settings = make_settings(empty_pg_url, broker_url=REDIS_URL)
+    settings = make_settings(empty_pg_url, broker_url=REDIS_URL, **overrides)
     for key, value in {
         "NEWSMON_DATABASE_URL": empty_pg_url,
         "NEWSMON_BROKER_URL": REDIS_URL,
@@ -90,6 +108,70 @@ def test_poll_enqueue_wait_exits_3_when_every_feed_failed(distributed, server) -
     result = CliRunner().invoke(cli, ["poll", "--all", "--enqueue", "--wait", "--timeout", "120"])
     assert result.exit_code == 3, result.output
     assert "0 ok, 2 failed" in result.output and "every feed failed (2 feeds)" in result.output
+
+
+@contextmanager
+def poll_tasks() -> Iterator[list[list[int]]]:
+    """The feed ids of every ``poll_feeds`` task the in-process worker runs meanwhile."""
+    executions: list[list[int]] = []
+
+    def count(sender=None, args=None, **_: object) -> None:  # type: ignore[no-untyped-def]
+        if sender is not None and sender.name == "newsmon.poll_feeds":
+            executions.append(list(args[0]))
+
+    task_prerun.connect(count)
+    try:
+        yield executions
+    finally:
+        task_prerun.disconnect(count)
+
+
+def test_feeds_of_many_outlets_share_a_task_and_one_host_waits_its_turn_once(
+    polite, server
+) -> None:
+    """Issue 21: queued feeds are booked for their host's turns, so each is polled once,
+    politely, with no task coming back again and again while the host is busy."""
+    feeds = 10
+    urls = [
+        server.state.put(
+            f"/section-{n}.xml", rss(f"s{n}", [_item(n * 10 + k, f"s{n}") for k in range(3)])
+        )
+        for n in range(feeds)
+    ]
+    with bootstrap.container().store.transaction() as repo:
+        for url in urls:
+            repo.add_feed(url, None, bootstrap.container().pipeline.clock.now())
+    with poll_tasks() as executions:
+        result = CliRunner().invoke(
+            cli, ["poll", "--all", "--enqueue", "--wait", "--timeout", "120"]
+        )
+    assert result.exit_code == 0, result.output
+    assert f"{feeds} ok, 0 failed" in result.output
+    fetches = [e for e in server.state.log if e.path.startswith("/section-")]
+    assert sorted(e.path for e in fetches) == sorted(f"/section-{n}.xml" for n in range(feeds))
+    starts = sorted(e.at for e in fetches)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= SPACING - 0.05  # polite
+    polled = [i for ids in executions for i in ids]
+    assert sorted(set(polled)) == sorted(range(1, feeds + 1))
+    # each feed run once: none came back for its host (a deferral would be a second run)
+    assert len(polled) == feeds, executions
+
+
+def test_feeds_due_together_are_polled_by_one_task(distributed, server) -> None:
+    urls = [server.state.put(f"/o{n}.xml", rss(f"o{n}", [_item(n, f"o{n}")])) for n in range(5)]
+    with bootstrap.container().store.transaction() as repo:
+        for url in urls:
+            repo.add_feed(url, None, bootstrap.container().pipeline.clock.now())
+    with poll_tasks() as executions:
+        for _ in range(2):
+            result = CliRunner().invoke(
+                cli, ["poll", "--all", "--enqueue", "--wait", "--timeout", "120"]
+            )
+            assert result.exit_code == 0, result.output
+    # no spacing on the test host: every feed's turn is now, so one task polls all five
+    assert executions == [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5]]
+    assert {e.status for e in server.state.log[5:]} == {304}
 
 
 def test_celery_settings_make_delivery_at_least_once() -> None:

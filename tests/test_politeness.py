@@ -10,7 +10,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely
+from feeds.fetch.politeness import (
+    HostBusy,
+    LocalHostLimiter,
+    PollBatch,
+    host_key,
+    plan_batches,
+    run_politely,
+)
 from tests.hostile_server import HostileServer, State, rss_items
 from tests.support import make_settings
 from worker.bootstrap import build_container
@@ -222,3 +229,69 @@ def test_celery_tasks_share_limits_through_redis() -> None:
     shared.close()
     forced = make_settings("sqlite:///unused.db", broker_url=REDIS_URL, host_limiter="local")
     assert isinstance(build_host_limiter(forced, celery_worker=True), LocalHostLimiter)
+
+
+def test_reservations_book_successive_turns_after_the_last_grant() -> None:
+    clock = FakeMonotonic()
+    limiter = LocalHostLimiter(max_concurrent=2, min_spacing=1.5, monotonic=clock)
+    assert limiter.try_acquire("a.example").granted  # the host's next start: now + 1.5
+    assert [limiter.reserve("a.example") for _ in range(3)] == [1.5, 3.0, 4.5]
+    assert limiter.reserve("b.example") == 0.0  # other hosts are not held up
+    clock.now += 10  # the booked turns have passed: the next one is now
+    assert limiter.reserve("a.example") == 0.0
+    unspaced = LocalHostLimiter(max_concurrent=2, min_spacing=0.0, monotonic=clock)
+    assert [unspaced.reserve("a.example") for _ in range(3)] == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.redis
+def test_redis_reservations_are_shared_between_workers() -> None:
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    one = RedisHostLimiter(REDIS_URL, max_concurrent=2, min_spacing=2.0)
+    two = RedisHostLimiter(REDIS_URL, max_concurrent=2, min_spacing=2.0)
+    try:
+        turns = [one.reserve("booked.example"), two.reserve("booked.example")]
+        turns.append(one.reserve("booked.example"))
+        assert turns[0] == 0.0
+        assert turns[1] == pytest.approx(2.0, abs=0.1) and turns[2] == pytest.approx(4.0, abs=0.1)
+        assert two.reserve("elsewhere.example") == 0.0
+        # a grant moves the host's next start, and bookings queue after it
+        assert one.try_acquire("fresh.example").granted
+        assert two.reserve("fresh.example") == pytest.approx(2.0, abs=0.1)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_batches_group_feeds_by_their_booked_turn() -> None:
+    booked = [(1, 0.0), (2, 0.0), (3, 0.4), (4, 1.0), (5, 1.2), (6, 2.0), (7, 0.2)]
+    assert plan_batches(booked, size=2) == [
+        PollBatch(0.0, (1, 2)),
+        PollBatch(0.2, (3, 7)),
+        PollBatch(1.0, (4, 5)),
+        PollBatch(2.0, (6,)),
+    ]
+    one_host = [(n, n * 1.0) for n in range(5)]  # a busy host's feeds, one second apart
+    assert [b.feed_ids for b in plan_batches(one_host, size=20)] == [(n,) for n in range(5)]
+    assert plan_batches([], size=3) == []
+    with pytest.raises(ValueError):
+        plan_batches(booked, size=0)
+
+
+def test_a_host_busy_for_longer_than_the_patience_is_handed_back() -> None:
+    clock = FakeMonotonic()
+    limiter = LocalHostLimiter(max_concurrent=1, min_spacing=60.0, monotonic=clock)
+    items = ["slow.example/1", "slow.example/2", "fast.example/1", "other.example/1"]
+    results = dict(
+        run_politely(
+            items,
+            host_of=lambda i: i.split("/")[0],
+            limiter=limiter,
+            work=lambda i: f"fetched {i}",
+            workers=2,
+            defer=(5.0, lambda item, wait: HostBusy(wait)),
+        )
+    )
+    assert results["slow.example/1"] == "fetched slow.example/1"
+    assert results["slow.example/2"] == HostBusy(60.0)  # not waited for a minute
+    assert results["fast.example/1"] == "fetched fast.example/1"
+    assert results["other.example/1"] == "fetched other.example/1"

@@ -150,7 +150,7 @@ def test_an_ingest_worker_stores_and_an_analysis_worker_analyses(distributed, se
     # No analysis worker ran: the ingest worker left every article for the analysis queue.
     assert _pending(c.store) == 16
     queued = redis.Redis.from_url(REDIS_URL).llen("analysis")
-    assert queued == 3  # one analyze_articles task per feed, waiting in its own queue
+    assert queued == 1  # one analyze_articles task for the batch, waiting in its own queue
 
     with start_worker(
         celery_app, perform_ping_check=False, shutdown_timeout=30, queues=["analysis"]
@@ -204,13 +204,13 @@ def test_two_worker_processes_split_one_pass_without_duplicates(distributed, ser
     finally:
         logs = [_stop(w) for w in workers]
     assert result.exit_code == 0, result.output + logs[0][-2000:] + logs[1][-2000:]
-    polls = [log.count("newsmon.poll_feed[") - log.count("received") for log in logs]
+    polls = [log.count("newsmon.poll_feeds[") - log.count("received") for log in logs]
     done = [
-        sum(1 for line in log.splitlines() if "newsmon.poll_feed[" in line and "succeeded" in line)
+        sum(1 for line in log.splitlines() if "newsmon.poll_feeds[" in line and "succeeded" in line)
         for log in logs
     ]
     assert all(n > 0 for n in done), (done, polls)  # both workers took part of the pass
-    assert sum(done) == feeds  # every feed polled exactly once
+    assert sum(done) == 2  # the 24 feeds in batches of 20 and 4, each run once
     fetched = sorted(e.path for e in server.state.log)
     assert fetched == sorted(f"/{n}.xml" for n in range(feeds)), (
         server.state.log,

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from feeds.errors import ConfigError, MissingDatabase
+from feeds.errors import ConfigError, MissingDatabase, NewsmonError
 from feeds.models import (
     Actor,
     AnalysisResult,
@@ -232,6 +233,16 @@ class LazyAnalyzer:
         return self._get().target_sentiment(text, targets)
 
 
+@contextmanager
+def fetcher() -> Iterator[HttpFetcher]:
+    """A fetcher of the current settings for one command, closed after it."""
+    built = build_fetcher(current_settings())
+    try:
+        yield built
+    finally:
+        built.close()
+
+
 def build_fetcher(settings: Settings) -> HttpFetcher:
     from feeds.fetch.http import HttpFetcher
 
@@ -397,6 +408,27 @@ def store() -> SqlStore:
         if _store is None or _store[0] != os.getpid():
             _store = (os.getpid(), open_store(current_settings(), create=False))
         return _store[1]
+
+
+@contextmanager
+def creating() -> Iterator[Container]:
+    """The container of a command that adds something, which may create the database.
+
+    An add refused for its input (a bad address, a query that does not parse, an empty
+    OPML file …) stored nothing, so an SQLite database it created is removed again: a
+    mistyped ``NEWSMON_DATABASE_URL`` followed by a bad add must not leave an empty
+    database that the next command takes for the real one."""
+    from storage.db import new_sqlite_paths, remove_new_sqlite
+
+    made = new_sqlite_paths(current_settings().database_url)
+    c = container(create=True)
+    try:
+        yield c
+    except NewsmonError:
+        if made:
+            configure(c.settings)  # closes its connections; the next command builds afresh
+            remove_new_sqlite(made)
+        raise
 
 
 def container(*, celery_worker: bool = False, create: bool = True) -> Container:

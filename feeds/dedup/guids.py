@@ -21,21 +21,19 @@ broken is flagged in storage for good -- a feed that broke its promise once is n
 again -- and its entries are identified by canonical link, else by content hash, exactly as
 entries without a GUID always were.
 
-The decision (:func:`guid_problem`) is pure; :func:`guids_usable` runs it against the
-repository inside the ingest transaction (:func:`guid_links_usable` from links computed
-beforehand).
+The decision (:func:`guid_problem`, :func:`pairs_problem`) is pure; the ingest use case
+runs it against the repository inside its transaction and flags the feed
+(``feeds.usecases.pipeline``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from feeds.dedup.keys import canonical_url
 from feeds.models import ParsedEntry
-from feeds.ports import Repository
 
-__all__ = ["MIN_CHURNED", "guid_links_usable", "guid_problem", "guids_usable"]
+__all__ = ["MIN_CHURNED", "guid_problem", "pairs_problem"]
 
 MIN_CHURNED = 2
 
@@ -56,10 +54,12 @@ def guid_problem(entries: Sequence[ParsedEntry], sighted: Mapping[str, set[str]]
     ``sighted`` maps canonical links the feed carried before to the entry keys it carried
     them under (see :meth:`feeds.ports.Repository.sighted_keys_by_link`).
     """
-    return _pairs_problem(_links(entries), sighted)
+    return pairs_problem(_links(entries), sighted)
 
 
-def _pairs_problem(pairs: Sequence[tuple[str, str]], sighted: Mapping[str, set[str]]) -> str | None:
+def pairs_problem(pairs: Sequence[tuple[str, str]], sighted: Mapping[str, set[str]]) -> str | None:
+    """:func:`guid_problem` given the entries' (guid, canonical link) pairs, as
+    :class:`feeds.dedup.keys.PreparedFeed` carries them."""
     link_of: dict[str, str] = {}
     for guid, link in pairs:
         seen = link_of.setdefault(guid, link)
@@ -76,27 +76,3 @@ def _pairs_problem(pairs: Sequence[tuple[str, str]], sighted: Mapping[str, set[s
     if churned >= MIN_CHURNED and churned * 2 >= came_back:
         return f"GUIDs change between fetches ({churned} of {came_back} known links re-issued)"
     return None
-
-
-def guids_usable(
-    repo: Repository, feed_id: int, entries: Sequence[ParsedEntry], now: datetime
-) -> bool:
-    """Whether entries of this feed may be keyed by GUID; flags the feed when not."""
-    return guid_links_usable(repo, feed_id, _links(entries), now)
-
-
-def guid_links_usable(
-    repo: Repository, feed_id: int, pairs: Sequence[tuple[str, str]], now: datetime
-) -> bool:
-    """:func:`guids_usable` given the entries' (guid, canonical link) pairs, as
-    :class:`feeds.dedup.PreparedFeed` carries them."""
-    if repo.guids_broken(feed_id):
-        return False
-    if not pairs:
-        return True
-    sighted = repo.sighted_keys_by_link(feed_id, [link for _, link in pairs])
-    problem = _pairs_problem(pairs, sighted)
-    if problem is None:
-        return True
-    repo.mark_guids_broken(feed_id, problem, now)
-    return False

@@ -397,3 +397,24 @@ def prepare_in_process(
     in order, as it is pulled."""
     for key, job in jobs:
         yield key, prepare_job(job), False
+
+
+def insert_order(article: NewArticle) -> tuple[str, str]:
+    """One insert order for every worker: two workers storing overlapping feeds in different
+    orders deadlock on PostgreSQL's unique-index locks (the server aborts one, whose poll is
+    then retried and fetched again).
+
+    The canonical URL comes first: copies of one article carried by several feeds (a wire
+    article) share their link while their teasers, and so their content hashes, differ, so
+    hash order is a different order of the same URL keys in every feed. Entries without a
+    canonical URL can only collide on the hash and are ordered by it.
+    """
+    return (article.canonical_url or "", article.content_hash)
+
+
+def unique_by_key(articles: Iterable[NewArticle]) -> list[NewArticle]:
+    """Keep the first entry per identity key: broken feeds repeat GUIDs within one document."""
+    seen: dict[str, NewArticle] = {}
+    for article in articles:
+        seen.setdefault(article.entry_key, article)
+    return list(seen.values())

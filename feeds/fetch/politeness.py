@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from feeds.models import HostGrant
 from feeds.ports import HostLimiter
 
-__all__ = ["LocalHostLimiter", "host_key", "run_politely"]
+__all__ = ["HostBusy", "LocalHostLimiter", "PollBatch", "host_key", "plan_batches", "run_politely"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,6 +61,7 @@ def host_key(url: str) -> str:
 class _HostState:
     active: set[str] = field(default_factory=set)
     next_start: float = 0.0
+    booked_until: float = 0.0  # the end of the last reserved slot
 
 
 class LocalHostLimiter:
@@ -96,6 +97,16 @@ class LocalHostLimiter:
             state.next_start = now + self.min_spacing
             return HostGrant(token)
 
+    def reserve(self, host: str, within: float | None = None) -> float | None:
+        with self._lock:
+            state = self._hosts.setdefault(host, _HostState())
+            now = self._monotonic()
+            slot = max(now, state.next_start, state.booked_until)
+            if within is not None and slot - now > within:
+                return None
+            state.booked_until = slot + self.min_spacing
+            return slot - now
+
     def release(self, host: str, token: str) -> None:
         with self._lock:
             state = self._hosts.get(host)
@@ -106,6 +117,48 @@ class LocalHostLimiter:
         with self._lock:
             state = self._hosts.get(host)
             return len(state.active) if state else 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostBusy:
+    """The result of an item whose host refused for longer than the caller would wait."""
+
+    wait: float  # seconds until the host may take a request again
+
+
+@dataclass(frozen=True, slots=True)
+class PollBatch:
+    """Feeds polled by one queued task, ``delay`` seconds from now."""
+
+    delay: float
+    feed_ids: tuple[int, ...]
+
+
+def plan_batches(
+    booked: Sequence[tuple[int, float]], *, size: int, slice_seconds: float = 1.0
+) -> list[PollBatch]:
+    """Group (feed id, seconds until its host's booked turn) into batches of at most
+    ``size`` feeds whose turns fall in the same ``slice_seconds``; each batch is due at its
+    earliest turn, so a feed waits at most one slice for its host inside its task.
+
+    Feeds of many hosts due now share a batch (one task, one transaction for the
+    unchanged ones); feeds of one busy host, booked ``min_spacing`` apart, land in
+    successive slices and so in successive batches, each queued once for its time.
+    """
+    if size < 1:
+        raise ValueError("size must be at least 1")
+    slices: dict[int, list[tuple[int, float]]] = {}
+    for feed_id, delay in booked:
+        slices.setdefault(int(max(delay, 0.0) // slice_seconds), []).append((feed_id, delay))
+    batches: list[PollBatch] = []
+    for key in sorted(slices):
+        members = slices[key]
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            batches.append(
+                PollBatch(max(0.0, min(d for _, d in chunk)), tuple(i for i, _ in chunk))
+            )
+    return batches
 
 
 # What the dispatcher hands the consumer: a finished item, its own failure, or the end.
@@ -127,8 +180,14 @@ def run_politely(
     work: Callable[[T], R],
     workers: int,
     sleep: Callable[[float], None] = time.sleep,
+    defer: tuple[float, Callable[[T, float], R]] | None = None,
 ) -> Iterator[tuple[T, R]]:
     """Run ``work`` on every item, at most ``workers`` at once, within the host limits.
+
+    ``defer`` = (patience, busy): a host that refuses with a wait longer than ``patience``
+    seconds is not waited for; each of its remaining items is yielded with ``busy(item,
+    wait)`` as its result instead (a queued Celery poll is then booked for later rather
+    than holding its worker).
 
     Yields ``(item, result)`` on the calling thread as each completes (any order). The
     dispatching runs on a thread of its own, so a slow consumer (ingest writing to the
@@ -140,7 +199,7 @@ def run_politely(
     stop = threading.Event()
     dispatcher = threading.Thread(
         target=_dispatch,
-        args=(list(items), host_of, limiter, work, max(1, workers), sleep, results, stop),
+        args=(list(items), host_of, limiter, work, max(1, workers), sleep, results, stop, defer),
         name="fetch-dispatch",
         daemon=True,
     )
@@ -165,6 +224,7 @@ def _dispatch(
     sleep: Callable[[float], None],
     results: queue.SimpleQueue[_Entry[T, R]],
     stop: threading.Event,
+    defer: tuple[float, Callable[[T, float], R]] | None,
 ) -> None:
     queues: dict[str, deque[T]] = {}
     for item in items:
@@ -178,6 +238,12 @@ def _dispatch(
                     if len(in_flight) >= workers or stop.is_set():
                         break
                     grant = limiter.try_acquire(host)
+                    if grant.token is None and defer is not None and grant.wait > defer[0]:
+                        for item in queues.pop(host):
+                            given_up: Future[R] = Future()
+                            given_up.set_result(defer[1](item, grant.wait))
+                            results.put((item, given_up))
+                        continue
                     if grant.token is None:
                         soonest = grant.wait if soonest is None else min(soonest, grant.wait)
                         continue

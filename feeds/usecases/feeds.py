@@ -10,10 +10,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from feeds.errors import AlreadyExists, InvalidInput
+from feeds.errors import AlreadyExists, FetchError, InvalidInput, ParseError
 from feeds.formats.opml import OpmlFeed, parse_opml, render_opml
 from feeds.models import DigestRun, FeedInfo
-from feeds.ports import Store
+from feeds.ports import Fetcher, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,43 @@ class FeedToAdd:
     url: str
     title: str | None = None
     full_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What ``feeds add URL`` stores, and what to tell the user about the choice."""
+
+    url: str
+    note: str | None = None
+
+
+def feed_to_add(fetcher: Fetcher, url: str, *, force: bool) -> Checked:
+    """The feed URL to store for ``url``: the feed a page links to, or ``url`` itself.
+
+    A URL that fails in a way retrying will not fix (404, a name that does not exist, an
+    address our policy refuses) or that holds no feed is refused (:class:`InvalidInput`),
+    unless ``force``: then it is kept as given, with the reason in the note. A failure that
+    may pass (a timeout, 5xx) keeps it as given, as the feed may well be back at the next
+    poll."""
+    from feeds.fetch.discover import discover_feed
+    from feeds.fetch.policy import is_lasting
+
+    try:
+        found = discover_feed(url, fetcher)
+    except FetchError as exc:
+        if is_lasting(exc) and not force:
+            raise InvalidInput(
+                f"not adding {url}: {exc}; nothing added (check the URL, or keep it "
+                "anyway with --force)"
+            ) from None
+        return Checked(url, f"could not check {url} now ({exc}); adding it as given")
+    except ParseError as exc:
+        if not force:
+            raise InvalidInput(f"{exc}; nothing added (keep it anyway with --force)") from None
+        return Checked(url, f"{exc}; adding it as given (--force)")
+    if found.url != url:
+        return Checked(found.url, f"found feed {found.url} via {found.how}")
+    return Checked(found.url)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,18 +37,25 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from feeds.dedup.guids import guid_links_usable
-from feeds.dedup.keys import PreparedFeed, PrepareJob, prepare_in_process, prepare_job
+from feeds.dedup.guids import pairs_problem
+from feeds.dedup.keys import (
+    PreparedFeed,
+    PrepareJob,
+    insert_order,
+    prepare_in_process,
+    prepare_job,
+    unique_by_key,
+)
 from feeds.digest.unsubscribe import UnsubscribeConfig
 from feeds.errors import FetchError, ParseError, StorageConflict
-from feeds.fetch.fulltext import needs_full_text, page_text
+from feeds.fetch.fulltext import with_full_text
 from feeds.fetch.policy import PollObservation, PollPolicy, classify_failure, decide
-from feeds.fetch.politeness import LocalHostLimiter, host_key, run_politely
+from feeds.fetch.politeness import HostBusy, LocalHostLimiter, host_key, run_politely
 from feeds.models import (
     AnalysisResult,
     Document,
@@ -158,7 +165,7 @@ class Pipeline:
             self.host_limiter = LocalHostLimiter()
 
     @property
-    def _limiter(self) -> HostLimiter:
+    def limiter(self) -> HostLimiter:
         if self.host_limiter is None:  # set in __post_init__
             raise RuntimeError("Pipeline.host_limiter is not set")
         return self.host_limiter
@@ -196,6 +203,14 @@ class Pipeline:
             repo.postpone_feeds([s.id for s in due], now + self.claim_window)
         return due
 
+    def poll_feeds(self, feed_ids: Sequence[int], *, patience: float) -> PassReport:
+        """Poll these feeds in one pass without analysing (a queued batch). Feeds paused
+        or removed since they were queued are skipped; a feed whose host stays busy for
+        longer than ``patience`` seconds is reported ``deferred``, not waited for."""
+        with self.store.transaction() as repo:
+            sources = repo.feed_sources(ids=list(feed_ids))
+        return self.poll_pass(sources, analyze=False, patience=patience)
+
     def poll_feed(self, feed_id: int) -> PollReport:
         """Poll one feed now (it must exist and not be paused) without analysing.
 
@@ -207,16 +222,22 @@ class Pipeline:
             return PollReport(feed_id, "", "failed", error="feed is paused")
         source = sources[0]
         host = host_key(source.url)
-        grant = self._limiter.try_acquire(host)
+        grant = self.limiter.try_acquire(host)
         if grant.token is None:
             return PollReport(feed_id, source.url, "deferred", retry_in=grant.wait)
         try:
             fetched = self._fetch(source)
         finally:
-            self._limiter.release(host, grant.token)
+            self.limiter.release(host, grant.token)
         return self.ingest(source, fetched)
 
-    def poll_pass(self, sources: Sequence[FeedSource], *, analyze: bool = True) -> PassReport:
+    def poll_pass(
+        self,
+        sources: Sequence[FeedSource],
+        *,
+        analyze: bool = True,
+        patience: float | None = None,
+    ) -> PassReport:
         """Fetch concurrently within the host limits, ingest each as it arrives, then
         analyse the new articles.
 
@@ -225,6 +246,9 @@ class Pipeline:
         part of ingest (parsing, normalising, hashing, canonical URLs) runs in its
         worker processes; fetching, the host limits and every read and write of the
         store stay here, so dedup across feeds is decided by the one writer as before.
+
+        ``patience``: how long a busy host is waited for (None: as long as it takes); a
+        feed whose host stays busy longer is reported ``deferred`` with the wait.
         """
         reports: list[PollReport] = []
         # Unchanged feeds only need their schedule written; those writes are gathered and
@@ -236,13 +260,20 @@ class Pipeline:
         def documents() -> Iterator[tuple[_Waiting, PrepareJob]]:
             """Fetch; settle what needs no parsing; hand on the documents that do."""
             nonlocal flushed
+            fetched: FetchResult | FetchError | HostBusy
             for source, fetched in run_politely(
                 sources,
                 host_of=lambda s: host_key(s.url),
-                limiter=self._limiter,
+                limiter=self.limiter,
                 work=self._fetch,
                 workers=min(self.fetch_concurrency, max(1, len(sources))),
+                defer=None if patience is None else (patience, _busy),
             ):
+                if isinstance(fetched, HostBusy):
+                    reports.append(
+                        PollReport(source.id, source.url, "deferred", retry_in=fetched.wait)
+                    )
+                    continue
                 now = self.clock.now()
                 report, body_hash = self._settle(source, fetched, now, unchanged)
                 if report is not None:
@@ -365,9 +396,9 @@ class Pipeline:
         if isinstance(prepared, ParseError):
             return self._record_failure(source, now, prepared, fetched.http_status)
         with self.store.transaction() as repo:
-            use_guid = guid_links_usable(repo, source.id, prepared.guid_links, now)
-            candidates = _unique_by_key(prepared.keyed(use_guid=use_guid))
-            candidates.sort(key=_insert_order)
+            use_guid = _guids_usable(repo, source.id, prepared.guid_links, now)
+            candidates = unique_by_key(prepared.keyed(use_guid=use_guid))
+            candidates.sort(key=insert_order)
             known = repo.known_entry_keys(source.id, [c.entry_key for c in candidates])
             fresh = [c for c in candidates if c.entry_key not in known]
             removed = repo.tombstoned(fresh) if fresh else set()
@@ -379,7 +410,7 @@ class Pipeline:
                 )
         if source.full_text:
             # Article pages are fetched outside any transaction (SQLite's write lock).
-            fresh = self._with_full_text(fresh)
+            fresh = with_full_text(fresh, self.fetcher, self.limiter, self.full_text_per_poll)
             with self.store.transaction() as repo:
                 new_ids = self._write(
                     repo, source, fetched, now, waiting.body_hash, prepared, len(candidates), fresh
@@ -469,39 +500,6 @@ class Pipeline:
             repo.record_fetch(self._outcome(source, now, seen, error=str(error)))
         return PollReport(source.id, source.url, "failed", error=str(error))
 
-    def _with_full_text(self, articles: list[NewArticle]) -> list[NewArticle]:
-        """Replace summary-only content by the article page's text (best effort).
-
-        Pages go through the same fetcher (limits, address checks) and the same host
-        limiter as feeds; this thread waits for a lease, but no pool worker does. A page
-        that fails or yields nothing leaves the entry as the feed gave it.
-        """
-        out: list[NewArticle] = []
-        budget = self.full_text_per_poll
-        for article in articles:
-            if budget > 0 and article.url and needs_full_text(article.content):
-                budget -= 1
-                text = self._page_text(article.url)
-                if text and len(text) > len(article.content):
-                    article = replace(article, content=text)
-            out.append(article)
-        return out
-
-    def _page_text(self, url: str) -> str | None:
-        host = host_key(url)
-        while True:
-            grant = self._limiter.try_acquire(host)
-            if grant.token is not None:
-                break
-            _pause(grant.wait)
-        try:
-            page = self.fetcher.fetch(url)
-        except FetchError:
-            return None
-        finally:
-            self._limiter.release(host, grant.token)
-        return page_text(page.content, url=page.url) if page.status == "ok" else None
-
     # ------------------------------------------------------------------ analysis
 
     def pending_of_feed(self, feed_id: int) -> list[int]:
@@ -572,26 +570,25 @@ class _Waiting:
         )
 
 
+def _guids_usable(
+    repo: Repository, feed_id: int, pairs: Sequence[tuple[str, str]], now: datetime
+) -> bool:
+    """Whether this feed's entries may be keyed by GUID (``pairs``: their (guid, canonical
+    link)); flags the feed for good when its GUIDs prove unusable (feeds.dedup.guids)."""
+    if repo.guids_broken(feed_id):
+        return False
+    if not pairs:
+        return True
+    problem = pairs_problem(pairs, repo.sighted_keys_by_link(feed_id, [link for _, link in pairs]))
+    if problem is None:
+        return True
+    repo.mark_guids_broken(feed_id, problem, now)
+    return False
+
+
+def _busy(source: FeedSource, wait: float) -> FetchResult | FetchError | HostBusy:
+    return HostBusy(wait)
+
+
 def _pause(seconds: float) -> None:
     time.sleep(min(max(seconds, 0.005), 5.0))
-
-
-def _insert_order(article: NewArticle) -> tuple[str, str]:
-    """One insert order for every worker: two workers storing overlapping feeds in different
-    orders deadlock on PostgreSQL's unique-index locks (the server aborts one, whose poll is
-    then retried and fetched again).
-
-    The canonical URL comes first: copies of one article carried by several feeds (a wire
-    article) share their link while their teasers, and so their content hashes, differ, so
-    hash order is a different order of the same URL keys in every feed. Entries without a
-    canonical URL can only collide on the hash and are ordered by it.
-    """
-    return (article.canonical_url or "", article.content_hash)
-
-
-def _unique_by_key(articles: Iterable[NewArticle]) -> list[NewArticle]:
-    """Keep the first entry per identity key: broken feeds repeat GUIDs within one document."""
-    seen: dict[str, NewArticle] = {}
-    for article in articles:
-        seen.setdefault(article.entry_key, article)
-    return list(seen.values())

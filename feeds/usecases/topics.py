@@ -44,3 +44,9 @@ def apply_topic(store: Store, name: str, since: datetime | None) -> tuple[UserTo
     with store.transaction() as repo:
         topic = repo.get_user_topic(name)
         return topic, user_topics.apply(repo, topic, since)
+
+
+def forget_user_topics() -> None:
+    """Make every user-topic cache of this process read the topics again at its next use
+    (after an add or a remove, so the same process sees the change at once)."""
+    user_topics.forget_cached()

@@ -34,6 +34,7 @@ DEFAULT_QUEUE = "celery"  # digests, alerts
 TASK_ROUTES = {
     "newsmon.poll_due_feeds": {"queue": INGEST_QUEUE},
     "newsmon.poll_feed": {"queue": INGEST_QUEUE},
+    "newsmon.poll_feeds": {"queue": INGEST_QUEUE},
     "newsmon.analyze_articles": {"queue": ANALYSIS_QUEUE},
     "newsmon.analyze_pending": {"queue": ANALYSIS_QUEUE},
 }

@@ -13,9 +13,10 @@ from datetime import datetime
 
 from kombu.exceptions import OperationalError
 
-from feeds.errors import ConfigError, NewsmonError
+from feeds.errors import ConfigError, NewsmonError, StorageError
 from feeds.models import FeedSource
 from feeds.usecases import feeds as feed_list
+from feeds.usecases import queueing
 from worker.bootstrap import Container
 from worker.cli.output import console, plural
 
@@ -32,18 +33,36 @@ def enqueue_pass(
     timeout: float,
     wait_for_analysis: bool = True,
 ) -> tuple[int, int] | None:
-    """Send one poll task a feed; with ``wait``, return (feeds polled, of them failed)."""
-    from worker.celery.tasks import poll_feed
+    """Queue the feeds in batches, each for its hosts' booked turns (as the scheduler
+    does); with ``wait``, return (feeds polled, of them failed)."""
+    from worker.bootstrap import build_host_limiter
+    from worker.celery.tasks import POLL_BATCH, horizon, queue_batch
 
     started = c.pipeline.clock.now()
+    # The turns are booked where the workers take their leases (Redis, by default).
+    limiter = build_host_limiter(c.settings, celery_worker=True)
     try:
-        for source in sources:
-            poll_feed.apply_async((source.id,), retry=True, retry_policy={"max_retries": 2})
+        batches = queueing.plan(
+            c.pipeline, sources, POLL_BATCH, horizon=horizon(), keep_late=True, limiter=limiter
+        )
+        for batch in batches:
+            queue_batch(batch, retry=True, retry_policy={"max_retries": 2})
     except OperationalError as exc:
         raise ConfigError(
             f"cannot reach the broker at {_broker_hint(c.settings.broker_url)} ({exc}); "
             "is Redis running and NEWSMON_BROKER_URL right?"
         ) from None
+    except StorageError as exc:
+        if c.settings.host_limiter_url:  # a Redis of its own: its own message says which
+            raise
+        raise ConfigError(
+            f"cannot reach the broker at {_broker_hint(c.settings.broker_url)}, where the "
+            f"hosts' turns are booked ({exc}); is Redis running and NEWSMON_BROKER_URL right?"
+        ) from None
+    finally:
+        close = getattr(limiter, "close", None)
+        if close is not None:
+            close()
     console.print(f"enqueued {plural(len(sources), 'feed')}", markup=False)
     if not wait:
         return None

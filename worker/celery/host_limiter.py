@@ -9,6 +9,9 @@ host. Per host there are two keys:
   killed in the middle of a fetch cannot hold a slot forever.
 * ``<prefix>:<host>:next`` — the earliest time the next request may *start*
   (``min_spacing`` after the last grant).
+* ``<prefix>:<host>:booked`` — the end of the last *reserved* start (``reserve``):
+  queued polls of one host are booked one ``min_spacing`` after another, so each is
+  scheduled once for its turn instead of coming back while the host is busy.
 
 The check and the grant happen in one Lua script, so two workers cannot both take the last
 slot, and the script reads Redis's own clock (``TIME``), so workers with skewed clocks
@@ -48,6 +51,25 @@ end
 return {1, 0}
 """
 
+# KEYS: next, booked. ARGV: spacing ms, horizon ms (-1: none). Returns the ms from now
+# until the booked start, or -1 (nothing booked) when that is beyond the horizon.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local booked = tonumber(redis.call('GET', KEYS[2]) or '0')
+local slot = math.max(now, nxt, booked)
+local horizon = tonumber(ARGV[2])
+if horizon >= 0 and slot - now > horizon then
+  return -1
+end
+local spacing = tonumber(ARGV[1])
+if spacing > 0 then
+  redis.call('SET', KEYS[2], slot + spacing, 'PX', slot + spacing - now + 60000)
+end
+return slot - now
+"""
+
 
 class RedisHostLimiter:
     """Lease-based per-host semaphores with minimum spacing, in Redis."""
@@ -72,6 +94,7 @@ class RedisHostLimiter:
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._acquire: Any = self._redis.register_script(_ACQUIRE)
+        self._reserve: Any = self._redis.register_script(_RESERVE)
 
     def _keys(self, host: str) -> list[str]:
         return [f"{self.prefix}:{host}:leases", f"{self.prefix}:{host}:next"]
@@ -94,6 +117,22 @@ class RedisHostLimiter:
         if int(granted):
             return HostGrant(token)
         return HostGrant(None, max(int(wait_ms), 1) / 1000)
+
+    def reserve(self, host: str, within: float | None = None) -> float | None:
+        keys = self._keys(host)
+        horizon = -1 if within is None else int(within * 1000)
+        try:
+            wait_ms = self._reserve(
+                keys=[keys[1], f"{self.prefix}:{host}:booked"],
+                args=[int(self.min_spacing * 1000), horizon],
+            )
+        except redis.RedisError as exc:
+            raise StorageError(
+                f"cannot reach Redis for host limits at {_where(self.url)}: {exc}"
+            ) from None
+        if int(wait_ms) < 0:
+            return None
+        return int(wait_ms) / 1000
 
     def release(self, host: str, token: str) -> None:
         try:

@@ -158,16 +158,31 @@ def _current_ledger() -> CrashLedger | None:
         return _ledger[1]
 
 
-def on_parked(name: str, args: list[Any]) -> None:
-    """Make a parked task visible where admins look: a parked poll pauses its feed."""
-    if name == "newsmon.poll_feed" and args:
-        from feeds.usecases.feeds import set_paused
-        from worker import bootstrap
+def polled_feeds(name: str, args: list[Any]) -> list[int]:
+    """The feeds a poll task polls (``poll_feed(id)`` or ``poll_feeds([ids])``), else []."""
+    if not args:
+        return []
+    if name == "newsmon.poll_feed":
+        return [int(args[0])]
+    if name == "newsmon.poll_feeds" and isinstance(args[0], list):
+        return [int(i) for i in args[0]]
+    return []
 
+
+def on_parked(name: str, args: list[Any]) -> None:
+    """Make a parked task visible where admins look: a parked poll pauses its feeds (a
+    batch that crashed is split into single feeds first, so this is normally one feed)."""
+    feeds = polled_feeds(name, args)
+    if not feeds:
+        return
+    from feeds.usecases.feeds import set_paused
+    from worker import bootstrap
+
+    for feed_id in feeds:
         try:
-            set_paused(bootstrap.container(celery_worker=True).store, int(args[0]), True)
+            set_paused(bootstrap.container(celery_worker=True).store, feed_id, True)
         except NewsmonError as exc:
-            log.warning("parked poll of feed %s; could not pause the feed: %s", args[0], exc)
+            log.warning("parked poll of feed %s; could not pause the feed: %s", feed_id, exc)
 
 
 class GuardedTask(Task):  # type: ignore[misc]  # Celery is untyped

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from typing import Any
 
 from celery.utils.log import get_task_logger
 from kombu.exceptions import OperationalError
 
 from feeds.errors import StorageError
+from feeds.fetch.politeness import PollBatch
 from feeds.models import Period
+from feeds.usecases import queueing
 from feeds.usecases.pipeline import Pipeline
 from worker import bootstrap
 from worker.celery.app import app
@@ -36,38 +39,130 @@ def _pipeline() -> Pipeline:
     return bootstrap.container(celery_worker=True).pipeline
 
 
+# Feeds polled by one task: a task costs a few ms of CPU whatever it does (the message,
+# the acknowledgement, the container), so unchanged feeds are polled by the score, with
+# one transaction for their schedules, as the embedded pass polls them.
+POLL_BATCH = 20
+# New articles analysed by one task at most: a batch of 20 changed feeds may bring a
+# thousand, and one task must stay well inside the task time limit (and spread over the
+# analysis workers), as one feed's articles did when each feed was its own task.
+ANALYSIS_TASK_SIZE = 50
+# Seconds a batch waits inside its task for a busy host before booking the feed a later
+# turn instead: the turns are booked when the batch is queued, so this is rarely needed.
+PATIENCE = 2.0
+
+
 @app.task(name="newsmon.poll_due_feeds", **_RETRY)
 def poll_due_feeds() -> int:
     # Claimed: postponed while queued, so the next beat tick does not queue them again.
-    sources = _pipeline().claim_due_feeds()
-    for source in sources:
-        poll_feed.delay(source.id)
-    return len(sources)
+    # Each feed is booked for its host's next free turn, and queued for then, once.
+    # Turns further off than a task may be delayed wait for a later tick.
+    batches = queueing.claim_due_batches(_pipeline(), POLL_BATCH, horizon=horizon())
+    for batch in batches:
+        queue_batch(batch)
+    return sum(len(b.feed_ids) for b in batches)
+
+
+def horizon() -> float:
+    """The longest a poll is queued ahead: no more than a countdown may be (a longer one
+    would outlive the broker's visibility timeout) nor than a feed's claim lasts."""
+    settings = bootstrap.current_settings()
+    return float(min(settings.task_max_countdown, settings.poll_claim_minutes * 60))
+
+
+def queue_batch(batch: PollBatch, **options: Any) -> None:
+    """Send one :func:`poll_feeds` task for ``batch``, due at its booked time."""
+    countdown = batch.delay if batch.delay > 0 else None
+    poll_feeds.apply_async((list(batch.feed_ids),), countdown=countdown, **options)
+
+
+@app.task(name="newsmon.poll_feeds", **_RETRY)
+def poll_feeds(feed_ids: list[int]) -> dict[str, object]:
+    if len(feed_ids) > 1 and died_before(poll_feeds):
+        # An earlier delivery of this batch killed its process, and any of its feeds may
+        # be the cause: each goes again alone, so the poison guard parks only the culprit
+        # and the others are polled as if the batch had never met it.
+        log.warning("a batch of %d feeds crashed its worker; splitting it", len(feed_ids))
+        pipeline = _pipeline()
+        # what the dead run stored but did not hand on (its single-feed reruns find it
+        # already stored, so they would not)
+        _hand_on(pipeline, sorted({i for f in feed_ids for i in pipeline.pending_of_feed(f)}))
+        _split(feed_ids)
+        return {"status": "split", "new": 0}
+    pipeline = _pipeline()
+    try:
+        report = pipeline.poll_feeds(feed_ids, patience=PATIENCE)  # committed when it returns
+    except StorageError:
+        raise  # the database or the limiter's Redis is down: retried with back-off
+    except Exception:
+        if len(feed_ids) == 1:
+            raise
+        # One feed's unexpected failure must not cost the others their poll: each goes
+        # again in a task of its own (polling is idempotent), and only the culprit fails.
+        log.exception("a batch of %d feeds failed; polling them one by one", len(feed_ids))
+        _split(feed_ids)
+        return {"status": "split", "new": 0}
+    new: list[int] = []
+    deferred = 0
+    for feed in report.feeds:
+        if feed.status == "deferred":
+            deferred += 1
+            # Its host stayed busy: book its next turn there and come back once, then.
+            countdown = queueing.book(pipeline, feed.url, horizon()) + random.random() * 0.1
+            poll_feeds.apply_async(([feed.feed_id],), countdown=countdown)
+        elif feed.status == "failed":
+            log.warning("feed %s failed: %s", feed.feed_id, feed.error)
+        new.extend(feed.new_article_ids)
+    if died_before(poll_feeds) or poll_feeds.request.retries:
+        # A run before this one may have died, or failed (a database error half-way
+        # through the batch is retried), after some feeds' articles were committed and
+        # before they were handed on: this run finds them stored (not new), so it hands on
+        # whatever of these feeds still waits, instead of leaving it to the sweep.
+        for feed_id in feed_ids:
+            new.extend(pipeline.pending_of_feed(feed_id))
+    _hand_on(pipeline, sorted(set(new)))
+    return {
+        "status": "done",
+        "feeds": len(report.feeds),
+        "deferred": deferred,
+        "new": report.new_articles,
+    }
 
 
 @app.task(name="newsmon.poll_feed", **_RETRY)
 def poll_feed(feed_id: int) -> dict[str, object]:
-    report = _pipeline().poll_feed(feed_id)  # committed when it returns
+    """One feed (the task before batches; kept for tasks already queued by an older
+    version)."""
+    pipeline = _pipeline()
+    report = pipeline.poll_feed(feed_id)  # committed when it returns
     if report.status == "deferred":
-        # The host is at its limit: come back later instead of holding this worker.
-        countdown = max(report.retry_in or 0.0, 1.0) + random.random()
-        poll_feed.apply_async((feed_id,), countdown=countdown)
+        # The host is at its limit: book its next turn and come back then, once.
+        countdown = queueing.book(pipeline, report.url, horizon()) + random.random() * 0.1
+        poll_feeds.apply_async(([feed_id],), countdown=countdown)
         return {"status": "deferred", "new": 0}
     if report.status == "failed":
         log.warning("feed %s failed: %s", feed_id, report.error)
     to_analyse = list(report.new_article_ids)
     if died_before(poll_feed):
-        # The run before this one may have died after its articles were committed and
-        # before they were handed on: this run finds them already stored (not new), so it
-        # hands on whatever of this feed still waits, instead of leaving it to the sweep.
-        to_analyse = sorted(set(to_analyse) | set(_pipeline().pending_of_feed(feed_id)))
-    if to_analyse:
+        to_analyse = sorted(set(to_analyse) | set(pipeline.pending_of_feed(feed_id)))
+    _hand_on(pipeline, to_analyse)
+    return {"status": report.status, "new": len(report.new_article_ids)}
+
+
+def _split(feed_ids: list[int]) -> None:
+    for feed_id in feed_ids:
+        poll_feeds.apply_async(([feed_id],), retry=True, retry_policy={"max_retries": 2})
+
+
+def _hand_on(pipeline: Pipeline, article_ids: list[int]) -> None:
+    """Queue the analysis of these new articles, in tasks of at most ANALYSIS_TASK_SIZE."""
+    for start in range(0, len(article_ids), ANALYSIS_TASK_SIZE):
+        chunk = article_ids[start : start + ANALYSIS_TASK_SIZE]
         try:
-            analyze_articles.delay(to_analyse)
+            analyze_articles.delay(chunk)
         except OperationalError:
             # The broker is gone (a restart): analyse here rather than leave it to the sweep.
-            _pipeline().analyze_pending(ids=to_analyse)
-    return {"status": report.status, "new": len(report.new_article_ids)}
+            pipeline.analyze_pending(ids=chunk)
 
 
 @app.task(name="newsmon.analyze_articles", **_RETRY)

@@ -85,25 +85,12 @@ def store() -> SqlStore:
 
 @contextmanager
 def adding() -> Iterator[Container]:
-    """The container of a command that adds something, which may create the database.
-
-    An add refused for its input (a bad address, a query that does not parse, an empty
-    OPML file …) stored nothing, so an SQLite database it created is removed again: a
-    mistyped ``NEWSMON_DATABASE_URL`` followed by a bad add must not leave an empty
-    database that the next command takes for the real one."""
-    from storage.db import new_sqlite_paths, remove_new_sqlite
+    """The container of a command that adds something (see :func:`worker.bootstrap.creating`:
+    a database it created is removed again when the add is refused)."""
     from worker import bootstrap
 
-    made = new_sqlite_paths(bootstrap.current_settings().database_url)
-    c = container(create=True)
-    try:
+    with bootstrap.creating() as c:
         yield c
-    except NewsmonError:
-        if made:
-            # closes its connections; the next command in this process builds afresh
-            bootstrap.configure(c.settings)
-            remove_new_sqlite(made)
-        raise
 
 
 def say(text: str) -> None:

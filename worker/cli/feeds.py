@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from feeds.errors import AlreadyExists, FetchError, InvalidInput, ParseError
+from feeds.errors import AlreadyExists, InvalidInput
 from worker.cli.base import adding, command_group, store
 from worker.cli.output import console, plural, print_feeds
 
 if TYPE_CHECKING:
-    from feeds.ports import Fetcher
+    pass
 
 
 group = command_group("Manage the feeds newsmon polls.")
@@ -32,37 +32,6 @@ def full_text(
         raise InvalidInput(f"{state!r}: say on or off")
     feed_list.set_full_text(store(), feed_id, state == "on")
     console.print(f"full text {state} for feed {feed_id}", markup=False)
-
-
-def discover_for_add(fetcher: Fetcher, url: str, *, force: bool) -> str:
-    """The feed URL to store for ``feeds add URL``; says what it chose.
-
-    A URL that fails in a way retrying will not fix (404, a name that does not exist, an
-    address our policy refuses) or that holds no feed is refused, unless ``force``: then it
-    is added as given with the reason printed. A failure that may pass (a timeout, 5xx) adds
-    it as given, as the feed may well be back at the next poll.
-    """
-    from feeds.fetch.discover import discover_feed
-    from feeds.fetch.policy import is_lasting
-
-    try:
-        found = discover_feed(url, fetcher)
-    except FetchError as exc:
-        if is_lasting(exc) and not force:
-            raise InvalidInput(
-                f"not adding {url}: {exc}; nothing added (check the URL, or keep it "
-                "anyway with --force)"
-            ) from None
-        console.print(f"could not check {url} now ({exc}); adding it as given", markup=False)
-        return url
-    except ParseError as exc:
-        if not force:
-            raise InvalidInput(f"{exc}; nothing added (keep it anyway with --force)") from None
-        console.print(f"{exc}; adding it as given (--force)", markup=False)
-        return url
-    if found.url != url:
-        console.print(f"found feed {found.url} via {found.how}", markup=False, highlight=False)
-    return found.url
 
 
 @group.command("add")
@@ -95,8 +64,11 @@ def feeds_add(
     if discover:
         # Checked before the database is opened: a refused URL must not leave a new,
         # empty database behind.
-        with bootstrap.build_fetcher(bootstrap.current_settings()) as fetcher:
-            target = discover_for_add(fetcher, target, force=force)
+        with bootstrap.fetcher() as fetcher:
+            checked = feed_list.feed_to_add(fetcher, target, force=force)
+        if checked.note:
+            console.print(checked.note, markup=False, highlight=False)
+        target = checked.url
     wanted = feed_list.FeedToAdd(target, title, full_text)
     with adding() as c:
         try:

@@ -55,6 +55,7 @@ def unpark(task_id: str) -> None:
 
     from feeds.usecases import feeds as feed_list
     from worker.celery.app import app as celery
+    from worker.celery.reliability import polled_feeds
 
     ledger = _ledger()
     try:
@@ -65,7 +66,7 @@ def unpark(task_id: str) -> None:
         ledger.close()
     if item is None:
         raise NotFound(f"no parked task {task_id}; `newsmon tasks parked` lists them")
-    if item.name == "newsmon.poll_feed" and item.args:
-        feed_list.set_paused(container().store, int(item.args[0]), False)
+    for feed_id in polled_feeds(item.name, item.args):
+        feed_list.set_paused(container().store, feed_id, False)
     celery.send_task(item.name, args=item.args, kwargs=item.kwargs)
     console.print(f"queued {item.name} again", markup=False)

@@ -44,11 +44,10 @@ def topics_add(name: str, query: str) -> None:
     """Add a topic NAME defined by QUERY (new articles that match get `user:NAME`)."""
     from feeds.query import to_text
     from feeds.usecases import topics
-    from worker.topics import forget_user_topics
 
     with adding() as c:
         topic, node = topics.add_topic(c.store, c.pipeline.clock.now(), name, query)
-    forget_user_topics()
+    topics.forget_user_topics()
     console.print(
         f"added topic {topic.code}: {to_text(node)}\n"
         f"stored articles are not tagged yet: run `newsmon topics apply {name}`",
@@ -61,10 +60,9 @@ def topics_add(name: str, query: str) -> None:
 def topics_remove(name: str) -> None:
     """Remove a topic and its matches."""
     from feeds.usecases import topics
-    from worker.topics import forget_user_topics
 
     topics.remove_topic(store(), name)
-    forget_user_topics()
+    topics.forget_user_topics()
     console.print(f"removed topic {name}", markup=False, highlight=False)
 
 
