@@ -142,6 +142,28 @@ def test_seed_article_verdicts(request: pytest.FixtureRequest, which: str) -> No
     assert not [a.name for a in result.actors if not a.watched and a.type == "other"]
 
 
+@pytest.mark.parametrize("which", ["analyzer", "fast_analyzer"])
+def test_a_batch_of_articles_gets_what_each_gets_alone(
+    request: pytest.FixtureRequest, which: str
+) -> None:
+    """analyze_many sends the mentions of every article to the model in one call (full
+    batches across articles); each article's actors, scores and evidence stay its own."""
+    analyzer = request.getfixturevalue(which)
+    title, _, text = shared_file("seeds/000_30ea7d5ece656d38.txt").read_text().partition("\n")
+    docs = [
+        Document("seed", title, text),
+        Document("empty", "", ""),
+        Document("one", "Talks", "Russia criticised Ukraine while NATO praised its defenders."),
+        Document("none", "Weather", "Rain is expected across the region tomorrow."),
+        Document("two", "", "The United Kingdom welcomed the deal. Putin rejected it angrily."),
+    ]
+    together = analyzer.analyze_many(docs)
+    alone = [analyzer.analyze(doc) for doc in docs]
+    assert together == alone
+    assert together[1].actors == () and together[3].actors == ()
+    assert {a.name for a in together[2].actors} >= {"Russia", "Ukraine", "NATO"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("which", "bar"),

@@ -29,7 +29,8 @@ from feeds.analysis.sentiment import (
 from feeds.analysis.targeted.actors import (
     MAX_READS_PER_ARTICLE,
     MAX_SENTENCES_PER_ACTOR,
-    actor_sentiments,
+    plan_readings,
+    read_targets,
     targets_in_sentences,
     watched_and_discovered,
 )
@@ -78,13 +79,12 @@ class ArticleAnalyzer:
         self._known_names = tuple(n for a in actors for n in (a.name, *a.aliases))
 
     def analyze(self, doc: Document) -> AnalysisResult:
+        if self._target_model is not None:
+            return self.analyze_many([doc])[0]
         doc, cut_at = clip(doc)
         topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
         text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
         sentences = split_sentences(text)
-        if self._target_model is not None:
-            actors = self._targeted_actors(text, sentences, self._target_model)
-            return AnalysisResult(topics=topics, actors=actors, text_cut_at=cut_at)
         clause_scores: dict[Span, float] = {}
         by_actor: dict[Actor, list[ScoredPassage]] = {}
         for mention in self._matcher.find(text):
@@ -100,7 +100,31 @@ class ArticleAnalyzer:
         )
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
-        return [self.analyze(doc) for doc in docs]
+        """:meth:`analyze` for each document; with a target model, the mentions of all
+        the documents go to it in one call, so its batches are full and sorted by length
+        across articles rather than within each (the same readings, less padding)."""
+        model = self._target_model
+        if model is None:
+            return [self.analyze(doc) for doc in docs]
+        planned = []
+        for doc in docs:
+            doc, cut_at = clip(doc)
+            topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
+            text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
+            found = [(m.actor.name, m.actor.type, m.start, m.end) for m in self._matcher.find(text)]
+            actors = watched_and_discovered(text, found, self._known_names, discover=self._discover)
+            plan = plan_readings(text, split_sentences(text), actors, self._budget)
+            planned.append((topics, cut_at, plan))
+        readings = read_targets(model, [r for _, _, plan in planned for r in plan.requests])
+        results = []
+        taken = 0
+        for topics, cut_at, plan in planned:
+            mine = readings[taken : taken + len(plan.chosen)]
+            taken += len(plan.chosen)
+            results.append(
+                AnalysisResult(topics=topics, actors=plan.finish(mine), text_cut_at=cut_at)
+            )
+        return results
 
     def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
         """Score the clause holding each span's start; raises :class:`InvalidInput`."""
@@ -138,13 +162,6 @@ class ArticleAnalyzer:
     def mentions(self, text: str) -> list[Mention]:
         """Actor mentions in ``text`` (for callers that want spans, e.g. highlighting)."""
         return self._matcher.find(text)
-
-    def _targeted_actors(
-        self, text: str, sentences: list[Span], model: TargetSentimentModel
-    ) -> tuple[ActorSentiment, ...]:
-        found = [(m.actor.name, m.actor.type, m.start, m.end) for m in self._matcher.find(text)]
-        actors = watched_and_discovered(text, found, self._known_names, discover=self._discover)
-        return actor_sentiments(text, sentences, actors, model, self._budget)
 
     def _passage(
         self, text: str, sentences: list[Span], offset: int, cache: dict[Span, float]

@@ -7,8 +7,10 @@ every other is read by the
 actors' mentions in that sentence passed as its ``others`` (the model marks them); the readings
 of one actor become its article-level verdict by
 :func:`~feeds.analysis.targeted.verdict.actor_verdict`.
-All mentions of an article, watched and discovered, go to the model in one call, so it can
-batch them.
+The mentions to read are planned per article (:func:`plan_readings`, within the reading
+budget); the requests of every article of a batch, watched and discovered actors alike,
+go to the model in one call, so it can batch them, and each plan turns its share of the
+readings into verdicts.
 """
 
 from __future__ import annotations
@@ -135,16 +137,55 @@ def reading_plan(
     return plan
 
 
-def actor_sentiments(
+@dataclass(frozen=True, slots=True)
+class PlannedReadings:
+    """What one article's actors need from the model (``requests``), and how the readings
+    become their verdicts (:meth:`finish`). Planning and finishing are apart so that the
+    requests of many articles can go to the model in one call (``analyze_many``)."""
+
+    actors: tuple[ActorMentions, ...]
+    mentions: tuple[int, ...]  # every mention of each actor, read or not
+    chosen: tuple[tuple[int, int, TargetInSentence], ...]  # (actor, sentence start, request)
+
+    @property
+    def requests(self) -> list[TargetInSentence]:
+        return [request for _, _, request in self.chosen]
+
+    def finish(self, readings: Sequence[MentionSentiment]) -> tuple[ActorSentiment, ...]:
+        """One :class:`ActorSentiment` per actor with a reading, in the actors' order;
+        ``readings`` in the order of :attr:`requests` (from :func:`read_targets`)."""
+        per_actor: dict[int, list[ReadMention]] = {}
+        for (index, sentence_start, request), reading in zip(self.chosen, readings, strict=True):
+            read = ReadMention(sentence_start, request.sentence, reading)
+            per_actor.setdefault(index, []).append(read)
+        results = []
+        for index, actor in enumerate(self.actors):
+            mentions = per_actor.get(index)
+            if not mentions:
+                continue
+            verdict = actor_verdict(mentions)
+            results.append(
+                ActorSentiment(
+                    name=actor.name,
+                    type=actor.type,
+                    sentiment=verdict.sentiment,
+                    score=verdict.score,
+                    evidence=verdict.evidence,
+                    mentions=self.mentions[index],
+                    watched=actor.watched,
+                )
+            )
+        return tuple(results)
+
+
+def plan_readings(
     text: str,
     sentences: list[Span],
     actors: Sequence[ActorMentions],
-    model: TargetSentimentModel,
     budget: tuple[int, int] = (MAX_SENTENCES_PER_ACTOR, MAX_READS_PER_ARTICLE),
-) -> tuple[ActorSentiment, ...]:
-    """One :class:`ActorSentiment` per actor with mentions, in the order given (the reading
-    budget, sentences per actor and reads per article, spends on the first actors first,
-    so rank them)."""
+) -> PlannedReadings:
+    """The mentions the model reads for ``actors`` (ranked: the reading budget, sentences
+    per actor and reads per article, spends on the first actors first)."""
     # every mention is cut with the other actors' mentions of its sentence marked
     # (watched and discovered alike); the actor's own further mentions are not "others"
     spans = [span for actor in actors for span in actor.spans]
@@ -154,30 +195,8 @@ def actor_sentiments(
     for index, item in zip(owners, cut, strict=True):
         by_actor[index].append(item)
     plan = reading_plan([[start for start, _ in items] for items in by_actor], *budget)
-    chosen = [(a, by_actor[a][i]) for a, picks in enumerate(plan) for i in picks]
-    readings = read_targets(model, [request for _, (_, request) in chosen])
-    per_actor: dict[int, list[ReadMention]] = {}
-    for (index, (sentence_start, request)), reading in zip(chosen, readings, strict=True):
-        read = ReadMention(sentence_start, request.sentence, reading)
-        per_actor.setdefault(index, []).append(read)
-    results = []
-    for index, actor in enumerate(actors):
-        mentions = per_actor.get(index)
-        if not mentions:
-            continue
-        verdict = actor_verdict(mentions)
-        results.append(
-            ActorSentiment(
-                name=actor.name,
-                type=actor.type,
-                sentiment=verdict.sentiment,
-                score=verdict.score,
-                evidence=verdict.evidence,
-                mentions=len(by_actor[index]),
-                watched=actor.watched,
-            )
-        )
-    return tuple(results)
+    chosen = tuple((a, *by_actor[a][i]) for a, picks in enumerate(plan) for i in picks)
+    return PlannedReadings(tuple(actors), tuple(len(items) for items in by_actor), chosen)
 
 
 def watched_and_discovered(
