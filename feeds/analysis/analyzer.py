@@ -45,6 +45,7 @@ from feeds.models import (
     TargetSentiment,
     TargetSpan,
     TopicRule,
+    TopicScore,
 )
 from feeds.ports import TargetSentimentModel
 
@@ -81,9 +82,7 @@ class ArticleAnalyzer:
     def analyze(self, doc: Document) -> AnalysisResult:
         if self._target_model is not None:
             return self.analyze_many([doc])[0]
-        doc, cut_at = clip(doc)
-        topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
-        text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
+        topics, cut_at, text = self._read(doc)
         sentences = split_sentences(text)
         clause_scores: dict[Span, float] = {}
         by_actor: dict[Actor, list[ScoredPassage]] = {}
@@ -108,9 +107,7 @@ class ArticleAnalyzer:
             return [self.analyze(doc) for doc in docs]
         planned = []
         for doc in docs:
-            doc, cut_at = clip(doc)
-            topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
-            text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
+            topics, cut_at, text = self._read(doc)
             found = [(m.actor.name, m.actor.type, m.start, m.end) for m in self._matcher.find(text)]
             actors = watched_and_discovered(text, found, self._known_names, discover=self._discover)
             plan = plan_readings(text, split_sentences(text), actors, self._budget)
@@ -125,6 +122,14 @@ class ArticleAnalyzer:
                 AnalysisResult(topics=topics, actors=plan.finish(mine), text_cut_at=cut_at)
             )
         return results
+
+    def _read(self, doc: Document) -> tuple[tuple[TopicScore, ...], int | None, str]:
+        """The keyword topics, where the text was cut, and the text analysed: the title as
+        its own paragraph, then the (clipped) body."""
+        doc, cut_at = clip(doc)
+        topics = score_topics(self._rules, doc.title, doc.text) if self._rules else ()
+        text = f"{doc.title}\n\n{doc.text}" if doc.title.strip() else doc.text
+        return topics, cut_at, text
 
     def target_sentiment(self, text: str, targets: Sequence[TargetSpan]) -> list[TargetSentiment]:
         """Score the clause holding each span's start; raises :class:`InvalidInput`."""

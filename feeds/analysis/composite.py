@@ -25,12 +25,8 @@ from feeds.user_topics import SCORE, UserTopic
 
 
 class TopicClassifier(Protocol):
-    def classify(self, title: str, text: str) -> tuple[TopicScore, ...]:
-        """Topics of one document, best first."""
-        ...
-
     def classify_many(self, docs: Sequence[tuple[str, str]]) -> list[tuple[TopicScore, ...]]:
-        """:meth:`classify` for each (title, text), in order."""
+        """Topics of each (title, text), best first, in order."""
         ...
 
 
@@ -51,15 +47,12 @@ class TopicsAnalyzer:
         self._parsed: dict[str, Node] = {}
 
     def analyze(self, doc: Document) -> AnalysisResult:
-        doc, cut_at = clip(doc)  # the base clips the same way
-        base = self._base.analyze(doc)
-        topics = self._classifier.classify(doc.title, doc.text) + self.user_topics(doc)
-        return AnalysisResult(topics=topics, actors=base.actors, text_cut_at=cut_at)
+        return self.analyze_many([doc])[0]
 
     def analyze_many(self, docs: Sequence[Document]) -> list[AnalysisResult]:
         """:meth:`analyze` for each document, with the classifier reading them as one
         batch (its encoder is most of the topic cost, and a batch fills it better)."""
-        clipped = [clip(doc) for doc in docs]
+        clipped = [clip(doc) for doc in docs]  # the base clips the same way
         bases = self._base.analyze_many([doc for doc, _ in clipped])
         topics = self._classifier.classify_many([(doc.title, doc.text) for doc, _ in clipped])
         return [

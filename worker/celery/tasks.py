@@ -78,18 +78,17 @@ def queue_batch(batch: PollBatch, **options: Any) -> None:
 
 @app.task(name="newsmon.poll_feeds", **_RETRY)
 def poll_feeds(feed_ids: list[int]) -> dict[str, object]:
+    pipeline = _pipeline()
     if len(feed_ids) > 1 and died_before(poll_feeds):
         # An earlier delivery of this batch killed its process, and any of its feeds may
         # be the cause: each goes again alone, so the poison guard parks only the culprit
         # and the others are polled as if the batch had never met it.
         log.warning("a batch of %d feeds crashed its worker; splitting it", len(feed_ids))
-        pipeline = _pipeline()
         # what the dead run stored but did not hand on (its single-feed reruns find it
         # already stored, so they would not)
-        _hand_on(pipeline, sorted({i for f in feed_ids for i in pipeline.pending_of_feed(f)}))
+        _hand_on(pipeline, _still_pending(pipeline, feed_ids))
         _split(feed_ids)
         return {"status": "split", "new": 0}
-    pipeline = _pipeline()
     try:
         report = pipeline.poll_feeds(feed_ids, patience=PATIENCE)  # committed when it returns
     except StorageError:
@@ -118,8 +117,7 @@ def poll_feeds(feed_ids: list[int]) -> dict[str, object]:
         # through the batch is retried), after some feeds' articles were committed and
         # before they were handed on: this run finds them stored (not new), so it hands on
         # whatever of these feeds still waits, instead of leaving it to the sweep.
-        for feed_id in feed_ids:
-            new.extend(pipeline.pending_of_feed(feed_id))
+        new.extend(_still_pending(pipeline, feed_ids))
     _hand_on(pipeline, sorted(set(new)))
     return {
         "status": "done",
@@ -147,6 +145,11 @@ def poll_feed(feed_id: int) -> dict[str, object]:
         to_analyse = sorted(set(to_analyse) | set(pipeline.pending_of_feed(feed_id)))
     _hand_on(pipeline, to_analyse)
     return {"status": report.status, "new": len(report.new_article_ids)}
+
+
+def _still_pending(pipeline: Pipeline, feed_ids: list[int]) -> list[int]:
+    """Articles of these feeds still waiting for analysis, each once."""
+    return sorted({i for feed_id in feed_ids for i in pipeline.pending_of_feed(feed_id)})
 
 
 def _split(feed_ids: list[int]) -> None:
