@@ -9,9 +9,12 @@ replays skip the pipeline), and replays the *current* grouping use case
 ``bench/stories_variants.py``. A code change is then measured on exactly the same inputs
 as the code before it.
 
-``--set NAME=V1,V2`` sweeps a module constant of ``feeds.dedup.stories`` or
-``feeds.dedup.events`` (several ``--set`` give every combination; a set of letters such
-as ``CONFLICT_KINDS`` is written as its letters, ``-`` for none).
+``--set NAME=V1,V2`` sweeps a module constant of ``feeds.dedup.stories``,
+``feeds.dedup.events`` or ``feeds.dedup.scorer`` (several ``--set`` give every
+combination; a set of letters such as ``CONFLICT_KINDS`` is written as its letters, ``-``
+for none; ``LEARNED=1`` decides with the learned scorer). ``--pairs FILE`` appends every
+scored (article, candidate story) pair to FILE, the training rows of
+``tools/stories/fit_scorer.py``.
 
 Usage::
 
@@ -22,9 +25,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import sys
+from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,11 +42,12 @@ import stories_quality as quality  # noqa: E402
 import stories_variants as variants  # noqa: E402
 
 import feeds.dedup.events as events_module  # noqa: E402
+import feeds.dedup.scorer as scorer_module  # noqa: E402
 import feeds.dedup.stories as stories_module  # noqa: E402
 import feeds.usecases.group as grouping  # noqa: E402
 from feeds.models import ArticleForGrouping  # noqa: E402
 
-MODULES = (stories_module, events_module)
+MODULES = (stories_module, events_module, scorer_module)
 Recorded = tuple[list[ArticleForGrouping], dict[int, str]]
 
 
@@ -88,12 +94,37 @@ def recorded(args: argparse.Namespace, docs: list[dict[str, Any]], seed: int) ->
     return order, gold
 
 
-def replay(order: list[ArticleForGrouping], gold: dict[int, str]) -> tuple[float, float, float]:
+def replay(
+    order: list[ArticleForGrouping], gold: dict[int, str], pairs: list[dict[str, Any]] | None = None
+) -> tuple[float, float, float]:
+    """B-cubed of the current grouping on a recorded order. With ``pairs``, also every
+    (article, in-window candidate story) pair grouping scored, as the scorer's features
+    and whether the story's events are mostly the article's (what a scorer learns)."""
     index = variants.MemoryIndex({a.id: a.text for a in order})
     # The in-memory index implements only the part of the repository grouping uses.
     store: Any = variants.MemoryStore(index)
-    for article in order:
-        grouping.group_one(store, article)
+    events_of: dict[int, Counter[str]] = defaultdict(Counter)
+    current = [0]
+    shipped = stories_module.choose_story
+
+    def recording(vector: dict[str, float], when: datetime, candidates: Any) -> Any:
+        for candidate in candidates:
+            pair = stories_module.pair_evidence(vector, when, candidate)
+            if pair is not None and pairs is not None:
+                majority = events_of[candidate.id].most_common(1)[0][0]
+                row = dataclasses.asdict(pair)
+                pairs.append({**row, "same": majority == gold[current[0]]})
+        return shipped(vector, when, candidates)
+
+    setattr(grouping, "choose_story", recording)  # noqa: B010 -- group.py's own name
+    try:
+        for article in order:
+            current[0] = article.id
+            result = grouping.group_one(store, article)
+            if result is not None:
+                events_of[result.story_id][gold[article.id]] += 1
+    finally:
+        setattr(grouping, "choose_story", shipped)  # noqa: B010
     ids = [a.id for a in order]
     scores: tuple[float, float, float] = quality.bcubed(
         [gold[i] for i in ids], [index.story_id[i] for i in ids]
@@ -135,7 +166,17 @@ def main() -> None:
     parser.add_argument("--event-gaps", default="")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "stories-replay")
     parser.add_argument("--set", action="append", default=[], dest="sets")
+    parser.add_argument(
+        "--pairs", type=Path, help="write the scored candidate pairs of each setting (JSONL)"
+    )
+    parser.add_argument(
+        "--scorer", type=Path, help="weights for the learned scorer (fit_scorer.py's JSON)"
+    )
     args = parser.parse_args()
+    if args.scorer:
+        fitted = json.loads(args.scorer.read_text(encoding="utf-8"))
+        scorer_module.WEIGHTS = tuple(fitted["weights"])
+        scorer_module.BIAS = fitted["bias"]
     docs = quality.corpus_documents(args)
     runs = [recorded(args, docs, int(s)) for s in args.seeds.split(",")]
     print(
@@ -145,11 +186,15 @@ def main() -> None:
     print("| setting | B3 P | B3 R | B3 F1 |\n|---|---|---|---|")
     for setting in _settings(args.sets):
         saved = _apply(setting)
+        pairs: list[dict[str, Any]] = []
         try:
-            scores = [replay(order, gold) for order, gold in runs]
+            scores = [replay(order, gold, pairs) for order, gold in runs]
         finally:
             for (module, name), value in saved.items():
                 setattr(module, name, value)
+        if args.pairs:
+            with args.pairs.open("a", encoding="utf-8") as out:
+                out.writelines(json.dumps(row) + "\n" for row in pairs)
         p, r, f = (sum(s[k] for s in scores) / len(scores) for k in range(3))
         label = ", ".join(f"{k}={v}" for k, v in setting.items()) or "as shipped"
         print(f"| {label} | {p:.3f} | {r:.3f} | {f:.3f} |", flush=True)

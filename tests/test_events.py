@@ -17,13 +17,14 @@ from feeds.dedup.events import (
 from feeds.dedup.stories import (
     MIN_SIMILARITY,
     MIN_SUPPORTED_SIMILARITY,
+    NAME_SUPPORT,
+    PairEvidence,
     StoryCandidate,
     article_vector,
     choose_story,
-    cosine,
-    evidence,
     merge_signature,
-    name_vector,
+    pair_evidence,
+    qualifies,
     required_similarity,
     top_terms,
 )
@@ -133,15 +134,20 @@ def test_required_similarity_falls_with_evidence_down_to_a_floor() -> None:
     assert required_similarity(10) == MIN_SUPPORTED_SIMILARITY
 
 
-def test_evidence_counts_agreeing_features_and_names_and_refuses_conflicts() -> None:
-    fight, follow_up = name_vector("", FIGHT), name_vector("", FIGHT_FOLLOW_UP)
-    fight_events = event_keys("", FIGHT, PUBLISHED)
-    follow_events = event_keys("", FIGHT_FOLLOW_UP, PUBLISHED)
-    assert cosine(follow_up, fight) >= 0.3
-    assert evidence(follow_up, fight, follow_events, fight_events) == 2  # record and names
-    old_events = event_keys("", OLD_FIGHT, PUBLISHED)
-    assert evidence(name_vector("", OLD_FIGHT), fight, old_events, fight_events) is None
-    assert evidence({}, {}, {}, {}) == 0
+def test_pair_evidence_counts_agreeing_features_and_names_and_refuses_conflicts() -> None:
+    fight = _story(1, "", FIGHT)
+    follow_up = {
+        **article_vector("", FIGHT_FOLLOW_UP),
+        **event_keys("", FIGHT_FOLLOW_UP, PUBLISHED),
+    }
+    pair = pair_evidence(follow_up, PUBLISHED, fight)
+    assert pair is not None
+    assert pair.agree == 1 and pair.names >= NAME_SUPPORT and pair.hours == 0  # record, names
+    assert qualifies(pair) == (True, pair.terms)  # the hand rule ranks by the term cosine
+    old = {**article_vector("", OLD_FIGHT), **event_keys("", OLD_FIGHT, PUBLISHED)}
+    assert pair_evidence(old, PUBLISHED, fight) is None  # another record: another fight
+    empty = StoryCandidate(2, PUBLISHED, PUBLISHED, {})
+    assert pair_evidence({}, PUBLISHED + timedelta(hours=5), empty) == PairEvidence(0, 0, 0, 5, named=False)
 
 
 def _story(story_id: int, title: str, text: str) -> StoryCandidate:

@@ -70,6 +70,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from feeds.dedup import scorer
 from feeds.dedup.events import EVENT_PREFIX, compare_events
 
 __all__ = [
@@ -81,14 +82,16 @@ __all__ = [
     "QUERY_TERMS",
     "SIGNATURE_TERMS",
     "WINDOW",
+    "PairEvidence",
     "StoryChoice",
     "article_vector",
     "choose_story",
-    "evidence",
     "cosine",
     "merge_signature",
     "name_vector",
     "names_conflict",
+    "pair_evidence",
+    "qualifies",
     "required_similarity",
     "term_vector",
     "top_terms",
@@ -132,6 +135,9 @@ SIGNATURE_EVENTS = 20
 SUPPORT_STEP = 0.1
 MIN_SUPPORTED_SIMILARITY = 0.2
 NAME_SUPPORT = 0.3
+# Decide with the learned same-event scorer (feeds/dedup/scorer.py) instead of the
+# thresholds above (docs/BENCHMARKS.md, "Stories v2": a learned scorer).
+LEARNED = False
 # A capitalised word seen only at the start of a sentence or in a headline (where every
 # word may be capitalised) counts as a name only if it is this rare (Zipf) and never
 # written in lower case in the body: "Reid" or "Lohan" yes, "Police" or "Hire" no.
@@ -346,68 +352,91 @@ def in_window(when: datetime, candidate: StoryCandidate) -> bool:
 
 def required_similarity(support: int) -> float:
     """The term cosine an article needs to join a story backed by ``support`` pieces of
-    evidence (:func:`evidence`): :data:`MIN_SIMILARITY` with none, :data:`SUPPORT_STEP`
+    evidence (:func:`qualifies`): :data:`MIN_SIMILARITY` with none, :data:`SUPPORT_STEP`
     less per piece, never below :data:`MIN_SUPPORTED_SIMILARITY`."""
     return max(MIN_SUPPORTED_SIMILARITY, MIN_SIMILARITY - SUPPORT_STEP * support)
 
 
-def evidence(
-    names: Mapping[str, float],
-    story_names: Mapping[str, float],
-    events: Mapping[str, float],
-    story_events: Mapping[str, float],
-) -> int | None:
-    """Independent signs that an article tells a story's event; None on a conflict.
+@dataclass(frozen=True, slots=True)
+class PairEvidence:
+    """What the article and one candidate story have in common (:func:`pair_evidence`)."""
 
-    One piece each for: the same day, record, magnitude, age or toll
-    (:func:`feeds.dedup.events.compare_events`), and salient names that agree as a whole
-    (name cosine at least :data:`NAME_SUPPORT`: the who and where, not just one shared
-    protagonist). A conflict of names (:func:`names_conflict`) or of event figures
-    (another score or win-loss record) rules the story out.
-    """
+    terms: float  # cosine of the term vectors
+    names: float  # cosine of the salient names (0 when either side has none)
+    agree: int  # event figures that agree (the same day, record, age, magnitude, toll)
+    hours: float  # from the article's event time to the story's coverage (0 inside it)
+    named: bool = True  # both sides have salient names
+
+
+def pair_evidence(
+    vector: Mapping[str, float], when: datetime, candidate: StoryCandidate
+) -> PairEvidence | None:
+    """The features of one (article, story) pair; None when the story is ruled out (out
+    of the window, or a conflict of names or event figures)."""
+    if not in_window(when, candidate):
+        return None
+    terms, names = _split(vector)
+    story_terms, story_names = _split(candidate.signature)
     if names_conflict(names, story_names):
         return None
-    match = compare_events(events, story_events)
+    match = compare_events(_event_part(vector), _event_part(candidate.signature))
     if match.conflict:
         return None
-    support = match.agree
-    if names and story_names and cosine(names, story_names) >= NAME_SUPPORT:
-        support += 1
-    return support
+    if when < candidate.first_time:
+        gap = candidate.first_time - when
+    else:
+        gap = max(timedelta(0), when - candidate.last_time)
+    named = bool(names and story_names)
+    return PairEvidence(
+        terms=cosine(terms, story_terms),
+        names=cosine(names, story_names) if named else 0.0,
+        agree=match.agree,
+        hours=gap.total_seconds() / 3600,
+        named=named,
+    )
+
+
+def qualifies(pair: PairEvidence) -> tuple[bool, float]:
+    """Whether the pair is similar enough to join, and its rank among the candidates.
+
+    With :data:`LEARNED` off (the default): the term cosine must reach
+    :func:`required_similarity` for the pair's evidence, and the cosine ranks. With it on:
+    the same-event probability of :mod:`feeds.dedup.scorer` must reach its threshold, and
+    the probability ranks.
+    """
+    if LEARNED:
+        probability = scorer.same_event_probability(pair)
+        return probability >= scorer.SCORER_THRESHOLD, probability
+    support = pair.agree + (1 if pair.names >= NAME_SUPPORT else 0)
+    return pair.terms >= required_similarity(support), pair.terms
 
 
 def choose_story(
     vector: Mapping[str, float], when: datetime, candidates: Sequence[StoryCandidate]
 ) -> StoryChoice:
-    """The most similar story in the window if it is similar enough, else a new story.
+    """The best story in the window if it qualifies (:func:`qualifies`), else a new story.
 
-    Similarity is over the terms. "Similar enough" is :data:`MIN_SIMILARITY`, lowered by
-    the evidence that the article tells the story's event (:func:`evidence`,
-    :func:`required_similarity`); a story in conflict with the article is not a candidate
-    at all. Among the stories that qualify the most similar wins; ties go to the older
-    story (lower id) so the choice does not depend on the order in which storage
-    returned the candidates.
+    A story in conflict with the article is not a candidate at all (:func:`pair_evidence`).
+    Among the stories that qualify the best ranked wins; ties go to the older story (lower
+    id) so the choice does not depend on the order in which storage returned the
+    candidates. The similarity reported is the winner's term cosine (or, for a new story,
+    the best term cosine seen).
     """
-    terms, names = _split(vector)
-    events = _event_part(vector)
-    best: tuple[float, int] | None = None
+    best: tuple[float, int, float] | None = None  # (rank, id, term cosine)
     best_seen = 0.0
     for candidate in candidates:
-        if not in_window(when, candidate):
+        pair = pair_evidence(vector, when, candidate)
+        if pair is None:
             continue
-        story_terms, story_names = _split(candidate.signature)
-        support = evidence(names, story_names, events, _event_part(candidate.signature))
-        if support is None:
+        best_seen = max(best_seen, pair.terms)
+        ok, rank = qualifies(pair)
+        if not ok:
             continue
-        score = cosine(terms, story_terms)
-        best_seen = max(best_seen, score)
-        if score < required_similarity(support):
-            continue
-        if best is None or score > best[0] or (score == best[0] and candidate.id < best[1]):
-            best = (score, candidate.id)
+        if best is None or rank > best[0] or (rank == best[0] and candidate.id < best[1]):
+            best = (rank, candidate.id, pair.terms)
     if best is None:
         return StoryChoice(None, best_seen)
-    return StoryChoice(best[1], best[0])
+    return StoryChoice(best[1], best[2])
 
 
 def event_time(published: datetime | None, first_seen: datetime) -> datetime:

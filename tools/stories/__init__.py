@@ -1,0 +1,1 @@
+"""Offline tools for story grouping (fitting the same-event scorer)."""
