@@ -147,7 +147,8 @@ def test_pair_evidence_counts_agreeing_features_and_names_and_refuses_conflicts(
     old = {**article_vector("", OLD_FIGHT), **event_keys("", OLD_FIGHT, PUBLISHED)}
     assert pair_evidence(old, PUBLISHED, fight) is None  # another record: another fight
     empty = StoryCandidate(2, PUBLISHED, PUBLISHED, {})
-    assert pair_evidence({}, PUBLISHED + timedelta(hours=5), empty) == PairEvidence(0, 0, 0, 5, named=False)
+    later = PUBLISHED + timedelta(hours=5)
+    assert pair_evidence({}, later, empty) == PairEvidence(0, 0, 0, 5, named=False)
 
 
 def _story(story_id: int, title: str, text: str) -> StoryCandidate:

@@ -6,9 +6,11 @@
         feeds/analysis/targeted/model_large/
 
 Writes ``model.fp32.onnx`` (the export) and ``model.onnx``: int8 weights per output
-channel for every MatMul and the embedding tables (the MatMul weights stored as uint8, see
-``unsigned.py``), activations quantised per run. Per
-tensor scales lost 0.18 F1m on the held-out split; per channel keeps the float reading
+channel for every MatMul (stored as uint8, see ``unsigned.py``) and one scale per
+embedding table, as ``quantize_dynamic`` writes it (``--tables row``: a scale per row,
+``tables.py``; measured and not better, docs/BENCHMARKS.md), activations quantised per
+run. Per tensor scales on the MatMuls lost 0.18 F1m on the held-out split; per channel
+keeps the float reading
 (``feeds/analysis/targeted/model_large/MODEL.md``).
 """
 
@@ -24,6 +26,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from tools.encoders import mpnet_dir
 from tools.target_sentiment import train
+from tools.target_sentiment.tables import per_row_tables
 from tools.target_sentiment.unsigned import unsigned_matmul_weights
 
 
@@ -43,6 +46,9 @@ def main() -> int:
     parser.add_argument("--teacher", type=Path, required=True, help="folder with model.pt")
     parser.add_argument("--encoder", type=Path, default=None, help="default: the pinned mpnet")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--tables", choices=("tensor", "row"), default="tensor", help="embedding-table scales"
+    )
     args = parser.parse_args()
     folder = args.encoder or mpnet_dir()
     model = train.TargetClassifier(folder, 0.0)
@@ -73,6 +79,8 @@ def main() -> int:
     # (unsigned.py); the same integers stored unsigned compute exactly the same model.
     quantized = onnx.load(str(args.out / "model.onnx"))
     unsigned_matmul_weights(quantized)
+    if args.tables == "row":
+        per_row_tables(quantized, onnx.load(str(fp32)))
     onnx.save(quantized, str(args.out / "model.onnx"))
     shutil.copy(folder / "tokenizer.json", args.out / "tokenizer.json")
     print(args.out / "model.onnx", (args.out / "model.onnx").stat().st_size)
