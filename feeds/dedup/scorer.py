@@ -22,10 +22,7 @@ Pure; :mod:`feeds.dedup.stories` calls it when ``LEARNED`` is on.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from feeds.dedup.stories import PairEvidence
+from dataclasses import dataclass
 
 MAX_AGREE = 3
 
@@ -36,6 +33,18 @@ WEIGHTS = (0.0, 6.6461, 0.1372, 0.0)
 BIAS = -2.2466
 # The probability an article needs to join a story (chosen on topics 1-10 from 0.3-0.7).
 SCORER_THRESHOLD = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class PairEvidence:
+    """What an article and one candidate story have in common: the scorer's input, made
+    by :func:`feeds.dedup.stories.pair_evidence`."""
+
+    terms: float  # cosine of the term vectors
+    names: float  # cosine of the salient names (0 when either side has none)
+    agree: int  # event figures that agree (the same day, record, age, magnitude, toll)
+    hours: float  # from the article's event time to the story's coverage (0 inside it)
+    named: bool = True  # both sides have salient names
 
 
 def features(pair: PairEvidence) -> tuple[float, float, float, float]:

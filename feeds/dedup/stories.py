@@ -72,6 +72,7 @@ from functools import lru_cache
 
 from feeds.dedup import scorer
 from feeds.dedup.events import EVENT_PREFIX, compare_events
+from feeds.dedup.scorer import PairEvidence
 
 __all__ = [
     "GUARD_NAMES",
@@ -355,17 +356,6 @@ def required_similarity(support: int) -> float:
     evidence (:func:`qualifies`): :data:`MIN_SIMILARITY` with none, :data:`SUPPORT_STEP`
     less per piece, never below :data:`MIN_SUPPORTED_SIMILARITY`."""
     return max(MIN_SUPPORTED_SIMILARITY, MIN_SIMILARITY - SUPPORT_STEP * support)
-
-
-@dataclass(frozen=True, slots=True)
-class PairEvidence:
-    """What the article and one candidate story have in common (:func:`pair_evidence`)."""
-
-    terms: float  # cosine of the term vectors
-    names: float  # cosine of the salient names (0 when either side has none)
-    agree: int  # event figures that agree (the same day, record, age, magnitude, toll)
-    hours: float  # from the article's event time to the story's coverage (0 inside it)
-    named: bool = True  # both sides have salient names
 
 
 def pair_evidence(

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from feeds.dedup.scorer import features
-from feeds.dedup.stories import PairEvidence
+from feeds.dedup.scorer import PairEvidence, features
 
 # +1: may only raise the score; -1: may only lower it (order of scorer.features).
 SIGNS = (1, 1, 1, -1)
