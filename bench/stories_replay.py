@@ -108,9 +108,9 @@ def replay(
     shipped = stories_module.choose_story
 
     def recording(vector: dict[str, float], when: datetime, candidates: Any) -> Any:
-        for candidate in candidates:
+        for candidate in candidates if pairs is not None else ():
             pair = stories_module.pair_evidence(vector, when, candidate)
-            if pair is not None and pairs is not None:
+            if pair is not None:
                 majority = events_of[candidate.id].most_common(1)[0][0]
                 row = dataclasses.asdict(pair)
                 pairs.append({**row, "same": majority == gold[current[0]]})
@@ -186,13 +186,13 @@ def main() -> None:
     print("| setting | B3 P | B3 R | B3 F1 |\n|---|---|---|---|")
     for setting in _settings(args.sets):
         saved = _apply(setting)
-        pairs: list[dict[str, Any]] = []
+        pairs: list[dict[str, Any]] | None = [] if args.pairs else None
         try:
             scores = [replay(order, gold, pairs) for order, gold in runs]
         finally:
             for (module, name), value in saved.items():
                 setattr(module, name, value)
-        if args.pairs:
+        if args.pairs and pairs is not None:
             with args.pairs.open("a", encoding="utf-8") as out:
                 out.writelines(json.dumps(row) + "\n" for row in pairs)
         p, r, f = (sum(s[k] for s in scores) / len(scores) for k in range(3))

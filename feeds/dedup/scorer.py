@@ -1,16 +1,16 @@
 """A learned same-event score for an (article, story) pair.
 
-A logistic model over the pair's evidence (:class:`feeds.dedup.stories.PairEvidence`):
-the term cosine, the salient-name cosine (the term cosine when a side has no names),
-the agreeing event figures (at most
-:data:`MAX_AGREE` count) and the time from the article to the story's coverage. It was
+A logistic model over the pair's evidence (:class:`PairEvidence`): the term cosine, the
+salient-name cosine (the term cosine when a side has no names), the agreeing event
+figures (at most :data:`MAX_AGREE` count) and the time from the article to the story's
+coverage. It was
 fitted by ``tools/stories/fit_scorer.py`` on the article-story candidate pairs of replayed
 runs of ECB+ topics 1-10 (the tuning topics of the quality bench), with the signs
 constrained to what the evidence means -- more shared words, names or figures never
 lower the score, more hours never raise it -- so no combination of features can make an
 article unable to join a story that matches it better in every respect. Its weights are
-below, with the command that produced them in docs/BENCHMARKS.md ("Stories v2, a learned
-scorer").
+below, with the command that produced them in docs/BENCHMARKS.md ("A learned same-event
+scorer, second attempt").
 
 Not adopted: on the held-out topics 11-20 it did worse than the hand-set rule of
 :func:`feeds.dedup.stories.qualifies` (docs/BENCHMARKS.md), so ``LEARNED`` is off and this

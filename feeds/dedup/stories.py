@@ -137,7 +137,7 @@ SUPPORT_STEP = 0.1
 MIN_SUPPORTED_SIMILARITY = 0.2
 NAME_SUPPORT = 0.3
 # Decide with the learned same-event scorer (feeds/dedup/scorer.py) instead of the
-# thresholds above (docs/BENCHMARKS.md, "Stories v2": a learned scorer).
+# thresholds above; measured and off (docs/BENCHMARKS.md, "A learned same-event scorer").
 LEARNED = False
 # A capitalised word seen only at the start of a sentence or in a headline (where every
 # word may be capitalised) counts as a name only if it is this rare (Zipf) and never
@@ -363,13 +363,23 @@ def pair_evidence(
 ) -> PairEvidence | None:
     """The features of one (article, story) pair; None when the story is ruled out (out
     of the window, or a conflict of names or event figures)."""
+    return _pair(*_split(vector), _event_part(vector), when, candidate)
+
+
+def _pair(
+    terms: Mapping[str, float],
+    names: Mapping[str, float],
+    events: Mapping[str, float],
+    when: datetime,
+    candidate: StoryCandidate,
+) -> PairEvidence | None:
+    """:func:`pair_evidence` with the article's vector already split, once per article."""
     if not in_window(when, candidate):
         return None
-    terms, names = _split(vector)
     story_terms, story_names = _split(candidate.signature)
     if names_conflict(names, story_names):
         return None
-    match = compare_events(_event_part(vector), _event_part(candidate.signature))
+    match = compare_events(events, _event_part(candidate.signature))
     if match.conflict:
         return None
     if when < candidate.first_time:
@@ -412,10 +422,12 @@ def choose_story(
     candidates. The similarity reported is the winner's term cosine (or, for a new story,
     the best term cosine seen).
     """
+    terms, names = _split(vector)
+    events = _event_part(vector)
     best: tuple[float, int, float] | None = None  # (rank, id, term cosine)
     best_seen = 0.0
     for candidate in candidates:
-        pair = pair_evidence(vector, when, candidate)
+        pair = _pair(terms, names, events, when, candidate)
         if pair is None:
             continue
         best_seen = max(best_seen, pair.terms)
