@@ -89,3 +89,18 @@ def test_web_bench_fills_serves_and_reports(tmp_path: Path) -> None:
     for route in ("/api/v1/overview", "/api/v1/actors/", "`GET /`", "`GET /actors/"):
         assert route in table
     assert "dropped database" in result.stdout
+
+
+def test_ingest_floor_runs_at_a_tiny_size() -> None:
+    """bench/ingest_floor.py end to end on 2 feeds: every step timed, feedparser beside it."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, str(root / "bench" / "ingest_floor.py"), "--feeds", "2", "--entries", "3",
+         "--real-world-markup"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    assert "2 feeds x 3 entries, real-world markup; 6 items" in out
+    assert "| **floor: the four together** |" in out and "feedparser alone / floor" in out

@@ -6,6 +6,8 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds.dedup.guids import _links
 from feeds.dedup.keys import (
@@ -161,6 +163,40 @@ def _by_definition(text: str) -> str:
 )
 def test_normalise_text_agrees_with_its_definition(text: str) -> None:
     assert normalise_text(text) == _by_definition(text)
+
+
+# Pieces of real feed text and of markup: entities with and without their semicolon,
+# "AT&T", a "<" that opens nothing, tags, non-ASCII letters that casefold or decompose,
+# typographic punctuation, marks, spaces of every kind.
+_PIECES = [
+    "AT&T", "Q&A", "&", "&amp;", "&amp", "&nbsp;", "&eacute", "&#8217;", "&#x2014;", "&T",
+    "&THORN", "&notit;", "<", "< 2%", "<p>", "</p>", "<br/>", "<b>", "<!-- c -->", "<?x?>",
+    "<script>x</script>", "a", "Z", "é", "É", "ß", "ẞ", "İ", "ﬁ", "Ⅻ", "①", "ｶ", "e\u0301",
+    "\u0301", "’", "—", "“", "…", "€", "\u00a0", "\u2003", " ", "\n", "\t", ".", ";", "#",
+    "1", "Σ", "ς", "ǅ", "\ud800", "\U0001f600",
+]  # fmt: skip
+
+
+def _normalised_by_definition(text: str) -> str:
+    # The documented rule without any fast path: markup and entities converted whenever
+    # the text holds "<" or "&", then NFKC, casefold, letters, numbers and marks.
+    if "<" in text or "&" in text:
+        text = html_to_text(text)
+    return _by_definition(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_normalise_text_agrees_with_its_definition_on_markup_and_entities(text: str) -> None:
+    assert normalise_text(text) == _normalised_by_definition(text)
+
+
+def test_what_casefold_yields_folds_to_itself() -> None:
+    # The normaliser replaces each distinct character by its fate independently; that is
+    # exact only while no fate holds a character that would fold again.
+    for code in range(0x80, 0x110000):
+        for ch in chr(code).casefold():
+            assert ch.casefold() == ch, hex(code)
 
 
 def test_stored_hashes_do_not_change() -> None:

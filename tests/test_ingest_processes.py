@@ -209,3 +209,13 @@ def test_a_pass_survives_its_worker_processes_dying(tmp_path: Path, server: Runn
         assert _stored(single) == _stored(multi)
     finally:
         multi.pipeline.close()
+
+
+def test_a_celery_workers_container_prepares_in_process(tmp_path: Path) -> None:
+    # Celery's prefork children are the worker's processes: a batch task of 8 or more feeds
+    # must not start a pool of its own inside each of them, whatever the setting says.
+    settings = make_settings(f"sqlite:///{tmp_path / 'celery.db'}", ingest_processes=3)
+    c = build_container(settings, celery_worker=True)
+    assert c.pipeline.ingest_pool is None
+    assert c.pipeline.ingest_processes == 1
+    assert build_container(settings).pipeline.ingest_pool is not None

@@ -345,8 +345,12 @@ def build_container(
         poll_interval=timedelta(minutes=settings.poll_interval_minutes),
         retry_interval=timedelta(minutes=settings.retry_interval_minutes),
         fetch_concurrency=settings.fetch_concurrency,
+        # Not in a Celery worker either: its tasks' batches of up to 20 feeds would each
+        # start processes of their own inside every prefork child.
         ingest_pool=(
-            ProcessPreparePool(settings.ingest_processes) if settings.ingest_processes > 1 else None
+            ProcessPreparePool(settings.ingest_processes)
+            if settings.ingest_processes > 1 and not celery_worker
+            else None
         ),
         unsubscribe=unsubscribe_config(settings),
         delivery=DeliverySettings(

@@ -44,11 +44,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from html import unescape
 from typing import TypeVar
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -163,61 +163,53 @@ def normalise_text(text: str) -> str:
     must still hash like its text), then punctuation, symbols and whitespace are dropped
     entirely rather than replaced by spaces, so "end.</p><p>Next" and "end. Next" agree.
     """
-    if "<" in text or "&" in text:
+    if ("<" in text and _OPENS_MARKUP.search(text)) or ("&" in text and unescape(text) != text):
         text = html_to_text(text)
     if text.isascii():
         # ASCII is its own NFKC form and casefold() is lower() there; the bytes methods
         # give the same letters and digits as the general path below, several times faster.
         return text.encode("ascii").translate(None, _ASCII_DROPPED).lower().decode("ascii")
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    # Same result as keeping the characters whose category starts with L, N or M, one by
-    # one; but each distinct character is classified once per process and the deleting
-    # is done by str.translate (this runs on every entry of every fetched feed).
-    unseen = set(folded).difference(_CLASSIFIED)
-    if unseen:
-        _learn(unseen)
-    # Mostly ASCII with a few typographic characters, as real bodies are: the bytes method
-    # deletes the ASCII punctuation and spaces (UTF-8 continuation bytes are never ASCII),
-    # then a character class deletes the rarer others. Both run in C; str.translate with
-    # a table looks every character up in a dict, several times slower.
-    ascii_done = folded.encode("utf-8", "surrogatepass").translate(None, _ASCII_DROPPED)
-    folded = ascii_done.decode("utf-8", "surrogatepass")  # lone surrogates survive the trip
-    return _dropped_pattern().sub("", folded)
+    # Same result as the definition (NFKC, casefold, keep the characters whose category
+    # starts with L, N or M), computed on the UTF-8 bytes: the ASCII characters are
+    # dropped or lowered by two bytes methods in C, and each distinct non-ASCII
+    # character, a handful in a real body ("’", "—", "é"), is replaced by its fate with
+    # one bytes.replace (UTF-8 cannot match across a character boundary). Per character
+    # is exact because casefold maps characters independently; str.casefold and a
+    # character class over the whole text cost four times as much.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    present = set(_NON_ASCII.findall(text))
+    data = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_DROPPED).lower()
+    for ch in present:
+        fate = _FATE.get(ch)
+        if fate is None:
+            fate = _learn(ch)
+        own = ch.encode("utf-8", "surrogatepass")
+        if fate != own:
+            data = data.replace(own, fate)
+    return data.decode("utf-8", "surrogatepass")
 
 
-# Characters already classified, and the non-ASCII ones among them to drop. Only ever
-# grown (under _LOCK; a racing thread at worst classifies a character twice), and bounded
-# by the characters actually seen.
-_CLASSIFIED: set[str] = set()
-_DROPPED: set[str] = set()
+# The HTML-to-text step can only change more than spaces and punctuation (which the
+# normaliser drops anyway) where a "<" opens markup (html.parser reads any other "<" as
+# text) or html.unescape changes something. Feed text is plain already and many bodies
+# hold "AT&T" or "< 2%"; converting them again was half the normaliser's time on them.
+_OPENS_MARKUP = re.compile(r"<[A-Za-z/!?]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # The ASCII characters whose category is not a letter, number or mark.
 _ASCII_DROPPED = bytes(i for i in range(128) if unicodedata.category(chr(i))[0] not in "LNM")
+# What each non-ASCII character seen so far becomes, as UTF-8 (b"" when dropped). Only
+# ever grown, bounded by the characters actually seen; two threads learning the same
+# character store the same value.
+_FATE: dict[str, bytes] = {}
 
 
-# The character class of _DROPPED, with the size of _DROPPED it was built from: a pattern
-# built from fewer characters is rebuilt (a character is in _DROPPED before it is in
-# _CLASSIFIED, so a caller that found its characters classified sees the new size).
-_PATTERN: list[tuple[int, re.Pattern[str]]] = [(0, re.compile("(?!)"))]
-_LOCK = threading.Lock()  # _DROPPED is iterated while building; never while it grows
-
-
-def _learn(chars: set[str]) -> None:
-    with _LOCK:
-        for ch in chars:
-            if not ch.isascii() and unicodedata.category(ch)[0] not in "LNM":
-                _DROPPED.add(ch)
-        _CLASSIFIED.update(chars)
-
-
-def _dropped_pattern() -> re.Pattern[str]:
-    size, pattern = _PATTERN[0]
-    if size == len(_DROPPED):
-        return pattern
-    with _LOCK:
-        chars = sorted(_DROPPED)
-        pattern = re.compile("[" + "".join(map(re.escape, chars)) + "]+")
-        _PATTERN[0] = (len(chars), pattern)
-    return pattern
+def _learn(ch: str) -> bytes:
+    # A fate never holds a character that another replacement would change again: what
+    # casefold yields folds to itself (tests/test_dedup.py checks every code point).
+    fate = "".join(c for c in ch.casefold() if unicodedata.category(c)[0] in "LNM")
+    _FATE[ch] = fate.encode("utf-8", "surrogatepass")
+    return _FATE[ch]
 
 
 def _digest(*parts: str) -> str:

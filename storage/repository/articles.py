@@ -73,14 +73,12 @@ class ArticleRows(RepositoryBase):
         there, one batch of sighting upserts."""
         if not articles:
             return []
-        insert_article, upsert_sighting = _article_statements(self._dialect)
+        _, upsert_sighting = _article_statements(self._dialect)
         params = [_article_params(a) for a in articles]
         # RETURNING the identity keys tells which rows were inserted. Within one statement
         # a row that conflicts with an earlier row of the same batch is skipped, exactly
         # as the second of two single inserts would be.
-        returned = self._session.execute(
-            insert_article.returning(ARTICLE.c.canonical_url, ARTICLE.c.content_hash), params
-        ).all()
+        returned = self._session.execute(_batch_insert(self._dialect), params).all()
         inserted: dict[tuple[str | None, str], int] = {
             (row[1], row[2]): int(row[0]) for row in returned
         }
@@ -348,6 +346,16 @@ def stored_article_select() -> Select[Any]:
     )
 
 
+@functools.cache
+def _batch_insert(dialect: str) -> Any:
+    """The article insert of ``add_articles``: it also returns each new row's keys."""
+    insert_article, _ = _article_statements(dialect)
+    return insert_article.returning(ARTICLE.c.canonical_url, ARTICLE.c.content_hash)
+
+
+# Built once per dialect: a statement built anew is compiled anew (its cache key has to be
+# worked out each time), which cost a tenth of a first poll's writes.
+@functools.cache
 def _article_statements(dialect: str) -> tuple[Any, Any]:
     """The article insert and the sighting upsert of ``add_article``, built once per
     dialect; values come as bound parameters."""
