@@ -260,6 +260,12 @@ class Nginx:
 
     def __enter__(self) -> Nginx:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            # The benchmarks serve their corpus as outlets do; a fresh machine has no nginx.
+            raise SystemExit(
+                "nginx is not installed; the ingest benchmarks serve their corpus with it "
+                "(Debian: apt-get install nginx-light)"
+            )
         self._proc = subprocess.Popen(
             [
                 binary,
