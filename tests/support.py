@@ -30,6 +30,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Every test server is one host (127.0.0.1): politeness tests set their own limits.
         "host_min_spacing": 0.0,
         "host_max_concurrency": 16,
+        # Ingest in the test's own process unless a test asks for worker processes
+        # (tests/test_ingest_processes.py): a pool per container would outlive the test.
+        "ingest_processes": 1,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -23,6 +23,7 @@ from storage.tables import ARTICLE, FEED, SIGHTING
 from tests.feedserver import RunningServer, pub_date, rss
 from tests.support import SettableClock, make_settings
 from worker.bootstrap import Container, build_container
+from worker.pools.ingest import START_AFTER
 
 FEEDS = max(12, _POOL_MIN_FEEDS + 2)
 WIRE_TEXT = (
@@ -219,3 +220,41 @@ def test_a_celery_workers_container_prepares_in_process(tmp_path: Path) -> None:
     assert c.pipeline.ingest_pool is None
     assert c.pipeline.ingest_processes == 1
     assert build_container(settings).pipeline.ingest_pool is not None
+
+
+def test_a_pass_starts_the_processes_only_past_a_few_documents(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    # Starting the processes costs about 2 s of CPU: a pass with no more changed feeds than
+    # START_AFTER prepares them all here, a larger one starts the processes for the rest.
+    urls = _publish(server, generation=0)
+    clock = SettableClock(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
+    c = _container(tmp_path / "few.db", clock, 2)
+    with c.store.transaction() as repo:
+        for url in urls:
+            repo.add_feed(url, None, clock.now())
+    pool = c.pipeline.ingest_pool
+    assert pool is not None
+    try:
+        few = c.pipeline.sources()[:START_AFTER]
+        assert len(few) >= _POOL_MIN_FEEDS  # the pass would use the pool, were it larger
+        report = c.pipeline.poll_pass(few, analyze=False)
+        assert report.count("ok") + report.count("failed") == len(few)
+        assert report.offloaded == 0
+        assert not pool.running  # type: ignore[attr-defined]
+
+        _publish(server, generation=1)  # every feed changes: more than START_AFTER documents
+        clock.current += timedelta(hours=2)
+        report = c.pipeline.poll_pass(c.pipeline.sources(), analyze=False)
+        assert report.new_articles >= FEEDS
+        assert pool.running  # type: ignore[attr-defined]
+    finally:
+        c.pipeline.close()
+
+
+def test_two_cpus_get_two_ingest_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker import settings
+
+    for cpus, expected in ((1, 1), (2, 2), (3, 2), (4, 3), (16, 4)):
+        monkeypatch.setattr(settings.os, "sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
+        assert settings._default_ingest_processes() == expected

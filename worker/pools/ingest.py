@@ -4,8 +4,9 @@ A poll pass fetches on threads and writes from one thread (the one writer decide
 across feeds); what lies between -- parsing, HTML to text, hashes, canonical URLs
 (:func:`feeds.dedup.keys.prepare_feed`) -- is pure and may run in other processes. This module
 owns those processes; the pipeline sees only the :class:`feeds.ports.PreparePool` port.
-How many pay off depends on the cores (docs/BENCHMARKS.md, decision 35): the default is
-none on two CPUs.
+How many pay off depends on the cores (docs/BENCHMARKS.md, decisions 35 and 54): the
+default is two on two CPUs, started only by a pass with more than ``START_AFTER`` documents
+to prepare.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ Result = tuple[K, PreparedFeed | ParseError, bool]
 # Documents queued per worker process at most; beyond that the calling thread prepares
 # the next one itself rather than queueing more bodies and waiting idle.
 BACKLOG = 4
+# Documents a pass prepares in the calling thread before it starts the processes. Their
+# start costs about 2 s of CPU (the fork server imports the program once), which a
+# first poll of hundreds of feeds repays many times and a cron pass with a few changed
+# feeds never would. Processes already running take documents from the first one.
+START_AFTER = 8
 
 
 class ProcessPreparePool(WorkerProcesses):
@@ -40,9 +46,12 @@ class ProcessPreparePool(WorkerProcesses):
     def prepare(self, jobs: Iterable[tuple[K, PrepareJob]]) -> Iterator[Result[K]]:
         pending: dict[Future[PreparedFeed | ParseError], tuple[K, PrepareJob]] = {}
         broken = False
+        here_first = 0 if self.running else START_AFTER
         for key, job in jobs:
             queued = False
-            if not broken and len(pending) < BACKLOG * self.processes:
+            if here_first:
+                here_first -= 1
+            elif not broken and len(pending) < BACKLOG * self.processes:
                 try:
                     pending[self._pool().submit(prepare_job, job)] = key, job
                     queued = True
