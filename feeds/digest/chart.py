@@ -17,10 +17,12 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from functools import cache
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from feeds.digest.panel import DailyPoint
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 __all__ = ["CHART_HEIGHT", "CHART_WIDTH", "render_trend_png"]
 
@@ -39,6 +41,10 @@ def render_trend_png(points: Sequence[DailyPoint]) -> bytes:
     width, height = CHART_WIDTH * s, CHART_HEIGHT * s
     left, right, top, bottom = 34 * s, 30 * s, 10 * s, 24 * s
     plot_w, plot_h = width - left - right, height - top - bottom
+    # Pillow is imported where a chart is drawn: every command that builds the pipeline
+    # imports this module, and only digests draw (issue 21, start-up and footprint).
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (width, height), _BG)
     draw = ImageDraw.Draw(image)
     font = _font(10 * s)
@@ -114,4 +120,6 @@ def _nice_ceiling(value: int) -> int:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING
 
 from feeds.digest.chart import CHART_HEIGHT, CHART_WIDTH
 from feeds.digest.compose import DigestContent
@@ -22,6 +21,9 @@ from feeds.errors import InvalidInput
 from feeds.models import (
     DigestEmail,
 )
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -94,6 +96,10 @@ def recipient_message_id(run_message_id: str, recipient: str) -> str:
 
 @cache
 def _environment() -> Environment:
+    # Jinja is imported when a digest is first rendered, not by every command that builds
+    # the pipeline (issue 21, start-up and footprint).
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("feeds.digest", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
