@@ -31,10 +31,10 @@ def _default_database_url() -> str:
 
 def _default_ingest_processes() -> int:
     # The polling process (fetch threads and the one writer) keeps a core busy by itself,
-    # yet on 2 vCPUs two worker processes made a 200-feed first poll 24-46 % faster in
-    # every run once parsing was most of a pass (decision 54; decision 35 had measured
-    # no gain on a loaded machine). Beyond two CPUs, one per CPU left to the workers; at
-    # most four, the one writer limits.
+    # yet on 2 vCPUs two worker processes made a 200-feed first poll 24-58 % faster in
+    # six runs of seven (the seventh level) once parsing was most of a pass (decision 54;
+    # decision 35 had measured no gain on a loaded machine). Beyond two CPUs, one per CPU
+    # left to the workers; at most four, the one writer limits.
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return 1 if not cpus or cpus < 2 else min(max(cpus - 1, 2), 4)
 
