@@ -192,7 +192,7 @@ def main() -> None:
         finally:
             for (module, name), value in saved.items():
                 setattr(module, name, value)
-        if args.pairs and pairs is not None:
+        if pairs is not None:  # only when --pairs was given
             with args.pairs.open("a", encoding="utf-8") as out:
                 out.writelines(json.dumps(row) + "\n" for row in pairs)
         p, r, f = (sum(s[k] for s in scores) / len(scores) for k in range(3))
